@@ -1,0 +1,43 @@
+#pragma once
+// A Lua state with the host modules installed, and the single way the host calls Lua.
+#include <lua.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hostsync {
+
+struct SearchPaths;
+
+class LuaRuntime {
+public:
+    // Opens LuaJIT with the standard libraries, registers every embedded module in
+    // package.preload and puts the script/policy directories on package.path.
+    explicit LuaRuntime(const SearchPaths& paths);
+    ~LuaRuntime();
+    LuaRuntime(const LuaRuntime&) = delete;
+    LuaRuntime& operator=(const LuaRuntime&) = delete;
+
+    lua_State* state() const { return L_; }
+
+    // Prepends a directory (a script's own) to package.path.
+    void add_module_dir(const std::string& dir);
+
+    // Sets the global `arg` table as the `lua` interpreter does: arg[0] = script,
+    // arg[1..n] = arguments, arg[-1] = the host binary.
+    void set_args(const std::string& program, const std::string& script,
+                  const std::vector<std::string>& args);
+
+    // Loads and runs a file with debug.traceback as the message handler. Returns true on
+    // success; on failure `error` holds the message with its traceback.
+    bool run_file(const std::string& path, int nargs_from_arg, std::string& error);
+
+    // Calls the function below `nargs` arguments on the stack through the traceback
+    // handler (the only way the host enters Lua).
+    bool pcall(int nargs, int nresults, std::string& error);
+
+private:
+    lua_State* L_;
+};
+
+}  // namespace hostsync

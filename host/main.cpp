@@ -1,0 +1,62 @@
+// hostsync: a compact C++ host with embedded LuaJIT. This file only dispatches commands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.hpp"
+
+namespace {
+
+const char kUsage[] =
+    "Usage: hostsync <command> [options] [args]\n"
+    "\n"
+    "A scripting host with embedded LuaJIT: fast primitives in C++, workflows in Lua.\n"
+    "\n"
+    "Commands:\n"
+    "  run SCRIPT [ARGS...]   run a Lua script (a path, or a name from scripts/)\n"
+    "  test FILE...           run Lua test files; ends with 'N passed, N failed'\n"
+    "  version                print the versions of hostsync and its libraries\n"
+    "  help [COMMAND]         show this help, or a command's\n"
+    "\n"
+    "Examples:\n"
+    "  hostsync run phase2.lua --root ~/data       turn new index.csv rows into sync packets\n"
+    "  hostsync run phase2.lua verify              re-check every seal and packet\n"
+    "  hostsync run ./my_script.lua a b c          arg[1..3] = a, b, c\n"
+    "\n"
+    "'hostsync <command> --help' shows a command's options. Docs: docs/cli.md.\n";
+
+struct Command {
+    const char* name;
+    int (*fn)(const hostsync::Args&);
+};
+
+const Command kCommands[] = {
+    {"run", hostsync::command_run},
+    {"test", hostsync::command_test},
+    {"version", hostsync::command_version},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    std::string name = argv[1];
+    hostsync::Args rest(argv + 2, argv + argc);
+    if (name == "--help" || name == "-h" || name == "help") {
+        if (name == "help" && !rest.empty()) {
+            name = rest[0];
+            rest = {"--help"};
+        } else {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+    }
+    if (name == "--version" || name == "-V") name = "version";
+    for (const auto& cmd : kCommands)
+        if (name == cmd.name) return cmd.fn(rest);
+    std::fprintf(stderr, "hostsync: unknown command '%s'\n\n%s", name.c_str(), kUsage);
+    return 2;
+}

@@ -1,0 +1,82 @@
+#include "search_paths.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <sstream>
+
+namespace hostsync {
+namespace {
+
+bool is_regular_file(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_dir(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+std::string executable_path() {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return {};
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string dirname_of(const std::string& path) {
+    auto slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    if (slash == 0) return "/";
+    return path.substr(0, slash);
+}
+
+SearchPaths SearchPaths::discover() {
+    SearchPaths p;
+    if (const char* env = std::getenv("HOSTSYNC_PATH")) {
+        std::stringstream ss(env);
+        std::string dir;
+        while (std::getline(ss, dir, ':'))
+            if (!dir.empty()) p.script_dirs.push_back(dir);
+    }
+    const std::string exe = executable_path();
+    const std::string build_dir = HOSTSYNC_BINARY_DIR;
+    if (!exe.empty() && starts_with(exe, build_dir + "/")) {
+        // Running from the build tree: use the sources, so an edited script is live.
+        p.script_dirs.push_back(std::string(HOSTSYNC_SOURCE_DIR) + "/scripts");
+        p.script_dirs.push_back(std::string(HOSTSYNC_SOURCE_DIR) + "/policies");
+    } else if (!exe.empty()) {
+        // Installed: <prefix>/bin/hostsync -> <prefix>/share/hostsync (relocatable).
+        std::string prefix = dirname_of(dirname_of(exe));
+        std::string share = prefix + "/" + HOSTSYNC_INSTALL_DATADIR;
+        p.script_dirs.push_back(share + "/scripts");
+        p.script_dirs.push_back(share + "/policies");
+    }
+    std::vector<std::string> existing;
+    for (auto& d : p.script_dirs)
+        if (is_dir(d)) existing.push_back(d);
+    p.script_dirs = std::move(existing);
+    return p;
+}
+
+std::optional<std::string> SearchPaths::resolve_script(const std::string& name) const {
+    if (is_regular_file(name)) return name;
+    if (name.find('/') != std::string::npos) return std::nullopt;
+    for (const auto& dir : script_dirs) {
+        std::string candidate = dir + "/" + name;
+        if (is_regular_file(candidate)) return candidate;
+        if (is_regular_file(candidate + ".lua")) return candidate + ".lua";
+    }
+    return std::nullopt;
+}
+
+}  // namespace hostsync
