@@ -1,0 +1,43 @@
+-- hostsync.progress: a rate-limited progress line on stderr, shown only on a terminal.
+--
+--   local p = progress.new("phase2", { enabled = not opts.quiet })
+--   p:update(records, bytes)   -- cheap; prints at most 4 times a second
+--   p:done()                   -- ends the line
+local time = require "hostsync.time"
+local fs = require "hostsync.fs"
+
+local M = {}
+local Progress = {}
+Progress.__index = Progress
+
+function M.new(label, opts)
+  opts = opts or {}
+  local enabled = opts.enabled ~= false and fs.isatty(2)
+  local now = time.monotonic()
+  return setmetatable({
+    label = label, enabled = enabled, started = now, last = now,
+    interval = opts.interval or 0.25, shown = false,
+  }, Progress)
+end
+
+local function format(self, count, bytes, now)
+  local elapsed = math.max(now - self.started, 1e-9)
+  local mb = (bytes or 0) / 1e6
+  return string.format("\r%s: %d records, %.1f MB, %.1f MB/s ", self.label, count, mb, mb / elapsed)
+end
+
+function Progress:update(count, bytes)
+  if not self.enabled then return end
+  local now = time.monotonic()
+  if now - self.last < self.interval then return end
+  self.last = now
+  self.shown = true
+  io.stderr:write(format(self, count, bytes, now))
+end
+
+function Progress:done(count, bytes)
+  if not self.enabled or not self.shown then return end
+  io.stderr:write(format(self, count or 0, bytes, time.monotonic()), "\n")
+end
+
+return M

@@ -1,0 +1,43 @@
+-- hostsync run phase2.lua: turns new rows of an append-only index.csv into sealed JSONL
+-- sync packets (PHASE2_SYNC_SPEC v0.1). The formats are in docs/phase2.md.
+local cli = require "hostsync.cli"
+
+local spec = {
+  usage = "hostsync run phase2.lua [options] [run|verify|status]",
+  summary = "Turn the rows appended to index.csv since the last run into sealed JSON Lines\n"
+    .. "sync packets in the outbox: diff extract, seal, checkpoint. Safe to rerun.",
+  description = "Commands:\n"
+    .. "  run     (default) emit, seal and checkpoint the new records\n"
+    .. "  verify  re-check every sync file, seal, packet and state.json\n"
+    .. "  status  show the cursor and the last seal; changes nothing",
+  options = {
+    { "--root", "DIR", "project root; paths below are relative to it (default: .)", default = "." },
+    { "--index", "PATH", "the CSV (default: infield/ai_save/index.csv)" },
+    { "--outbox", "DIR", "the outbox (default: infield/ai_save/outbox)" },
+    { "--state-dir", "DIR", "cursor and checkpoint (default: infield/ai_save/phase2)" },
+    { "--quarantine", nil, "set bad rows aside in outbox/quarantine.jsonl and go on" },
+    { "--max-packets", "N", "emit at most N packets in this run", number = true },
+    { "--wait", "SECONDS", "wait this long for another run's lock (default: 60)", number = true, default = 60 },
+    { "--deep", nil, "verify: also check all of index.csv against the packets" },
+    { "--quiet", nil, "no progress output on stderr" },
+  },
+  epilog = "Exit status: 0 ok (also when nothing is new), 1 refused or failed, 2 usage,\n"
+    .. "75 another run holds the lock. Formats and guarantees: docs/phase2.md.",
+}
+
+local opts, rest = cli.parse(arg, spec)
+local command = rest[1] or "run"
+if #rest > 1 then cli.usage_error("one command at a time, got: " .. table.concat(rest, " "), spec.usage) end
+if opts.max_packets and (opts.max_packets < 1 or opts.max_packets % 1 ~= 0) then
+  cli.usage_error("--max-packets needs a positive whole number", spec.usage)
+end
+
+if command == "run" then
+  require("phase2.run").run(opts)
+elseif command == "verify" then
+  require("phase2.verify").run(opts)
+elseif command == "status" then
+  require("phase2.verify").status(opts)
+else
+  cli.usage_error("unknown command '" .. command .. "'", spec.usage)
+end

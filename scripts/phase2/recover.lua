@@ -1,0 +1,172 @@
+-- Repairs what a crash can leave, under the run lock, before a run does anything else
+-- (docs/phase2.md, "Crash safety"). The outbox is the truth; everything converges to it.
+local fs = require "hostsync.fs"
+local json = require "hostsync.json"
+local hash = require "hostsync.hash"
+local csv = require "hostsync.csv"
+local time = require "hostsync.time"
+local layout = require "phase2.layout"
+local seals_file = require "phase2.seals"
+local packet = require "phase2.packet"
+local checkpoint = require "phase2.checkpoint"
+
+local M = {}
+
+local SYNC_PATTERN = "^sync_(%d%d%d%d%d%d%d%d_%d%d%d%d%d%d)%.jsonl$"
+
+-- Lists the outbox: sync file names (sorted) and leftover temporary files.
+function M.scan(outbox)
+  local names = fs.exists(outbox) and assert(fs.listdir(outbox)) or {}
+  local sync, tmp = {}, {}
+  for _, name in ipairs(names) do
+    if name:match(SYNC_PATTERN) then sync[#sync + 1] = name
+    elseif name:match("^%.sync_.*%.tmp$") then tmp[#tmp + 1] = name end
+  end
+  return sync, tmp
+end
+
+-- Reads a sync file's packets, checking each. Returns packets or nil, err, torn (true
+-- when the only problem is a final line without its newline).
+local function read_packets(path, first_seq)
+  local reader, err = fs.line_reader(path)
+  if not reader then return nil, err end
+  local packets = {}
+  local line_no = 0
+  while true do
+    local line = reader:next()
+    if not line then break end
+    line_no = line_no + 1
+    local p, derr = json.decode(line)
+    if p == nil then reader:close(); return nil, string.format("%s:%d: %s", path, line_no, derr) end
+    local ok, why = packet.check(p, first_seq + #packets)
+    if not ok then reader:close(); return nil, string.format("%s:%d: packet %s", path, line_no, why) end
+    packets[#packets + 1] = { seq = p.seq, line_no = p.source.line_no, row_hash = p.row_hash }
+  end
+  local torn = reader:partial_bytes() > 0
+  reader:close()
+  if torn then return nil, string.format("%s ends with a torn line", path), true end
+  return packets
+end
+
+-- Finds where in index.csv the packets of an unsealed file end, by reading the records
+-- after the previous seal's cursor and matching each packet's line and row hash.
+local function find_cursor(paths, start, packets)
+  local reader, err = csv.open(paths.index, { offset = start.offset, line_no = start.line_no })
+  if not reader then return nil, err end
+  for _, p in ipairs(packets) do
+    while true do
+      local row_json, line_no = reader:next_object()
+      if row_json == nil and line_no == nil then
+        reader:close()
+        return nil, string.format("index.csv has no record at line %d for packet seq %d", p.line_no, p.seq)
+      end
+      if row_json and line_no == p.line_no then
+        if "sha256:" .. hash.sha256_hex(row_json) ~= p.row_hash then
+          reader:close()
+          return nil, string.format("index.csv line %d no longer matches packet seq %d", p.line_no, p.seq)
+        end
+        break
+      end
+      if row_json and line_no > p.line_no then
+        reader:close()
+        return nil, string.format("index.csv has no record starting at line %d (packet seq %d)", p.line_no, p.seq)
+      end
+    end
+  end
+  local offset, lines = reader:cursor()
+  reader:close()
+  return { offset = offset, line_no = lines }
+end
+
+local function seal_orphan(paths, name, state, notes)
+  local path = layout.join(paths.outbox, name)
+  local packets, err, torn = read_packets(path, state.last_seq + 1)
+  if not packets and torn then
+    local aside = path .. ".torn"
+    local ok, rerr = fs.rename(path, aside, { no_replace = true })
+    if not ok then return nil, rerr end
+    notes[#notes + 1] = string.format("set aside %s (unsealed, torn by a crash) as %s; its records are emitted again",
+      name, name .. ".torn")
+    return true
+  end
+  if not packets then return nil, err end
+  if #packets == 0 then
+    return nil, path .. " is empty and unsealed; sync files always hold at least one packet"
+  end
+  local start = state.last_seal and state.last_seal.cursor or { offset = 0, line_no = 0 }
+  local cursor, cerr = find_cursor(paths, start, packets)
+  if not cursor then return nil, string.format("cannot seal %s left by a crash: %s", name, cerr) end
+  local sha = assert(hash.sha256_file(path))
+  local seal = {
+    seal_version = "0.1", file = name, sha256 = sha, bytes = fs.stat(path).size,
+    packets = #packets, first_seq = packets[1].seq, last_seq = packets[#packets].seq,
+    prev_chain = state.last_chain, chain = seals_file.chain(state.last_chain, sha),
+    run_id = name:match(SYNC_PATTERN), cursor = cursor, sealed_at = time.utc_iso(),
+  }
+  local ok, aerr = seals_file.append(paths.seals, seal)
+  if not ok then return nil, aerr end
+  state.seals[#state.seals + 1] = seal
+  state.last_seal, state.last_chain, state.last_seq = seal, seal.chain, seal.last_seq
+  notes[#notes + 1] = "sealed " .. name .. " left unsealed by an interrupted run"
+  return true
+end
+
+-- Brings the outbox and the state files to a consistent state. Returns
+-- { seals, last_seal, last_chain, last_seq, fragments } and notes, or nil, err.
+function M.run(paths)
+  local notes = {}
+  local sync, tmp = M.scan(paths.outbox)
+  for _, name in ipairs(tmp) do
+    local ok, err = fs.remove(layout.join(paths.outbox, name))
+    if not ok then return nil, err end
+    notes[#notes + 1] = "removed " .. name .. " left by an interrupted run"
+  end
+
+  local read, err = seals_file.read(paths.seals)
+  if not read then return nil, err end
+  if read.torn_tail > 0 then
+    local ok, rerr = seals_file.repair_torn_tail(paths.seals, read.torn_tail)
+    if not ok then return nil, rerr end
+    notes[#notes + 1] = string.format("terminated a torn seal line (%d bytes) in %s", read.torn_tail, paths.seals)
+  end
+  local last_chain, last_seq = seals_file.check_links(paths.seals, read.seals)
+  if not last_chain then return nil, last_seq .. "; the outbox was modified" end
+  local state = { seals = read.seals, last_seal = read.seals[#read.seals], last_chain = last_chain,
+                  last_seq = last_seq, fragments = read.fragments }
+
+  local sealed = {}
+  for _, s in ipairs(read.seals) do sealed[s.file] = s end
+  local unsealed = {}
+  for _, name in ipairs(sync) do
+    if not sealed[name] then unsealed[#unsealed + 1] = name end
+  end
+  for name, s in pairs(sealed) do
+    local st = fs.stat(layout.join(paths.outbox, name))
+    if not st then return nil, string.format("%s is sealed but missing from %s; the outbox was modified", name, paths.outbox) end
+    if st.size ~= s.bytes then
+      return nil, string.format("%s has %d bytes, its seal says %d; the outbox was modified", name, st.size, s.bytes)
+    end
+  end
+  if #unsealed > 1 then
+    return nil, string.format("%s holds %d unsealed sync files (%s); an interrupted run leaves at most one",
+      paths.outbox, #unsealed, table.concat(unsealed, ", "))
+  end
+  if #unsealed == 1 then
+    local ok, serr = seal_orphan(paths, unsealed[1], state, notes)
+    if not ok then return nil, serr end
+  end
+
+  local st, serr = checkpoint.read(paths.state)
+  if serr then notes[#notes + 1] = serr .. " (rebuilt from the seals)" end
+  if st and type(st.last_seq) == "number" and st.last_seq > state.last_seq then
+    return nil, string.format("%s says seq %d was sealed, but %s ends at seq %d; seals were lost",
+      paths.state, st.last_seq, paths.seals, state.last_seq)
+  end
+  if state.last_seal and (not st or st.last_chain_hash ~= state.last_chain) then
+    local ok, werr = checkpoint.write_state(paths, state.last_seal, #state.seals)
+    if not ok then return nil, werr end
+  end
+  return state, notes
+end
+
+return M

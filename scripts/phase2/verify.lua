@@ -1,0 +1,163 @@
+-- `phase2.lua verify`: re-reads the whole outbox and checks every file hash, the chain,
+-- every packet and state.json; names the first broken file or packet. With --deep it
+-- also checks every byte of index.csv before the cursor and that the packets are exactly
+-- the CSV's records, in order (nothing lost, nothing emitted twice).
+local fs = require "hostsync.fs"
+local json = require "hostsync.json"
+local hash = require "hostsync.hash"
+local csv = require "hostsync.csv"
+local cli = require "hostsync.cli"
+local layout = require "phase2.layout"
+local seals_file = require "phase2.seals"
+local packet = require "phase2.packet"
+local checkpoint = require "phase2.checkpoint"
+local fingerprint = require "phase2.fingerprint"
+local recover = require "phase2.recover"
+
+local M = {}
+
+local function broken(msg) cli.fail("phase2 verify: FAILED: " .. msg) end
+
+-- Checks one sync file against its seal; calls on_packet(p) for each packet.
+local function check_file(paths, seal, next_seq, on_packet)
+  local path = layout.join(paths.outbox, seal.file)
+  local sha, err = hash.sha256_file(path)
+  if not sha then broken(err) end
+  if sha ~= seal.sha256 then
+    broken(string.format("%s: SHA-256 is %s, its seal (%s line %d) says %s", path, sha, paths.seals, seal.line_no, seal.sha256))
+  end
+  local reader = assert(fs.line_reader(path))
+  local line_no, seq = 0, next_seq
+  while true do
+    local line = reader:next()
+    if not line then break end
+    line_no = line_no + 1
+    local p, derr = json.decode(line)
+    if p == nil then broken(string.format("%s:%d: not JSON: %s", path, line_no, derr)) end
+    local ok, why = packet.check(p, seq)
+    if not ok then broken(string.format("%s:%d: packet seq %d %s", path, line_no, seq, why)) end
+    if on_packet then on_packet(p, path, line_no) end
+    seq = seq + 1
+  end
+  if reader:partial_bytes() > 0 then broken(path .. ": ends with a torn line") end
+  reader:close()
+  if line_no ~= seal.packets or seq - 1 ~= seal.last_seq then
+    broken(string.format("%s: holds %d packets, its seal says %d (seq %d..%d)", path, line_no, seal.packets,
+      seal.first_seq, seal.last_seq))
+  end
+  return seq
+end
+
+-- --deep: the packets must be exactly the CSV's records before the cursor, in order,
+-- except the quarantined ones.
+local function csv_matcher(paths, quarantined)
+  local reader = assert(csv.open(paths.index))
+  return function(p, path, line_no)
+    while true do
+      local row_json, ln = reader:next_object()
+      if row_json == nil and ln == nil then
+        broken(string.format("%s:%d: packet seq %d has no record in index.csv", path, line_no, p.seq))
+      end
+      if row_json == nil then
+        local info = reader:last_error()
+        if not quarantined[info.offset] then
+          broken(string.format("%s:%d is a bad record that is neither emitted nor quarantined", paths.index_rel, info.line_no))
+        end
+      else
+        if ln ~= p.source.line_no or "sha256:" .. hash.sha256_hex(row_json) ~= p.row_hash then
+          broken(string.format("%s:%d: packet seq %d is line %d, but the next record of index.csv is line %d%s",
+            path, line_no, p.seq, p.source.line_no, ln, ln == p.source.line_no and " with other content" or ""))
+        end
+        return
+      end
+    end
+  end
+end
+
+local function quarantined_offsets(paths)
+  local set = {}
+  if not fs.exists(paths.quarantine) then return set end
+  local reader = assert(fs.line_reader(paths.quarantine))
+  while true do
+    local line = reader:next()
+    if not line then break end
+    local q = json.decode(line)
+    if type(q) == "table" and type(q.source) == "table" then set[q.source.offset] = true end
+  end
+  reader:close()
+  return set
+end
+
+function M.run(opts)
+  local paths = layout.from_options(opts)
+  local read, err = seals_file.read(paths.seals)
+  if not read then broken(err) end
+  for _, l in ipairs(read.fragments) do
+    io.stderr:write(string.format("phase2 verify: note: %s:%d is a fragment torn by a crash (skipped)\n", paths.seals, l))
+  end
+  if read.torn_tail > 0 then
+    io.stderr:write(string.format("phase2 verify: note: %s ends with a torn line of %d bytes (a run repairs it)\n",
+      paths.seals, read.torn_tail))
+  end
+  local last_chain, last_seq = seals_file.check_links(paths.seals, read.seals)
+  if not last_chain then broken(last_seq) end
+
+  local on_packet = opts.deep and csv_matcher(paths, quarantined_offsets(paths)) or nil
+  local seq = 1
+  for _, seal in ipairs(read.seals) do
+    seq = check_file(paths, seal, seq, on_packet)
+  end
+
+  local sync = recover.scan(paths.outbox)
+  local sealed = {}
+  for _, s in ipairs(read.seals) do sealed[s.file] = true end
+  for _, name in ipairs(sync) do
+    if not sealed[name] then broken(layout.join(paths.outbox, name) .. " is not sealed (a run seals it)") end
+  end
+
+  local st, serr = checkpoint.read(paths.state)
+  if serr then broken(serr) end
+  if #read.seals > 0 then
+    if not st then broken(paths.state .. " is missing") end
+    if st.last_chain_hash ~= last_chain then
+      broken(string.format("%s: last_chain_hash %s is not the last seal's chain %s", paths.state,
+        tostring(st.last_chain_hash), last_chain))
+    end
+    if st.last_seq ~= last_seq then
+      broken(string.format("%s: last_seq %s, the seals end at %d", paths.state, tostring(st.last_seq), last_seq))
+    end
+  end
+
+  if opts.deep then
+    local ds = checkpoint.read(paths.diff_state)
+    if ds and ds.fingerprint then
+      local ok, ferr = fingerprint.check(paths.index, ds.fingerprint, ds.fingerprint.header_end or 0, true)
+      if not ok then broken(ferr) end
+    end
+  end
+  print(string.format("OK: %d seals, %d packets, chain %s%s", #read.seals, last_seq, last_chain,
+    opts.deep and " (deep: index.csv matches)" or ""))
+end
+
+function M.status(opts)
+  local paths = layout.from_options(opts)
+  local read = seals_file.read(paths.seals) or { seals = {} }
+  local last = read.seals[#read.seals]
+  local ds = checkpoint.read(paths.diff_state)
+  local st = fs.stat(paths.index, { follow = true })
+  print("index:     " .. paths.index .. (st and string.format(" (%d bytes)", st.size) or " (missing)"))
+  if ds then
+    print(string.format("cursor:    byte %d, line %d%s", ds.offset, ds.last_line_no,
+      st and string.format(" (%d bytes after it)", st.size - ds.offset) or ""))
+  else
+    print("cursor:    none (the next run starts at the beginning)")
+  end
+  if last then
+    print(string.format("last seal: %s seq %d..%d chain %s", last.file, last.first_seq, last.last_seq, last.chain))
+  else
+    print("last seal: none")
+  end
+  print(string.format("seals:     %d", #read.seals))
+end
+
+return M
