@@ -8,6 +8,7 @@ local checkpoint = require "phase2.checkpoint"
 local fingerprint = require "phase2.fingerprint"
 local recover = require "phase2.recover"
 local extract = require "phase2.extract"
+local failpoint = require "phase2.failpoint"
 
 local M = {}
 
@@ -44,7 +45,9 @@ end
 local function commit(paths, state, result, run_id)
   local name = layout.sync_name(run_id)
   local final = layout.join(paths.outbox, name)
+  failpoint.hit("before_rename")
   must(fs.rename(result.tmp, final, { no_replace = true }))
+  failpoint.hit("before_seal")
   local seal = {
     seal_version = "0.1", file = name, sha256 = result.sha256, bytes = result.bytes,
     packets = result.packets, first_seq = result.first_seq, last_seq = result.last_seq,
@@ -52,11 +55,14 @@ local function commit(paths, state, result, run_id)
     run_id = run_id, cursor = result.cursor, sealed_at = time.utc_iso(),
   }
   must(seals_file.append(paths.seals, seal))
+  failpoint.hit("before_state")
   must(checkpoint.write_state(paths, seal, #state.seals + 1))
+  failpoint.hit("before_cursor")
   return seal
 end
 
 function M.run(opts)
+  math.randomseed(math.floor(time.now() * 1e6) % 2147483647)  -- the fingerprint's sample
   local paths = layout.from_options(opts)
   if not fs.exists(paths.index) then
     cli.fail("phase2: " .. paths.index .. ": No such file (the source index.csv; see --root, --index)")
@@ -100,6 +106,7 @@ function M.run(opts)
     fp.header_end = result.header_end
     must(checkpoint.write_cursor(paths, result.cursor, fp))
   end
+  failpoint.hit("after_cursor")
   lock:release()
 
   if result.quarantined > 0 then

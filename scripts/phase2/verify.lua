@@ -102,6 +102,14 @@ function M.run(opts)
   local last_chain, last_seq = seals_file.check_links(paths.seals, read.seals)
   if not last_chain then broken(last_seq) end
 
+  if opts.deep then
+    -- First the bytes: a rewritten history is named as such, not as a packet mismatch.
+    local ds = checkpoint.read(paths.diff_state)
+    if ds and ds.fingerprint then
+      local ok, ferr = fingerprint.check(paths.index, ds.fingerprint, ds.fingerprint.header_end or 0, true)
+      if not ok then broken(ferr) end
+    end
+  end
   local on_packet = opts.deep and csv_matcher(paths, quarantined_offsets(paths)) or nil
   local seq = 1
   for _, seal in ipairs(read.seals) do
@@ -128,13 +136,6 @@ function M.run(opts)
     end
   end
 
-  if opts.deep then
-    local ds = checkpoint.read(paths.diff_state)
-    if ds and ds.fingerprint then
-      local ok, ferr = fingerprint.check(paths.index, ds.fingerprint, ds.fingerprint.header_end or 0, true)
-      if not ok then broken(ferr) end
-    end
-  end
   print(string.format("OK: %d seals, %d packets, chain %s%s", #read.seals, last_seq, last_chain,
     opts.deep and " (deep: index.csv matches)" or ""))
 end
