@@ -1,0 +1,114 @@
+local t = require "hostsync.testing"
+local time = require "hostsync.time"
+
+local T = 1795451152 -- 2026-11-23T16:25:52Z
+
+t.test("now and monotonic", function()
+  local now = time.now()
+  t.ok(math.abs(now - os.time()) < 2, "now() close to os.time()")
+  t.ok(now ~= math.floor(now) or time.now() ~= now, "now() has sub-second resolution")
+  local a = time.monotonic()
+  time.sleep(0.02)
+  local b = time.monotonic()
+  t.ok(b - a >= 0.02, "slept at least 20 ms, got " .. (b - a))
+  t.ok(b - a < 1, "slept less than 1 s")
+  time.sleep(0)
+end)
+
+t.test("sleep rejects bad durations", function()
+  t.raises(function() time.sleep(-1) end, "Usage: time.sleep(seconds: number >= 0)")
+  t.raises(function() time.sleep("1") end, "Usage: time.sleep")
+  t.raises(function() time.sleep(0 / 0) end, "Usage: time.sleep")
+end)
+
+t.test("utc_iso with and without ms", function()
+  t.eq(time.utc_iso(0), "1970-01-01T00:00:00Z")
+  t.eq(time.utc_iso(T), "2026-11-23T16:25:52Z")
+  t.eq(time.utc_iso(T + 0.25, { ms = true }), "2026-11-23T16:25:52.250Z")
+  t.eq(time.utc_iso(T + 0.999), "2026-11-23T16:25:52Z")
+  t.match(time.utc_iso(), "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$")
+  t.match(time.utc_iso({ ms = true }), "^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%.%d%d%dZ$")
+end)
+
+t.test("utc_iso / local_iso reject bad arguments", function()
+  t.raises(function() time.utc_iso("now") end, "Usage: time.utc_iso([t: number] [, {ms=bool}])")
+  t.raises(function() time.utc_iso(1e300) end, "t must be epoch seconds within years 0000..9999")
+  t.raises(function() time.local_iso(0 / 0) end, "Usage: time.local_iso")
+  t.raises(function() time.local_iso(0, "ms") end, "Usage: time.local_iso")
+end)
+
+-- os.date("%z") is "+0100"; local_iso writes "+01:00".
+local function os_offset(at)
+  local z = os.date("%z", at)
+  return z:sub(1, 3) .. ":" .. z:sub(4, 5)
+end
+
+t.test("local_iso matches os.date in the process's zone, offset never Z", function()
+  for _, at in ipairs({ 0, T, 1790000000, 1000000000 }) do
+    local s = time.local_iso(at)
+    t.eq(s, os.date("%Y-%m-%dT%H:%M:%S", at) .. os_offset(at))
+    t.match(s, "[+-]%d%d:%d%d$")
+    t.eq(time.parse_iso(s), at, "round trip of " .. s)
+  end
+  t.eq(time.local_iso(T + 0.5, { ms = true }), os.date("%Y-%m-%dT%H:%M:%S", T) .. ".500" .. os_offset(T))
+end)
+
+t.test("local_iso is cheap within one second (cached)", function()
+  local t0 = os.clock()
+  local s
+  for _ = 1, 200000 do s = time.local_iso(T + 0.5) end
+  t.ok(os.clock() - t0 < 1.0, "200k calls took " .. (os.clock() - t0))
+  t.eq(s, time.local_iso(T))
+end)
+
+t.test("format_utc and format_local wrap strftime", function()
+  t.eq(time.format_utc("%Y%m%d_%H%M%S", T), "20261123_162552")
+  t.eq(time.format_utc("", T), "")
+  t.eq(time.format_local("%Y%m%d_%H%M%S", T), os.date("%Y%m%d_%H%M%S", T))
+  t.eq(time.format_local("%z", T), os.date("%z", T))
+  t.match(time.format_utc("%Y"), "^%d%d%d%d$")
+  t.raises(function() time.format_utc(nil, T) end, "Usage: time.format_utc(fmt: string [, t: number])")
+  t.raises(function() time.format_local("%Y", "x") end, "Usage: time.format_local")
+  t.raises(function() time.format_utc("a\0b") end, "fmt contains a NUL byte")
+end)
+
+t.test("parse_iso accepts Z, offsets, fractions; returns nil, err otherwise", function()
+  t.eq(time.parse_iso("2026-11-23T16:25:52Z"), T)
+  t.eq(time.parse_iso("2026-11-23T17:25:52+01:00"), T)
+  t.eq(time.parse_iso("2026-11-23T11:25:52-05:00"), T)
+  t.eq(time.parse_iso("2026-11-23T16:25:52.125Z"), T + 0.125)
+  t.eq(time.parse_iso(time.utc_iso(T)), T)
+  t.fails('parse_iso: "2026-11-23T16:25:52": expected a time zone (Z or +HH:MM) at offset 19',
+    time.parse_iso("2026-11-23T16:25:52"))
+  t.fails("month 13 out of range at offset 5", time.parse_iso("2026-13-23T16:25:52Z"))
+  t.fails("day 31 out of range at offset 8", time.parse_iso("2026-11-31T16:25:52Z"))
+  t.fails("unexpected text after the time zone", time.parse_iso("2026-11-23T16:25:52Zjunk"))
+  t.raises(function() time.parse_iso(5) end, "Usage: time.parse_iso(s: string)")
+end)
+
+-- The binary running this test, for child processes (`hostsync test` sets no arg[-1]).
+local function host_binary()
+  if arg and arg[-1] then return arg[-1] end
+  local p = io.popen("readlink /proc/$PPID/exe")
+  local exe = p:read("*l")
+  p:close()
+  return exe
+end
+
+t.test("local_iso follows TZ (child processes in fixed zones)", function()
+  local dir = t.tmpdir()
+  local script = dir .. "/tz.lua"
+  t.write_file(script, [[
+local time = require "hostsync.time"
+io.write(time.local_iso(1795451152), " ", time.local_iso(1790000000.25, { ms = true }))
+]])
+  local function run(tz)
+    local p = io.popen("TZ=" .. tz .. " '" .. host_binary() .. "' run " .. script)
+    local out = p:read("*a")
+    p:close()
+    return out
+  end
+  t.eq(run("Europe/Paris"), "2026-11-23T17:25:52+01:00 2026-09-21T16:13:20.250+02:00")
+  t.eq(run("Asia/Kolkata"), "2026-11-23T21:55:52+05:30 2026-09-21T19:43:20.250+05:30")
+  t.eq(run("UTC"), "2026-11-23T16:25:52+00:00 2026-09-21T14:13:20.250+00:00")
+end)
