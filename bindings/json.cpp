@@ -9,13 +9,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <string>
 #include <vector>
 
 #include "host/jcs_string.hpp"
 #include "host/json_canonical.hpp"
+#include "host/json_key_order.hpp"
 #include "host/json_reader.hpp"
 #include "host/json_writer.hpp"
 #include "host/lua_guard.hpp"
@@ -149,25 +150,90 @@ struct EncodeError {
     std::string message;
 };
 
+// One step of the path from the root to the value being written, for messages.
+struct Step {
+    std::string_view key;  // null data() = array index
+    lua_Number index;
+};
+struct Member {
+    std::string_view key;
+    int slot;              // stack slot of the value, 0 = look it up again
+    bool plain;            // plain_ascii(key): byte order is key order, no escaping
+    std::uint64_t prefix;  // plain keys: first 8 bytes, big-endian, zero-padded
+};
+
+// Most keys differ in their first 8 bytes: comparing those as one integer settles most
+// comparisons of a sort without a loop. Byte order is RFC 8785 order for ASCII, and the
+// zero padding sorts a key before its extensions (plain keys hold no NUL).
+std::uint64_t key_prefix(std::string_view k) {
+    std::uint64_t v = 0;
+    std::size_t n = k.size() < 8 ? k.size() : 8;
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(k[i])) << (56 - 8 * i);
+    return v;
+}
+
+bool member_before(const Member& a, const Member& b) {
+    if (a.plain && b.plain) {
+        if (a.prefix != b.prefix) return a.prefix < b.prefix;
+        return a.key < b.key;
+    }
+    return json::key_before(a.key, b.key);
+}
+
+// The encoder's buffers, kept per thread between calls so that encoding a small table
+// allocates nothing but the result string.
+struct Scratch {
+    std::string out;
+    std::vector<const void*> open;  // tables from the root to here (cycle check)
+    std::vector<Member> members;    // string-keyed members of the open tables
+    std::vector<Step> path;
+    void clear() {
+        // A huge document should not pin its buffer for the life of the thread.
+        if (out.capacity() > (1u << 20)) std::string().swap(out);
+        out.clear();
+        open.clear();
+        members.clear();
+        path.clear();
+    }
+};
+
+// Lends the thread's Scratch, or a fresh one if it is in use: encode calls no Lua code,
+// but pushing a string can run the garbage collector, whose __gc finalizers may encode.
+class ScratchLease {
+public:
+    ScratchLease() : s_(busy_ ? &own_ : &cache_), owner_(!busy_) {
+        busy_ = true;
+        s_->clear();
+    }
+    ~ScratchLease() {
+        if (owner_) busy_ = false;
+    }
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    Scratch& operator*() { return *s_; }
+
+private:
+    static thread_local Scratch cache_;
+    static thread_local bool busy_;
+    Scratch own_;
+    Scratch* s_;
+    bool owner_;
+};
+thread_local Scratch ScratchLease::cache_;
+thread_local bool ScratchLease::busy_ = false;
+
 class Encoder {
 public:
-    Encoder(lua_State* L, bool pretty, bool sort_keys) : L_(L), writer_(pretty), sort_(sort_keys) {}
+    Encoder(lua_State* L, Scratch& scratch, bool pretty, bool sort_keys)
+        : L_(L), writer_(scratch.out, pretty), sort_(sort_keys),
+          open_(scratch.open), members_(scratch.members), path_(scratch.path) {}
 
-    std::string& run(int idx) {
+    const std::string& run(int idx) {
         value(idx);
         return writer_.text();
     }
 
 private:
-    // One step of the path from the root to the value being written, for messages.
-    struct Step {
-        std::string_view key;  // empty data() = array index
-        lua_Number index;
-    };
-    struct Member {
-        std::string_view key;
-        int slot;  // stack slot of the value, 0 = look it up again
-    };
     // Keeping a member's value on the Lua stack saves a second lookup; past this many per
     // table (the C stack allows LUAI_MAXCSTACK = 8000 slots in all) we look them up again.
     static constexpr int kMaxStashed = 256;
@@ -185,8 +251,7 @@ private:
             case LUA_TSTRING: {
                 std::size_t n;
                 const char* s = lua_tolstring(L_, idx, &n);
-                check_utf8({s, n}, "string");
-                writer_.string_value({s, n});
+                if (!writer_.string_value({s, n})) fail(bad_utf8("string", {s, n}));
                 return;
             }
             case LUA_TLIGHTUSERDATA:
@@ -207,9 +272,9 @@ private:
             fail("nesting deeper than " + std::to_string(json::kMaxDepth) + " levels");
         if (!lua_checkstack(L_, 8)) fail("nesting too deep for the Lua stack");
         open_.push_back(id);
-        if (members_.size() < open_.size()) members_.resize(open_.size());
-        std::vector<Member>& members = members_[open_.size() - 1];
-        members.clear();
+        // This table's members are members_[first..]; nested tables append after them
+        // and truncate back, so the one vector serves every level.
+        const std::size_t first = members_.size();
 
         enum { kPlain, kArray, kObject } mark = kPlain;
         if (lua_getmetatable(L_, idx)) {
@@ -230,13 +295,20 @@ private:
                 if (mark == kArray) fail_key("json.array table has a string key");
                 std::size_t n;
                 const char* k = lua_tolstring(L_, -2, &n);
-                if (stashed < kMaxStashed && lua_checkstack(L_, 3)) {
+                bool plain = json::plain_ascii({k, n});
+                if (!plain && !utf8::valid({k, n})) {
+                    path_.push_back({{k, n}, 0});
+                    fail(bad_utf8("key", {k, n}));
+                }
+                std::uint64_t prefix = plain ? key_prefix({k, n}) : 0;
+                // Room is checked for 16 members at a time: fewer calls.
+                if (stashed < kMaxStashed && (stashed % 16 != 0 || lua_checkstack(L_, 40))) {
                     // Leave key and value where they are; lua_next continues from a copy.
-                    members.push_back({{k, n}, lua_gettop(L_)});
+                    members_.push_back({{k, n}, lua_gettop(L_), plain, prefix});
                     ++stashed;
                     lua_pushvalue(L_, -2);
                 } else {
-                    members.push_back({{k, n}, 0});
+                    members_.push_back({{k, n}, 0, plain, prefix});
                     lua_pop(L_, 1);
                 }
             } else if (kt == LUA_TNUMBER) {
@@ -253,7 +325,7 @@ private:
         }
 
         if (mark == kArray || (mark == kPlain && count > 0)) {
-            if (!members.empty()) fail("table mixes string and number keys");
+            if (members_.size() != first) fail("table mixes string and number keys");
             if (mark == kPlain && max_index != static_cast<lua_Number>(count))
                 fail("table has number keys that are not 1..n (json.array(t) writes holes as null)");
             // A marked array may have holes (written as null), but not mostly holes.
@@ -262,8 +334,9 @@ private:
                      std::to_string(count) + " elements)");
             write_array(idx, static_cast<int>(max_index));
         } else {
-            write_object(idx, members);
+            write_object(idx, first);
         }
+        members_.resize(first);
         lua_settop(L_, base);
         open_.pop_back();
     }
@@ -280,15 +353,17 @@ private:
         writer_.end_array();
     }
 
-    void write_object(int idx, std::vector<Member>& members) {
+    void write_object(int idx, std::size_t first) {
         if (sort_)
-            std::sort(members.begin(), members.end(),
-                      [](const Member& a, const Member& b) { return jcs::key_less(a.key, b.key); });
+            std::sort(members_.begin() + static_cast<std::ptrdiff_t>(first), members_.end(),
+                      member_before);
+        const std::size_t last = members_.size();
         writer_.begin_object();
-        for (const Member& m : members) {
+        for (std::size_t i = first; i < last; ++i) {
+            const Member m = members_[i];  // a copy: nested tables may grow members_
             path_.push_back({m.key, 0});
-            check_utf8(m.key, "key");
-            writer_.key(m.key);
+            if (m.plain) writer_.plain_key(m.key);
+            else writer_.key(m.key);  // valid UTF-8: checked in table()
             if (m.slot != 0) {
                 value(m.slot);
             } else {
@@ -302,10 +377,8 @@ private:
         writer_.end_object();
     }
 
-    void check_utf8(std::string_view s, const char* what) {
-        std::size_t bad = utf8::first_invalid(s);
-        if (bad != std::string_view::npos)
-            fail(std::string(what) + " is not valid UTF-8 (byte " + std::to_string(bad + 1) + ")");
+    static std::string bad_utf8(const char* what, std::string_view s) {
+        return std::string(what) + " is not valid UTF-8 (byte " + std::to_string(utf8::first_invalid(s) + 1) + ")";
     }
 
     // Key problems are found while lua_next has the key on the stack (at -2): name it.
@@ -361,10 +434,9 @@ private:
     lua_State* L_;
     json::Writer writer_;
     bool sort_;
-    std::vector<const void*> open_;                // tables from the root to here
-    std::deque<std::vector<Member>> members_;      // per depth, reused; a deque so that
-                                                   // growing it never moves a level in use
-    std::vector<Step> path_;
+    std::vector<const void*>& open_;
+    std::vector<Member>& members_;
+    std::vector<Step>& path_;
 };
 
 // raw.encode(value, pretty, sort_keys) -> text | nil, "json.encode: what at $.path"
@@ -372,8 +444,9 @@ int encode(lua_State* L) {
     bool pretty = lua_toboolean(L, 2) != 0;
     bool sort_keys = lua_toboolean(L, 3) != 0;
     lua_settop(L, 1);
+    ScratchLease scratch;
     try {
-        Encoder encoder(L, pretty, sort_keys);
+        Encoder encoder(L, *scratch, pretty, sort_keys);
         const std::string& text = encoder.run(1);
         lua_pushlstring(L, text.data(), text.size());
         return 1;

@@ -5,6 +5,7 @@
 
 #include "es_number.hpp"
 #include "jcs_string.hpp"
+#include "json_key_order.hpp"
 
 namespace hostsync::json {
 namespace {
@@ -53,7 +54,7 @@ public:
         order_.resize(b.members.size());
         for (std::size_t i = 0; i < order_.size(); ++i) order_[i] = i;
         std::sort(order_.begin(), order_.end(), [&](std::size_t x, std::size_t y) {
-            return jcs::key_less(b.members[x].key, b.members[y].key);
+            return key_before(b.members[x].key, b.members[y].key);
         });
         for (std::size_t i = 1; i < order_.size(); ++i) {
             const Member& a = b.members[order_[i - 1]];

@@ -8,18 +8,26 @@
 
 namespace hostsync::json {
 
+// True if `s` is printable ASCII without '"' or '\\': the common case of a string that
+// goes between quotes as it is, with no escaping and no UTF-8 to check.
+bool plain_ascii(std::string_view s);
+
 class Writer {
 public:
-    // pretty: one member or element per line, indented by two spaces, "key": value.
-    explicit Writer(bool pretty = false) : pretty_(pretty) {}
+    // Appends to `out` (which the caller may reuse between documents). pretty: one
+    // member or element per line, indented by two spaces, "key": value.
+    explicit Writer(std::string& out, bool pretty = false) : out_(out), pretty_(pretty) {}
 
     void begin_object() { open('{'); }
     void end_object() { close('}'); }
     void begin_array() { open('['); }
     void end_array() { close(']'); }
-    void key(std::string_view k);         // valid UTF-8 (the caller checks)
-    void string_value(std::string_view s);  // valid UTF-8 (the caller checks)
-    void number_value(double v);          // finite (the caller checks)
+    // Strings must be valid UTF-8: if not, these write nothing and return false, and the
+    // text is not to be used (JSON text is UTF-8 by definition; there is no repair).
+    bool key(std::string_view k);
+    void plain_key(std::string_view k);  // k must be plain_ascii: no check, no escaping
+    bool string_value(std::string_view s);
+    void number_value(double v);  // finite (the caller checks)
     void bool_value(bool v) { before_value(); out_.append(v ? "true" : "false"); }
     void null_value() { before_value(); out_.append("null"); }
 
@@ -30,8 +38,9 @@ private:
     void close(char c);
     void before_value();
     void newline();
+    bool append_string(std::string_view s);
 
-    std::string out_;
+    std::string& out_;
     bool pretty_;
     int depth_ = 0;
     bool first_ = true;      // no member or element yet in the innermost container

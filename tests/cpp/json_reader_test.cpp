@@ -184,10 +184,44 @@ TEST_CASE("writer: compact and pretty layout") {
         w.null_value();
         w.end_object();
     };
-    json::Writer compact;
+    std::string compact_text;
+    json::Writer compact(compact_text);
     build(compact);
-    CHECK(compact.text() == R"({"a":[1,"x",[]],"b":{},"c":null})");
-    json::Writer pretty(true);
+    CHECK(compact_text == R"({"a":[1,"x",[]],"b":{},"c":null})");
+    std::string pretty_text;
+    json::Writer pretty(pretty_text, true);
     build(pretty);
-    CHECK(pretty.text() == "{\n  \"a\": [\n    1,\n    \"x\",\n    []\n  ],\n  \"b\": {},\n  \"c\": null\n}");
+    CHECK(pretty_text == "{\n  \"a\": [\n    1,\n    \"x\",\n    []\n  ],\n  \"b\": {},\n  \"c\": null\n}");
+}
+
+TEST_CASE("writer: strings are escaped per RFC 8785 and must be UTF-8") {
+    std::string out;
+    json::Writer w(out);
+    w.begin_array();
+    CHECK(w.string_value("plain text 0123456789"));
+    CHECK(w.string_value("tab\there \"q\" \\ \xc3\xa9"));
+    CHECK(w.string_value(std::string("nul\0", 4)));
+    w.end_array();
+    CHECK(out == "[\"plain text 0123456789\",\"tab\\there \\\"q\\\" \\\\ \xc3\xa9\",\"nul\\u0000\"]");
+    std::string bad;
+    json::Writer wb(bad);
+    CHECK_FALSE(wb.string_value("ok until \xff"));
+    CHECK_FALSE(wb.key("\xc3"));
+}
+
+TEST_CASE("plain_ascii finds every byte that needs a closer look, at any position") {
+    CHECK(json::plain_ascii(""));
+    CHECK(json::plain_ascii("hello world, 0123456789 ~!@#$%^&*()_+{}[]|:;'<>?,./"));
+    const char specials[] = {'"', '\\', '\x00', '\x1f', '\n', '\x80', '\xff'};
+    for (char c : specials) {
+        for (std::size_t pos = 0; pos < 20; ++pos) {
+            std::string s(20, 'a');
+            s[pos] = c;
+            CAPTURE(pos);
+            CAPTURE(static_cast<int>(static_cast<unsigned char>(c)));
+            CHECK_FALSE(json::plain_ascii(s));
+        }
+    }
+    CHECK(json::plain_ascii(std::string(20, '\x7f')));  // DEL is not escaped by RFC 8785
+    CHECK(json::plain_ascii(std::string(20, ' ')));
 }
