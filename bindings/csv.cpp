@@ -136,7 +136,7 @@ int csv_next_object(lua_State* L) {
     if (n != csv::Next::record) return push_no_record(L, r, n);
     if (!b.object) b.object = std::make_unique<hostsync::jcs::StringObjectWriter>(r.header());
     b.json.clear();
-    b.object->write(b.json, r.fields().data(), r.fields().size());
+    b.object->write(b.json, r.fields().data(), r.fields().size(), r.plain());
     lua_pushlstring(L, b.json.data(), b.json.size());
     lua_pushnumber(L, static_cast<lua_Number>(r.line_no()));
     lua_pushnumber(L, static_cast<lua_Number>(r.end_offset()));

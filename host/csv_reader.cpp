@@ -8,12 +8,62 @@
 #include <cerrno>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "utf8.hpp"
 
 namespace hostsync::csv {
 namespace {
 
 const char kBom[] = "\xEF\xBB\xBF";
+
+// What the reader checks in every record's bytes, in one pass.
+struct ByteCheck {
+    std::size_t invalid_utf8;  // first invalid UTF-8 byte, or npos
+    bool escapable;            // a control byte or '\\': some value may need JSON escaping
+};
+
+// `content` is the record without its line terminator. The ASCII part is checked 16
+// bytes at a time; UTF-8 validation starts at the first non-ASCII byte (a sequence can
+// only start after an ASCII one), which most records never have.
+ByteCheck check_bytes(const char* data, std::size_t size, std::size_t content) {
+    std::size_t i = 0;
+    std::size_t first_high = std::string_view::npos;
+    bool escapable = false;
+#if defined(__SSE2__)
+    const __m128i control_max = _mm_set1_epi8(0x1F);
+    const __m128i backslash = _mm_set1_epi8('\\');
+    int special = 0;
+    for (; content - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i));
+        special |= _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max),
+                                                  _mm_cmpeq_epi8(v, backslash)));
+        int high = _mm_movemask_epi8(v);
+        if (high != 0 && first_high == std::string_view::npos)
+            first_high = i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(high)));
+    }
+    escapable = special != 0;
+#endif
+    for (; i < content; ++i) {
+        unsigned char c = static_cast<unsigned char>(data[i]);
+        if (c < 0x20 || c == '\\') escapable = true;
+        if (c >= 0x80 && first_high == std::string_view::npos) first_high = i;
+    }
+    ByteCheck r{std::string_view::npos, escapable};
+    if (first_high != std::string_view::npos) {
+        std::size_t rest = utf8::first_invalid({data + first_high, size - first_high});
+        if (rest != std::string_view::npos) r.invalid_utf8 = first_high + rest;
+    }
+    return r;
+}
+
+// The length of a record without its terminator (LF, or CRLF: a CR right before the
+// final LF always belongs to the terminator, quoted or not).
+std::size_t content_size(const char* record, std::size_t size) {
+    return size >= 2 && record[size - 2] == '\r' ? size - 2 : size - 1;
+}
 
 std::string plural(std::size_t n, const char* word) {
     return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
@@ -234,7 +284,8 @@ void Reader::read_header() {
                     invalid(too_long_reason(size, max_record_bytes_), s.end);
                     return;
                 }
-                std::size_t bad = utf8::first_invalid({buf_.get() + start_, size});
+                const char* rec = buf_.get() + start_;
+                std::size_t bad = check_bytes(rec, size, content_size(rec, size)).invalid_utf8;
                 if (bad != std::string_view::npos) {
                     invalid("invalid UTF-8 at byte " + std::to_string(bad) + " of the record", s.end);
                     return;
@@ -331,8 +382,12 @@ Next Reader::skip_too_long() {
 void Reader::materialize() {
     const char* data = buf_.get();
     std::size_t escaped_bytes = 0;
-    for (const auto& s : spans_)
-        if (s.escaped) escaped_bytes += s.size;
+    for (const auto& s : spans_) {
+        if (s.escaped) {
+            escaped_bytes += s.size;
+            plain_ = false;  // its values contain '"'
+        }
+    }
     // Sized before any view into it is taken, so the views stay valid.
     if (unescaped_.size() < escaped_bytes) unescaped_.resize(escaped_bytes);
     char* w = unescaped_.data();
@@ -396,7 +451,9 @@ Next Reader::next() {
                 std::size_t size = s.end - start_;
                 if (size > max_record_bytes_)
                     return bad("too_long", too_long_reason(size, max_record_bytes_), s.end, s.newlines);
-                std::size_t at = utf8::first_invalid({buf_.get() + start_, size});
+                const char* rec = buf_.get() + start_;
+                ByteCheck check = check_bytes(rec, size, content_size(rec, size));
+                std::size_t at = check.invalid_utf8;
                 if (at != std::string_view::npos)
                     return bad("utf8", "invalid UTF-8 at byte " + std::to_string(at) + " of the record", s.end,
                                s.newlines);
@@ -404,6 +461,7 @@ Next Reader::next() {
                     return bad("field_count",
                                plural(spans_.size(), "field") + ", header has " + std::to_string(header_.size()),
                                s.end, s.newlines);
+                plain_ = !check.escapable;
                 materialize();
                 rec_line_ = cursor_line_ + 1;
                 rec_offset_ = cursor_offset_;

@@ -77,6 +77,9 @@ class Reader {
     std::uint64_t line_no() const { return rec_line_; }
     std::uint64_t offset() const { return rec_offset_; }
     std::uint64_t end_offset() const { return rec_end_; }
+    // True if no field of the record needs JSON escaping (no control byte, '"' or '\\'),
+    // known from the checks every record goes through anyway.
+    bool plain() const { return plain_; }
 
     const BadRecord* last_error() const { return has_error_ ? &error_ : nullptr; }
     std::string error_message() const;  // "<path>: line N: <reason>" for last_error()
@@ -128,6 +131,7 @@ class Reader {
     std::vector<std::string_view> fields_;
     std::string unescaped_;
     std::uint64_t rec_line_ = 0, rec_offset_ = 0, rec_end_ = 0;
+    bool plain_ = false;
 
     BadRecord error_;
     bool has_error_ = false;

@@ -54,6 +54,25 @@ struct SpecialTable {
 };
 constexpr SpecialTable kSpecial;
 
+// Appends field spans through an index instead of push_back: this is the innermost loop
+// of the reader, and push_back was not inlined there. The vector keeps its size as
+// capacity between records; the destructor trims it to the fields actually found.
+class SpanSink {
+  public:
+    explicit SpanSink(std::vector<FieldSpan>& v) : v_(v) {}
+    ~SpanSink() { v_.resize(n_); }
+    SpanSink(const SpanSink&) = delete;
+    SpanSink& operator=(const SpanSink&) = delete;
+    void add(const char* data, const char* b, const char* e, bool escaped) {
+        if (n_ == v_.size()) v_.resize(n_ < 8 ? 16 : 2 * n_);
+        v_[n_++] = {static_cast<std::size_t>(b - data), static_cast<std::size_t>(e - b), escaped};
+    }
+
+  private:
+    std::vector<FieldSpan>& v_;
+    std::size_t n_ = 0;
+};
+
 }  // namespace
 
 const char* find_special(const char* p, const char* e) {
@@ -77,7 +96,7 @@ const char* find_special(const char* p, const char* e) {
 
 ScanResult scan_record(const char* data, std::size_t size, std::size_t start,
                        std::vector<FieldSpan>& fields) {
-    fields.clear();
+    SpanSink sink(fields);
     const char* const e = data + size;
     const char* p = data + start;
     const ScanResult need_more;
@@ -95,13 +114,13 @@ ScanResult scan_record(const char* data, std::size_t size, std::size_t start,
             const char* r = find_special(p, e);
             if (r == e) return need_more;
             if (*r == ',') {
-                fields.push_back({static_cast<std::size_t>(p - data), static_cast<std::size_t>(r - p), false});
+                sink.add(data, p, r, false);
                 p = r + 1;
                 continue;
             }
             if (*r == '\n') {
                 const char* fe = (r > p && r[-1] == '\r') ? r - 1 : r;  // CR of CRLF is no data
-                fields.push_back({static_cast<std::size_t>(p - data), static_cast<std::size_t>(fe - p), false});
+                sink.add(data, p, fe, false);
                 return complete(ScanKind::record, static_cast<std::size_t>(r + 1 - data), quoted_newlines + 1);
             }
             return resync(data, e, start, r, QuoteError::quote_in_unquoted);
@@ -120,7 +139,7 @@ ScanResult scan_record(const char* data, std::size_t size, std::size_t start,
                 continue;
             }
             quoted_newlines += count_lf(p + 1, r);
-            fields.push_back({static_cast<std::size_t>(p + 1 - data), static_cast<std::size_t>(r - p - 1), escaped});
+            sink.add(data, p + 1, r, escaped);
             const char* a = r + 1;
             if (*a == ',') {
                 p = a + 1;

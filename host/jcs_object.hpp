@@ -17,11 +17,14 @@ class StringObjectWriter {
     std::size_t size() const { return order_.size(); }
 
     // Appends {"key":"value",...} to `out`; values[i] belongs to keys[i], n == size().
-    void write(std::string& out, const std::string_view* values, std::size_t n) const;
+    // `plain` is a promise by a caller that has already looked at every byte: no value
+    // contains a control character, '"' or '\\', so none needs escaping.
+    void write(std::string& out, const std::string_view* values, std::size_t n, bool plain = false) const;
 
   private:
     std::vector<std::size_t> order_;    // key indices in RFC 8785 order
     std::vector<std::string> prefixes_; // prefixes_[k]: "{" or "," then "key": of order_[k]
+    std::size_t fixed_size_ = 0;        // bytes of a row besides its values
 };
 
 }  // namespace hostsync::jcs

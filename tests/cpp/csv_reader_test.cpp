@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "csv_reader.hpp"
 #include "csv_scan.hpp"
 #include "jcs_object.hpp"
+#include "jcs_string.hpp"
 
 using namespace hostsync;
 using csv::Next;
@@ -439,4 +441,84 @@ TEST_CASE("Reader: a 1 MB field, and records longer than max_record_bytes, with 
     CHECK(tail->next() == Next::end);
     REQUIRE(tail->pending());
     CHECK(tail->pending()->bytes == 20000);
+}
+
+TEST_CASE("Reader: random rows written the way writers quote them read back exactly") {
+    TempDir dir;
+    std::mt19937 rng(2024);
+    const std::vector<std::string> atoms = {"a", "b", "7", " ", ",", "\"", "\r", "\n", "\r\n", "\\", "\t",
+                                            "\xc3\xa9", "\xe6\x9d\xb1", "\xf0\x9f\x98\x80", "\x7f"};
+    auto value = [&] {
+        std::string v;
+        for (int n = static_cast<int>(rng() % 6); n > 0; --n) v += atoms[rng() % atoms.size()];
+        return v;
+    };
+    auto encode = [&](const std::string& v) {
+        bool quote = v.find_first_of(",\"\r\n") != std::string::npos || rng() % 5 == 0;
+        if (!quote) return v;
+        std::string q = "\"";
+        for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    const std::vector<std::string> header = {"id", "x", "y\xc3\xa9"};
+    jcs::StringObjectWriter writer(header);
+    for (int round = 0; round < 40; ++round) {
+        std::string data = "id,x,y\xc3\xa9\r\n";
+        std::vector<std::vector<std::string>> rows;
+        std::vector<std::uint64_t> lines;
+        std::uint64_t line = 1;
+        for (int i = 0; i < 200; ++i) {
+            if (rng() % 10 == 0) {
+                data += rng() % 2 ? "\n" : "\r\n";
+                ++line;
+            }
+            std::vector<std::string> row = {std::to_string(i), value(), value()};
+            std::string rec = encode(row[0]) + "," + encode(row[1]) + "," + encode(row[2]);
+            lines.push_back(line + 1);
+            line += 1 + static_cast<std::uint64_t>(std::count(rec.begin(), rec.end(), '\n'));
+            data += rec + (rng() % 2 ? "\n" : "\r\n");
+            rows.push_back(row);
+        }
+        auto path = dir.write("rand.csv", data);
+        csv::ReaderOptions opt;
+        opt.buffer_bytes = 64 + rng() % 200;  // small buffers: records cross refills
+        auto r = open(path, opt);
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            INFO("round " << round << " row " << i);
+            REQUIRE(r->next() == Next::record);
+            CHECK(to_strings(r->fields()) == rows[i]);
+            CHECK(r->line_no() == lines[i]);
+            std::string fast, slow;
+            writer.write(fast, r->fields().data(), r->fields().size(), r->plain());
+            writer.write(slow, r->fields().data(), r->fields().size(), false);
+            CHECK(fast == slow);
+        }
+        CHECK(r->next() == Next::end);
+        CHECK(!r->pending());
+        CHECK(r->cursor_offset() == data.size());
+        CHECK(r->cursor_line() == line);
+    }
+}
+
+TEST_CASE("StringObjectWriter: the plain and escaping paths agree with append_string") {
+    std::mt19937 rng(99);
+    jcs::StringObjectWriter w({"k", "j"});
+    const char alphabet[] = "ab\"\\\n\x01\x1f \x7f\xc3\xa9";
+    for (int round = 0; round < 2000; ++round) {
+        std::string a(rng() % 40, 'x'), b(rng() % 3, 'y');
+        for (auto& c : a) c = alphabet[rng() % (sizeof alphabet - 1)];
+        std::vector<std::string_view> v = {a, b};
+        std::string out, expect = "{\"j\":";
+        w.write(out, v.data(), v.size());
+        jcs::append_string(expect, b);
+        expect += ",\"k\":";
+        jcs::append_string(expect, a);
+        expect += "}";
+        CHECK(out == expect);
+        if (a.find_first_of("\"\\\n\x01\x1f") == std::string::npos) {
+            std::string plain;
+            w.write(plain, v.data(), v.size(), true);
+            CHECK(plain == expect);
+        }
+    }
 }
