@@ -1,0 +1,365 @@
+// Raw table of hostsync.fs: thin lua_CFunctions over host/fs_*. Argument checks, option
+// tables and the public API are in fs.lua; here every failure of the world becomes
+// `nil, err` and misuse of a closed object a "Usage:" error.
+#include <lua.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "host/fs_appender.hpp"
+#include "host/fs_confine.hpp"
+#include "host/fs_line_reader.hpp"
+#include "host/fs_lock.hpp"
+#include "host/fs_ops.hpp"
+#include "host/fs_read.hpp"
+#include "host/fs_write.hpp"
+#include "host/lua_guard.hpp"
+
+namespace {
+
+using hostsync::guarded;
+using hostsync::push_fail;
+namespace fs = hostsync::fs;
+
+const char kAppenderMeta[] = "hostsync.fs.appender";
+const char kLockMeta[] = "hostsync.fs.lock";
+const char kReaderMeta[] = "hostsync.fs.line_reader";
+
+std::string check_string(lua_State* L, int idx) { return std::string(hostsync::check_view(L, idx)); }
+
+std::uint64_t check_u64(lua_State* L, int idx) { return static_cast<std::uint64_t>(luaL_checknumber(L, idx)); }
+
+int push_true(lua_State* L) {
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+int push_string(lua_State* L, const std::string& s) {
+    lua_pushlstring(L, s.data(), s.size());
+    return 1;
+}
+
+// Objects live behind a pointer in their userdata: the userdata exists (with its __gc)
+// before the C++ object is built, and a constructor that throws leaves nullptr, never a
+// half-built object for __gc.
+template <typename T>
+T* new_object(lua_State* L, const char* meta) {
+    auto* slot = static_cast<T**>(lua_newuserdata(L, sizeof(T*)));
+    *slot = nullptr;
+    luaL_getmetatable(L, meta);
+    lua_setmetatable(L, -2);
+    *slot = new T();
+    return *slot;
+}
+
+template <typename T>
+T* check_object(lua_State* L, const char* meta) {
+    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
+    if (*slot == nullptr) throw hostsync::UsageError(std::string("Usage: ") + meta + " used after it was freed");
+    return *slot;
+}
+
+template <typename T>
+int gc_object(lua_State* L, const char* meta) {
+    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
+    delete *slot;  // destructors close, release and never throw
+    *slot = nullptr;
+    return 0;
+}
+
+// --- whole files -------------------------------------------------------------
+
+int l_read_file(lua_State* L) {
+    std::string out, err;
+    if (!fs::read_file(check_string(L, 1), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
+int l_read_range(lua_State* L) {
+    std::string out, err;
+    if (!fs::read_range(check_string(L, 1), check_u64(L, 2), check_u64(L, 3), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
+template <bool (*Fn)(const std::string&, std::string_view, std::string&)>
+int l_write_fn(lua_State* L) {
+    std::string err;
+    auto data = hostsync::check_view(L, 2);
+    if (!Fn(check_string(L, 1), data, err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_append(lua_State* L) {
+    std::string err;
+    auto data = hostsync::check_view(L, 2);
+    if (!fs::append(check_string(L, 1), data, err)) return push_fail(L, err);
+    lua_pushnumber(L, static_cast<lua_Number>(data.size()));
+    return 1;
+}
+
+// --- appender ----------------------------------------------------------------
+
+fs::Appender* check_open_appender(lua_State* L, const char* what) {
+    auto* w = check_object<fs::Appender>(L, kAppenderMeta);
+    if (!w->is_open()) throw hostsync::UsageError(std::string("Usage: w:") + what + "() on a closed appender (" + w->path() + ")");
+    return w;
+}
+
+int l_appender(lua_State* L) {
+    fs::Appender::Options opts;
+    std::string path = check_string(L, 1);
+    opts.exclusive = lua_toboolean(L, 2) != 0;
+    opts.sha256 = lua_toboolean(L, 3) != 0;
+    auto* w = new_object<fs::Appender>(L, kAppenderMeta);
+    std::string err;
+    if (!w->open(path, opts, err)) return push_fail(L, err);
+    return 1;
+}
+
+int l_appender_write(lua_State* L) {
+    auto* w = check_open_appender(L, "write");
+    std::string err;
+    if (!w->write(hostsync::check_view(L, 2), err)) return push_fail(L, err);
+    lua_settop(L, 1);
+    return 1;
+}
+
+template <bool (fs::Appender::*Fn)(std::string&)>
+int l_appender_step(lua_State* L) {
+    auto* w = check_open_appender(L, Fn == &fs::Appender::flush ? "flush" : "sync");
+    std::string err;
+    if (!(w->*Fn)(err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_appender_close(lua_State* L) {
+    auto* w = check_object<fs::Appender>(L, kAppenderMeta);
+    std::string err;
+    if (!w->close(err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_appender_bytes(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::Appender>(L, kAppenderMeta)->bytes()));
+    return 1;
+}
+
+int l_appender_sha256_hex(lua_State* L) {
+    auto* w = check_object<fs::Appender>(L, kAppenderMeta);
+    if (!w->hashing()) throw hostsync::UsageError("Usage: w:sha256_hex() needs fs.appender(path, {sha256=true})");
+    return push_string(L, w->sha256_hex());
+}
+
+int l_appender_is_open(lua_State* L) {
+    lua_pushboolean(L, check_object<fs::Appender>(L, kAppenderMeta)->is_open());
+    return 1;
+}
+
+int l_appender_gc(lua_State* L) { return gc_object<fs::Appender>(L, kAppenderMeta); }
+
+// --- lock --------------------------------------------------------------------
+
+int l_lock(lua_State* L) {
+    std::string path = check_string(L, 1);
+    double wait = luaL_optnumber(L, 2, 0);
+    auto* lock = new_object<fs::FileLock>(L, kLockMeta);
+    std::string err;
+    if (!lock->acquire(path, wait, err)) return push_fail(L, err);
+    return 1;
+}
+
+int l_lock_release(lua_State* L) {
+    check_object<fs::FileLock>(L, kLockMeta)->release();
+    return push_true(L);
+}
+
+int l_lock_held(lua_State* L) {
+    lua_pushboolean(L, check_object<fs::FileLock>(L, kLockMeta)->held());
+    return 1;
+}
+
+int l_lock_gc(lua_State* L) { return gc_object<fs::FileLock>(L, kLockMeta); }
+
+// --- directory operations ----------------------------------------------------
+
+int l_stat(lua_State* L) {
+    fs::StatInfo st;
+    std::string err;
+    if (!fs::stat(check_string(L, 1), lua_toboolean(L, 2) != 0, st, err)) return push_fail(L, err);
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, st.type);
+    lua_setfield(L, -2, "type");
+    lua_pushnumber(L, static_cast<lua_Number>(st.size));
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, st.mtime);
+    lua_setfield(L, -2, "mtime");
+    lua_pushnumber(L, static_cast<lua_Number>(st.ino));
+    lua_setfield(L, -2, "ino");
+    lua_pushnumber(L, static_cast<lua_Number>(st.dev));
+    lua_setfield(L, -2, "dev");
+    lua_pushnumber(L, st.mode);
+    lua_setfield(L, -2, "mode");
+    return 1;
+}
+
+int l_exists(lua_State* L) {
+    lua_pushboolean(L, fs::exists(check_string(L, 1)));
+    return 1;
+}
+
+int l_mkdir_p(lua_State* L) {
+    std::string err;
+    auto mode = static_cast<mode_t>(luaL_optnumber(L, 2, 0777));
+    if (!fs::mkdir_p(check_string(L, 1), mode, err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_listdir(lua_State* L) {
+    std::vector<std::string> names;
+    std::string err;
+    if (!fs::listdir(check_string(L, 1), names, err)) return push_fail(L, err);
+    lua_createtable(L, static_cast<int>(names.size()), 0);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        lua_pushlstring(L, names[i].data(), names[i].size());
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    return 1;
+}
+
+template <bool (*Fn)(const std::string&, std::string&)>
+int l_path_op(lua_State* L) {
+    std::string err;
+    if (!Fn(check_string(L, 1), err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_rename(lua_State* L) {
+    std::string err;
+    if (!fs::rename(check_string(L, 1), check_string(L, 2), lua_toboolean(L, 3) != 0, err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_mkdtemp(lua_State* L) {
+    std::string out, err;
+    if (!fs::mkdtemp(check_string(L, 1), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
+int l_isatty(lua_State* L) {
+    lua_pushboolean(L, fs::isatty(static_cast<int>(luaL_checkinteger(L, 1))));
+    return 1;
+}
+
+int l_confine(lua_State* L) {
+    std::string out, err;
+    if (!fs::confine(check_string(L, 1), hostsync::check_view(L, 2), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
+// --- line reader -------------------------------------------------------------
+
+int l_line_reader(lua_State* L) {
+    std::string path = check_string(L, 1);
+    std::uint64_t offset = static_cast<std::uint64_t>(luaL_optnumber(L, 2, 0));
+    auto* r = new_object<fs::LineReader>(L, kReaderMeta);
+    std::string err;
+    if (!r->open(path, offset, err)) return push_fail(L, err);
+    return 1;
+}
+
+// r:next() -> line, start | nil (end) | nil, err. Called once per line: no Lua wrapper.
+// With Raise (the iterator of r:lines()), an I/O error is raised instead: a generic for
+// would take `nil, err` for the end of the file.
+template <bool Raise>
+int l_reader_next(lua_State* L) {
+    auto* r = check_object<fs::LineReader>(L, kReaderMeta);
+    if (!r->is_open()) throw hostsync::UsageError("Usage: r:next() on a closed line reader");
+    std::string_view line;
+    std::uint64_t start = 0;
+    std::string err;
+    switch (r->next(line, start, err)) {
+        case fs::LineReader::kLine:
+            lua_pushlstring(L, line.data(), line.size());
+            lua_pushnumber(L, static_cast<lua_Number>(start));
+            return 2;
+        case fs::LineReader::kEnd:
+            lua_pushnil(L);
+            return 1;
+        case fs::LineReader::kError:
+            break;
+    }
+    if (Raise) throw std::runtime_error(err);
+    return push_fail(L, err);
+}
+
+int l_reader_offset(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::LineReader>(L, kReaderMeta)->offset()));
+    return 1;
+}
+
+int l_reader_partial_bytes(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::LineReader>(L, kReaderMeta)->partial_bytes()));
+    return 1;
+}
+
+int l_reader_close(lua_State* L) {
+    check_object<fs::LineReader>(L, kReaderMeta)->close();
+    return push_true(L);
+}
+
+int l_reader_gc(lua_State* L) { return gc_object<fs::LineReader>(L, kReaderMeta); }
+
+void new_meta(lua_State* L, const char* name, lua_CFunction gc, const char* field) {
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setfield(L, -2, field);  // raw.<field> = the metatable; fs.lua sets __index
+}
+
+}  // namespace
+
+int hostsync_raw_fs(lua_State* L) {
+    const luaL_Reg fns[] = {
+        {"read_file", guarded<l_read_file>},
+        {"read_range", guarded<l_read_range>},
+        {"write_atomic", guarded<l_write_fn<fs::write_atomic>>},
+        {"create_exclusive", guarded<l_write_fn<fs::create_exclusive>>},
+        {"append", guarded<l_append>},
+        {"appender", guarded<l_appender>},
+        {"appender_write", guarded<l_appender_write>},
+        {"appender_flush", guarded<l_appender_step<&fs::Appender::flush>>},
+        {"appender_sync", guarded<l_appender_step<&fs::Appender::sync>>},
+        {"appender_close", guarded<l_appender_close>},
+        {"appender_bytes", guarded<l_appender_bytes>},
+        {"appender_sha256_hex", guarded<l_appender_sha256_hex>},
+        {"appender_is_open", guarded<l_appender_is_open>},
+        {"lock", guarded<l_lock>},
+        {"lock_release", guarded<l_lock_release>},
+        {"lock_held", guarded<l_lock_held>},
+        {"stat", guarded<l_stat>},
+        {"exists", guarded<l_exists>},
+        {"mkdir_p", guarded<l_mkdir_p>},
+        {"listdir", guarded<l_listdir>},
+        {"remove", guarded<l_path_op<fs::remove>>},
+        {"remove_tree", guarded<l_path_op<fs::remove_tree>>},
+        {"rename", guarded<l_rename>},
+        {"fsync_dir", guarded<l_path_op<fs::fsync_dir>>},
+        {"mkdtemp", guarded<l_mkdtemp>},
+        {"isatty", guarded<l_isatty>},
+        {"confine", guarded<l_confine>},
+        {"line_reader", guarded<l_line_reader>},
+        {"reader_next", guarded<l_reader_next<false>>},
+        {"reader_iter", guarded<l_reader_next<true>>},
+        {"reader_offset", guarded<l_reader_offset>},
+        {"reader_partial_bytes", guarded<l_reader_partial_bytes>},
+        {"reader_close", guarded<l_reader_close>},
+        {nullptr, nullptr},
+    };
+    lua_newtable(L);
+    luaL_register(L, nullptr, fns);
+    new_meta(L, kAppenderMeta, guarded<l_appender_gc>, "appender_mt");
+    new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
+    new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
+    return 1;
+}

@@ -1,0 +1,231 @@
+-- hostsync.fs: files and directories with the durability rules of docs/architecture.md.
+--
+--   local fs = require "hostsync.fs"
+--   fs.write_atomic("state/cursor.json", data)        -- old or new, never torn
+--   fs.create_exclusive("out/packet-0001.json", data) -- never overwrites
+--   fs.append("log/events.jsonl", line .. "\n")       -- O_APPEND, locked, fdatasync'ed
+--   local lock = assert(fs.lock("run.lock", { wait = 5 }))
+--   local r = assert(fs.line_reader("index.csv"))
+--   for line, start in r:lines() do ... end
+--
+-- Failures of the world return nil, err ("open /x/y.csv: No such file or directory");
+-- wrong arguments raise "Usage: ...". Reference: docs/api/fs.md.
+local _, raw = ...
+
+local type, error, tostring, pairs = type, error, tostring, pairs
+local floor = math.floor
+
+local M = {}
+
+-- Argument checks --------------------------------------------------------------
+
+local function check_path(v, usage, what)
+  if type(v) ~= "string" or v == "" then
+    error(usage .. ": " .. (what or "path") .. " must be a non-empty string, got " .. (v == "" and '""' or type(v)), 3)
+  end
+end
+
+local function check_string(v, usage, what)
+  if type(v) ~= "string" then error(usage .. ": " .. what .. " must be a string, got " .. type(v), 3) end
+end
+
+local function is_count(v)
+  return type(v) == "number" and v >= 0 and v == floor(v) and v < 2 ^ 53
+end
+
+local function check_count(v, usage, what)
+  if not is_count(v) then error(usage .. ": " .. what .. " must be a non-negative integer, got " .. tostring(v), 3) end
+end
+
+-- opts must be nil or a table whose keys are all in `allowed` (name -> lua type).
+local function check_opts(opts, allowed, usage)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(usage .. ": options must be a table", 3) end
+  for k, v in pairs(opts) do
+    local want = allowed[k]
+    if want == nil then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
+    if type(v) ~= want then error(usage .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3) end
+  end
+  return opts
+end
+
+-- Whole files ------------------------------------------------------------------
+
+function M.read_file(path)
+  check_path(path, "Usage: fs.read_file(path)")
+  return raw.read_file(path)
+end
+
+function M.read_range(path, offset, length)
+  local usage = "Usage: fs.read_range(path, offset, length)"
+  check_path(path, usage)
+  check_count(offset, usage, "offset")
+  check_count(length, usage, "length")
+  return raw.read_range(path, offset, length)
+end
+
+function M.write_atomic(path, data)
+  local usage = "Usage: fs.write_atomic(path, data)"
+  check_path(path, usage)
+  check_string(data, usage, "data")
+  return raw.write_atomic(path, data)
+end
+
+function M.create_exclusive(path, data)
+  local usage = "Usage: fs.create_exclusive(path, data)"
+  check_path(path, usage)
+  check_string(data, usage, "data")
+  return raw.create_exclusive(path, data)
+end
+
+function M.append(path, data)
+  local usage = "Usage: fs.append(path, data)"
+  check_path(path, usage)
+  check_string(data, usage, "data")
+  return raw.append(path, data)
+end
+
+-- Streaming appender -------------------------------------------------------------
+
+local appender = {}
+local raw_appender_write = raw.appender_write
+
+function appender:write(s)
+  if type(s) ~= "string" then error("Usage: w:write(s): s must be a string, got " .. type(s), 2) end
+  return raw_appender_write(self, s)
+end
+
+appender.flush = raw.appender_flush
+appender.sync = raw.appender_sync
+appender.close = raw.appender_close
+appender.bytes = raw.appender_bytes
+appender.sha256_hex = raw.appender_sha256_hex
+
+raw.appender_mt.__index = appender
+raw.appender_mt.__tostring = function(w)
+  return "hostsync.fs.appender (" .. (raw.appender_is_open(w) and "open" or "closed") .. ", " .. raw.appender_bytes(w) .. " bytes)"
+end
+raw.appender_mt.__metatable = "hostsync.fs.appender"
+
+function M.appender(path, opts)
+  local usage = "Usage: fs.appender(path [, {exclusive=bool, sha256=bool}])"
+  check_path(path, usage)
+  opts = check_opts(opts, { exclusive = "boolean", sha256 = "boolean" }, usage)
+  return raw.appender(path, opts.exclusive, opts.sha256)
+end
+
+-- Lock ---------------------------------------------------------------------------
+
+local lock = { release = raw.lock_release, held = raw.lock_held }
+raw.lock_mt.__index = lock
+raw.lock_mt.__tostring = function(l) return "hostsync.fs.lock (" .. (raw.lock_held(l) and "held" or "released") .. ")" end
+raw.lock_mt.__metatable = "hostsync.fs.lock"
+
+function M.lock(path, opts)
+  local usage = "Usage: fs.lock(path [, {wait=seconds}])"
+  check_path(path, usage)
+  opts = check_opts(opts, { wait = "number" }, usage)
+  local wait = opts.wait or 0
+  if not (wait >= 0 and wait < math.huge) then error(usage .. ": wait must be >= 0 and finite", 2) end
+  return raw.lock(path, wait)
+end
+
+-- Line reader --------------------------------------------------------------------
+
+local reader = {
+  next = raw.reader_next,
+  offset = raw.reader_offset,
+  partial_bytes = raw.reader_partial_bytes,
+  close = raw.reader_close,
+}
+
+-- for line, start in r:lines() do ... end. The iterator is a C function (no Lua frame
+-- per line) that raises on an I/O error, where r:next() returns nil, err: a bare
+-- `for ... in r.next, r` would end silently on an error as if at the end of the file.
+local raw_iter = raw.reader_iter
+function reader:lines()
+  return raw_iter, self
+end
+
+raw.reader_mt.__index = reader
+raw.reader_mt.__metatable = "hostsync.fs.line_reader"
+
+function M.line_reader(path, opts)
+  local usage = "Usage: fs.line_reader(path [, {offset=n}])"
+  check_path(path, usage)
+  opts = check_opts(opts, { offset = "number" }, usage)
+  if opts.offset ~= nil then check_count(opts.offset, usage, "offset") end
+  return raw.line_reader(path, opts.offset or 0)
+end
+
+-- Directory operations -----------------------------------------------------------
+
+function M.stat(path, opts)
+  local usage = "Usage: fs.stat(path [, {follow=bool}])"
+  check_path(path, usage)
+  opts = check_opts(opts, { follow = "boolean" }, usage)
+  return raw.stat(path, opts.follow)
+end
+
+function M.exists(path)
+  check_path(path, "Usage: fs.exists(path)")
+  return raw.exists(path)
+end
+
+function M.mkdir_p(path, mode)
+  local usage = "Usage: fs.mkdir_p(path [, mode])"
+  check_path(path, usage)
+  if mode ~= nil and not (is_count(mode) and mode <= 4095) then
+    error(usage .. ": mode must be an integer 0..4095 (e.g. tonumber('755', 8))", 2)
+  end
+  return raw.mkdir_p(path, mode)
+end
+
+function M.listdir(path)
+  check_path(path, "Usage: fs.listdir(path)")
+  return raw.listdir(path)
+end
+
+function M.remove(path)
+  check_path(path, "Usage: fs.remove(path)")
+  return raw.remove(path)
+end
+
+function M.remove_tree(path)
+  local usage = "Usage: fs.remove_tree(path)"
+  check_path(path, usage)
+  if path == "/" then error(usage .. ": refusing to remove /", 2) end
+  return raw.remove_tree(path)
+end
+
+function M.rename(old, new, opts)
+  local usage = "Usage: fs.rename(old, new [, {no_replace=bool}])"
+  check_path(old, usage, "old")
+  check_path(new, usage, "new")
+  opts = check_opts(opts, { no_replace = "boolean" }, usage)
+  return raw.rename(old, new, opts.no_replace)
+end
+
+function M.fsync_dir(path)
+  check_path(path, "Usage: fs.fsync_dir(path)")
+  return raw.fsync_dir(path)
+end
+
+function M.mkdtemp(prefix)
+  check_path(prefix, "Usage: fs.mkdtemp(prefix)", "prefix")
+  return raw.mkdtemp(prefix)
+end
+
+function M.confine(root, relpath)
+  local usage = "Usage: fs.confine(root, relpath)"
+  check_path(root, usage, "root")
+  check_string(relpath, usage, "relpath")
+  return raw.confine(root, relpath)
+end
+
+function M.isatty(fd)
+  if not (is_count(fd) and fd < 2 ^ 31) then error("Usage: fs.isatty(fd): fd must be a descriptor number such as 0, 1 or 2", 2) end
+  return raw.isatty(fd)
+end
+
+return M

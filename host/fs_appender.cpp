@@ -1,0 +1,91 @@
+#include "fs_appender.hpp"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "fs_write.hpp"
+
+namespace hostsync::fs {
+
+Appender::~Appender() {
+    std::string ignored;
+    close(ignored);
+}
+
+bool Appender::open(const std::string& path, const Options& opts, std::string& err) {
+    path_ = path;
+    cap_ = opts.buffer_size > 0 ? opts.buffer_size : 1;
+    int fd;
+    if (opts.exclusive) {
+        fd = open_cloexec(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0666);
+        created_ = fd >= 0;
+    } else {
+        fd = open_append(path, created_);
+    }
+    if (fd < 0) return (err = sys_error(opts.exclusive ? "create" : "open", path, errno), false);
+    fd_.reset(fd);
+    buf_.reserve(cap_);
+    if (opts.sha256) hash_ = std::make_unique<sha256::Hasher>();
+    return true;
+}
+
+bool Appender::fail(const char* step, int errnum, std::string& err) {
+    failed_ = sys_error(step, path_, errnum);
+    err = failed_;
+    return false;
+}
+
+bool Appender::write(std::string_view data, std::string& err) {
+    if (!failed_.empty()) return (err = failed_, false);
+    if (hash_) hash_->update(data);
+    bytes_ += data.size();
+    if (buf_.size() + data.size() < cap_) {
+        buf_.append(data);
+        return true;
+    }
+    if (!flush(err)) return false;
+    // Large pieces go straight to the kernel instead of through the buffer.
+    if (data.size() >= cap_) {
+        if (int e = write_all(fd_.get(), data); e != 0) return fail("write", e, err);
+        return true;
+    }
+    buf_.append(data);
+    return true;
+}
+
+bool Appender::flush(std::string& err) {
+    if (!failed_.empty()) return (err = failed_, false);
+    if (buf_.empty()) return true;
+    int e = write_all(fd_.get(), buf_);
+    buf_.clear();
+    if (e != 0) return fail("write", e, err);
+    return true;
+}
+
+bool Appender::sync(std::string& err) {
+    if (!flush(err)) return false;
+    if (int e = fdatasync_fd(fd_.get()); e != 0) return fail("fdatasync", e, err);
+    return true;
+}
+
+bool Appender::close(std::string& err) {
+    if (!fd_) return failed_.empty() || (err = failed_, false);
+    bool ok = sync(err);
+    if (int e = fd_.close(); e != 0 && ok) ok = fail("close", e, err);
+    if (ok && created_) {
+        std::string dir = parent_dir(path_);
+        if (int e = fsync_dir_raw(dir); e != 0) {
+            failed_ = sys_error("fsync directory", dir, e);
+            err = failed_;
+            ok = false;
+        }
+    }
+    buf_.clear();
+    buf_.shrink_to_fit();
+    return ok;
+}
+
+std::string Appender::sha256_hex() const { return hash_ ? hash_->hex() : std::string(); }
+
+}  // namespace hostsync::fs

@@ -1,0 +1,57 @@
+#pragma once
+// A streaming writer for large outputs (a tar, a packet of a million rows): data is
+// buffered in C++ and written in ~1 MiB blocks, optionally hashed as it goes, and made
+// durable on sync()/close(). One writer per file: blocks from two appenders on one file
+// could interleave mid-record (use fs::append, or a lock, for shared logs).
+//
+// Errors are sticky: after a failed write the file's tail is unknown, so every later
+// call reports the same error instead of writing after a gap.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "fs_sys.hpp"
+#include "sha256.hpp"
+
+namespace hostsync::fs {
+
+class Appender {
+public:
+    struct Options {
+        bool exclusive = false;  // create with O_EXCL: fail if the file exists
+        bool sha256 = false;     // keep a running SHA-256 of everything written
+        std::size_t buffer_size = 1 << 20;
+    };
+
+    Appender() = default;
+    ~Appender();  // closes (flush + fdatasync) ignoring errors
+    Appender(const Appender&) = delete;
+    Appender& operator=(const Appender&) = delete;
+
+    bool open(const std::string& path, const Options& opts, std::string& err);
+    bool write(std::string_view data, std::string& err);
+    bool flush(std::string& err);                // buffer -> kernel
+    bool sync(std::string& err);                 // flush + fdatasync
+    bool close(std::string& err);                // sync, close, fsync the directory if created
+
+    bool is_open() const { return static_cast<bool>(fd_); }
+    std::uint64_t bytes() const { return bytes_; }  // everything accepted by write()
+    bool hashing() const { return hash_ != nullptr; }
+    std::string sha256_hex() const;                 // of everything accepted so far
+    const std::string& path() const { return path_; }
+
+private:
+    bool fail(const char* step, int errnum, std::string& err);
+
+    Fd fd_;
+    std::string path_;
+    std::string buf_;
+    std::size_t cap_ = 0;
+    std::uint64_t bytes_ = 0;
+    std::unique_ptr<sha256::Hasher> hash_;
+    bool created_ = false;
+    std::string failed_;  // the sticky error, if any
+};
+
+}  // namespace hostsync::fs

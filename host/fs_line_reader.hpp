@@ -1,0 +1,41 @@
+#pragma once
+// Reads complete lines of an append-only file, with buffered preads (constant memory
+// except for one line longer than the buffer). A last line without "\n" is a torn tail
+// of a writer that crashed or is still writing: it is not returned, only measured
+// (partial_bytes), and a later next() will see it once its newline has been appended.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fs_sys.hpp"
+
+namespace hostsync::fs {
+
+class LineReader {
+public:
+    bool open(const std::string& path, std::uint64_t offset, std::string& err);
+
+    enum Result { kLine, kEnd, kError };
+    // kLine: `line` (without "\n" and a trailing "\r", valid until the next call) and
+    // the file offset where it starts. kEnd: no complete line left. kError: err is set.
+    Result next(std::string_view& line, std::uint64_t& start, std::string& err);
+
+    std::uint64_t offset() const { return base_ + begin_; }  // just after the last line returned
+    std::uint64_t partial_bytes() const { return partial_; }   // the torn tail, once at the end
+    bool is_open() const { return static_cast<bool>(fd_); }
+    void close();
+
+private:
+    static constexpr std::size_t kChunk = 64 * 1024;
+    Fd fd_;
+    std::string path_;
+    std::vector<char> buf_;
+    std::size_t begin_ = 0;    // first byte not yet returned
+    std::size_t scanned_ = 0;  // bytes before this are known to hold no '\n'
+    std::size_t end_ = 0;      // end of valid data in buf_
+    std::uint64_t base_ = 0;   // file offset of buf_[0]
+    std::uint64_t partial_ = 0;
+};
+
+}  // namespace hostsync::fs
