@@ -31,6 +31,7 @@ function M.write_state(paths, last_seal, seal_count)
 end
 
 function M.write_cursor(paths, cursor, fingerprint)
+  fingerprint.blocks = json.array(fingerprint.blocks)  -- [] even before the first full block
   return write(paths.diff_state, {
     diff_state_version = 1,
     source = paths.index_rel,

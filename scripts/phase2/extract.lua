@@ -47,6 +47,7 @@ function M.run(job)
     if row_json == nil then
       if line_no == nil then break end            -- no more complete records
       local info = reader:last_error()
+      if info.fatal then reader:close(); return nil, line_no end  -- a bad header, a read error
       if not q then
         result.bad = { message = line_no, info = info }
         break

@@ -124,7 +124,8 @@ function M.run(opts)
   end
   describe_pending(paths, result.pending)
   if result.bad then
-    cli.fail(string.format("phase2: %s: bad row: %s\n%s", paths.index_rel, result.bad.message,
+    cli.fail(string.format("phase2: %s line %d: bad row: %s\n%s", paths.index_rel, result.bad.info.line_no,
+      result.bad.info.reason,
       "  everything before it was emitted; fix the row, or rerun with --quarantine to set it aside"))
   end
 end
