@@ -234,9 +234,10 @@ public:
     }
 
 private:
-    // Keeping a member's value on the Lua stack saves a second lookup; past this many per
-    // table (the C stack allows LUAI_MAXCSTACK = 8000 slots in all) we look them up again.
-    static constexpr int kMaxStashed = 256;
+    // Keeping a member's value on the Lua stack saves a second lookup. A C function may
+    // use LUAI_MAXCSTACK = 8000 slots in all, and nesting needs a few per level (512
+    // levels), so values are kept only below this stack height; past it, looked up again.
+    static constexpr int kStashTop = 4000;
 
     void value(int idx) {
         switch (lua_type(L_, idx)) {
@@ -302,7 +303,7 @@ private:
                 }
                 std::uint64_t prefix = plain ? key_prefix({k, n}) : 0;
                 // Room is checked for 16 members at a time: fewer calls.
-                if (stashed < kMaxStashed && (stashed % 16 != 0 || lua_checkstack(L_, 40))) {
+                if (lua_gettop(L_) < kStashTop && (stashed % 16 != 0 || lua_checkstack(L_, 40))) {
                     // Leave key and value where they are; lua_next continues from a copy.
                     members_.push_back({{k, n}, lua_gettop(L_), plain, prefix});
                     ++stashed;
@@ -416,11 +417,34 @@ private:
                 p += s.key;
             } else {
                 p += "[";
-                jcs::append_string(p, s.key.size() > 60 ? s.key.substr(0, 60) : s.key);
+                append_quoted(p, s.key.size() > 60 ? s.key.substr(0, 60) : s.key);
                 p += "]";
             }
         }
         return p;
+    }
+
+    // A key as a JSON string; if it is not UTF-8 (the very error being reported), its
+    // bytes >= 0x80 as \xNN so that the message itself stays valid UTF-8.
+    static void append_quoted(std::string& p, std::string_view k) {
+        if (utf8::valid(k)) {
+            jcs::append_string(p, k);
+            return;
+        }
+        p.push_back('"');
+        for (char c : k) {
+            auto b = static_cast<unsigned char>(c);
+            if (b >= 0x80) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02x", b);
+                p += buf;
+            } else {
+                std::string one;  // escaped as a one-character JSON string, quotes dropped
+                jcs::append_string(one, std::string_view(&c, 1));
+                p.append(one, 1, one.size() - 2);
+            }
+        }
+        p.push_back('"');
     }
 
     static bool is_identifier(std::string_view k) {

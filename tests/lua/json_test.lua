@@ -186,3 +186,24 @@ t.test("canonicalize(text) equals canonical(decode(text))", function()
   t.fails("line 1 column 2: unexpected end of input", json.canonicalize("["))
   t.raises(function() json.canonicalize({}) end, "Usage: json.canonicalize(text)")
 end)
+
+t.test("encode error paths stay readable for odd keys", function()
+  t.raises(function() json.encode({ ["k\255\""] = 1 }) end, 'key is not valid UTF-8 (byte 2) at $["k\\xff\\""]')
+  t.raises(function() json.encode({ ["a.b"] = { x = print } }) end, 'at $["a.b"].x')
+  t.raises(function() json.encode({ ["1st"] = print }) end, 'at $["1st"]')
+end)
+
+t.test("encode wide tables nested deep (more members than the Lua C stack holds)", function()
+  local root = {}
+  local cur = root
+  for depth = 1, 100 do
+    for i = 1, 100 do cur["k" .. i] = depth * 1000 + i end
+    cur.next = {}
+    cur = cur.next
+  end
+  local text = json.encode(root)
+  local back = t.ok(json.decode(text))
+  t.eq(back, root)
+  t.eq(json.canonicalize(text), json.canonical(root))
+  t.eq(back.next.next.k7, 3007)
+end)
