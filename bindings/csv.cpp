@@ -5,7 +5,9 @@
 #include <string>
 
 #include "csv_reader.hpp"
+#include "fs_appender.hpp"
 #include "jcs_object.hpp"
+#include "line_template.hpp"
 #include "lua_guard.hpp"
 
 namespace {
@@ -15,6 +17,8 @@ using hostsync::UsageError;
 namespace csv = hostsync::csv;
 
 const char kMeta[] = "hostsync.csv.reader";
+const char kTemplateMeta[] = "hostsync.csv.template";
+const char kAppenderMeta[] = "hostsync.fs.appender";  // owned by bindings/fs.cpp
 
 // The userdata: the reader, plus what next_object reuses from record to record.
 struct Box {
@@ -207,6 +211,80 @@ int csv_path(lua_State* L) {
     return 1;
 }
 
+
+// raw.template(parts) -> template. parts: strings (literal text) and slot names wrapped
+// as {slot = "seq"}; bindings/csv.lua has checked the shape and the names.
+int csv_template(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    void* mem = lua_newuserdata(L, sizeof(hostsync::LineTemplate));
+    auto* tpl = new (mem) hostsync::LineTemplate();
+    luaL_getmetatable(L, kTemplateMeta);
+    lua_setmetatable(L, -2);
+    const int n = static_cast<int>(lua_objlen(L, 1));
+    for (int i = 1; i <= n; ++i) {
+        lua_rawgeti(L, 1, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            tpl->add_literal(hostsync::check_view(L, -1));
+        } else {
+            lua_getfield(L, -1, "slot");
+            auto slot = hostsync::line_slot_named(lua_isstring(L, -1) ? lua_tostring(L, -1) : "");
+            if (!slot) throw UsageError("Usage: csv.template: part " + std::to_string(i) + " is not a slot");
+            tpl->add_slot(*slot);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int csv_template_gc(lua_State* L) {
+    static_cast<hostsync::LineTemplate*>(luaL_checkudata(L, 1, kTemplateMeta))->~LineTemplate();
+    return 0;
+}
+
+// raw.write_lines(r, w, template, first_seq, limit) -> count, "end" | "limit" | "bad"
+// | nil, err (a failed write). Renders one line per record straight into the appender,
+// so a million records cost no Lua at all; it returns at the end of the complete records,
+// after `limit` lines, or at a bad record (r:last_error() describes it; calling again
+// continues after it).
+int csv_write_lines(lua_State* L) {
+    csv::Reader& r = open_reader(L, "write_lines");
+    Box& b = box_at(L, 1);
+    auto* slot = static_cast<hostsync::fs::Appender**>(luaL_checkudata(L, 2, kAppenderMeta));
+    if (*slot == nullptr || !(*slot)->is_open()) throw UsageError("Usage: r:write_lines(w, ...): the appender is closed");
+    hostsync::fs::Appender& w = **slot;
+    const auto& tpl = *static_cast<hostsync::LineTemplate*>(luaL_checkudata(L, 3, kTemplateMeta));
+    std::uint64_t seq = static_cast<std::uint64_t>(luaL_checknumber(L, 4));
+    const std::uint64_t limit = static_cast<std::uint64_t>(luaL_checknumber(L, 5));
+
+    std::string line;
+    std::string err;
+    hostsync::RecordValues v;
+    std::uint64_t count = 0;
+    const char* status = "limit";
+    while (count < limit) {
+        csv::Next n = r.next();
+        if (n != csv::Next::record) {
+            status = n == csv::Next::end ? "end" : "bad";
+            break;
+        }
+        if (!b.object) b.object = std::make_unique<hostsync::jcs::StringObjectWriter>(r.header());
+        b.json.clear();
+        b.object->write(b.json, r.fields().data(), r.fields().size(), r.plain());
+        v.seq = seq++;
+        v.line_no = r.line_no();
+        v.offset = r.offset();
+        v.row = b.json;
+        line.clear();
+        tpl.render(line, v);
+        if (!w.write(line, err)) return hostsync::push_fail(L, err);
+        ++count;
+    }
+    lua_pushnumber(L, static_cast<lua_Number>(count));
+    lua_pushstring(L, status);
+    return 2;
+}
+
 }  // namespace
 
 int hostsync_raw_csv(lua_State* L) {
@@ -223,6 +301,8 @@ int hostsync_raw_csv(lua_State* L) {
         {"cursor", guarded<csv_cursor>},
         {"bytes_read", guarded<csv_bytes_read>},
         {"path", guarded<csv_path>},
+        {"template", guarded<csv_template>},
+        {"write_lines", guarded<csv_write_lines>},
         {nullptr, nullptr},
     };
     lua_createtable(L, 0, 16);
@@ -232,5 +312,11 @@ int hostsync_raw_csv(lua_State* L) {
     lua_pushcfunction(L, guarded<csv_gc>);
     lua_setfield(L, -2, "__gc");
     lua_setfield(L, -2, "reader_mt");
+    luaL_newmetatable(L, kTemplateMeta);
+    lua_pushcfunction(L, guarded<csv_template_gc>);
+    lua_setfield(L, -2, "__gc");
+    lua_pushstring(L, "csv.template");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
     return 1;
 }

@@ -72,6 +72,47 @@ local methods = {
   close = raw.close,
 }
 
+-- Rendering records straight to a file ------------------------------------------
+--
+--   local tpl = csv.template{ '{"n":', csv.slot.seq, ',"row":', csv.slot.row, '}\n' }
+--   local count, status = r:write_lines(w, tpl, { seq = 1, limit = 10000 })
+--
+-- Strings in the template are literal text; csv.slot.* are per-record values: seq (a
+-- counter starting at opts.seq), line_no, offset, row (canonical JSON of header->value),
+-- row_sha256 (hex SHA-256 of row), local_time and utc_time (now, ISO 8601). Lines go to
+-- an fs.appender with no Lua per record. Returns count, status: "end" (no complete
+-- record left), "limit" (opts.limit lines written) or "bad" (a bad record: see
+-- r:last_error(); calling again continues after it); nil, err if writing failed.
+M.slot = {}
+for _, name in ipairs({ "seq", "line_no", "offset", "row", "row_sha256", "local_time", "utc_time" }) do
+  M.slot[name] = setmetatable({ slot = name }, { __newindex = function() error("csv.slot is read-only", 2) end,
+                                                 __tostring = function() return "csv.slot." .. name end })
+end
+local is_slot = {}
+for _, v in pairs(M.slot) do is_slot[v] = true end
+
+function M.template(parts)
+  local usage = "Usage: csv.template{ 'text', csv.slot.name, ... }"
+  if type(parts) ~= "table" or #parts == 0 then error(usage, 2) end
+  for i, p in ipairs(parts) do
+    if type(p) ~= "string" and not is_slot[p] then
+      error(usage .. ": part " .. i .. " is a " .. type(p) .. ", not text or a csv.slot value", 2)
+    end
+  end
+  return raw.template(parts)
+end
+
+local raw_write_lines = raw.write_lines
+function methods.write_lines(r, w, tpl, opts)
+  local usage = "Usage: r:write_lines(w, template [, {seq=n, limit=n}])"
+  if getmetatable(tpl) ~= "csv.template" then error(usage .. ": template must come from csv.template", 2) end
+  opts = opts or {}
+  local seq, limit = opts.seq or 1, opts.limit or 2 ^ 53
+  if type(seq) ~= "number" or seq < 0 or seq % 1 ~= 0 then error(usage .. ": seq must be a whole number", 2) end
+  if type(limit) ~= "number" or limit < 0 or limit % 1 ~= 0 then error(usage .. ": limit must be a whole number", 2) end
+  return raw_write_lines(r, w, tpl, seq, limit)
+end
+
 mt.__index = methods
 mt.__metatable = "csv.reader"
 mt.__tostring = function(r)

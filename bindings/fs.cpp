@@ -3,6 +3,8 @@
 // `nil, err` and misuse of a closed object a "Usage:" error.
 #include <lua.hpp>
 
+#include <cstdio>
+
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -117,10 +119,35 @@ int l_appender(lua_State* L) {
     return 1;
 }
 
+// w:write(...) takes strings and numbers like file:write: the pieces go straight into the
+// appender's buffer, so a caller assembling a line from parts never builds (and interns)
+// the whole line as a Lua string. Integral numbers print as integers, others as %.17g.
 int l_appender_write(lua_State* L) {
     auto* w = check_open_appender(L, "write");
+    const int top = lua_gettop(L);
+    for (int i = 2; i <= top; ++i) {  // all or nothing: check every piece before writing one
+        int type = lua_type(L, i);
+        if (type != LUA_TSTRING && type != LUA_TNUMBER)
+            throw hostsync::UsageError(std::string("Usage: w:write(...): argument ") + std::to_string(i - 1) +
+                                       " must be a string or a number, got " + luaL_typename(L, i));
+    }
     std::string err;
-    if (!w->write(hostsync::check_view(L, 2), err)) return push_fail(L, err);
+    for (int i = 2; i <= top; ++i) {
+        std::string_view piece;
+        char digits[32];
+        if (lua_type(L, i) == LUA_TSTRING) {
+            size_t n = 0;
+            const char* s = lua_tolstring(L, i, &n);
+            piece = {s, n};
+        } else {
+            lua_Number x = lua_tonumber(L, i);
+            int n = (x == static_cast<lua_Number>(static_cast<long long>(x)) && x > -9.2e18 && x < 9.2e18)
+                        ? std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(x))
+                        : std::snprintf(digits, sizeof digits, "%.17g", x);
+            piece = {digits, static_cast<size_t>(n)};
+        }
+        if (!w->write(piece, err)) return push_fail(L, err);
+    }
     lua_settop(L, 1);
     return 1;
 }

@@ -88,12 +88,9 @@ end
 -- Streaming appender -------------------------------------------------------------
 
 local appender = {}
-local raw_appender_write = raw.appender_write
 
-function appender:write(s)
-  if type(s) ~= "string" then error("Usage: w:write(s): s must be a string, got " .. type(s), 2) end
-  return raw_appender_write(self, s)
-end
+-- w:write(...) -> w | nil, err: strings and numbers, like file:write (checked in C).
+appender.write = raw.appender_write
 
 appender.flush = raw.appender_flush
 appender.sync = raw.appender_sync

@@ -36,30 +36,32 @@ bool Appender::fail(const char* step, int errnum, std::string& err) {
     return false;
 }
 
+int Appender::write_block(std::string& block) {
+    if (!pipeline_ && block.size() >= cap_) pipeline_ = std::make_unique<BlockPipeline>(fd_.get(), hash_.get());
+    if (pipeline_) return pipeline_->submit(block);
+    if (hash_) hash_->update(block);
+    int e = write_all(fd_.get(), block);
+    block.clear();
+    return e;
+}
+
 bool Appender::write(std::string_view data, std::string& err) {
     if (!failed_.empty()) return (err = failed_, false);
-    if (hash_) hash_->update(data);
     bytes_ += data.size();
-    if (buf_.size() + data.size() < cap_) {
-        buf_.append(data);
-        return true;
-    }
-    if (!flush(err)) return false;
-    // Large pieces go straight to the kernel instead of through the buffer.
-    if (data.size() >= cap_) {
-        if (int e = write_all(fd_.get(), data); e != 0) return fail("write", e, err);
-        return true;
-    }
     buf_.append(data);
+    if (buf_.size() < cap_) return true;
+    if (int e = write_block(buf_); e != 0) return fail("write", e, err);
     return true;
 }
 
 bool Appender::flush(std::string& err) {
     if (!failed_.empty()) return (err = failed_, false);
-    if (buf_.empty()) return true;
-    int e = write_all(fd_.get(), buf_);
-    buf_.clear();
-    if (e != 0) return fail("write", e, err);
+    if (!buf_.empty()) {
+        if (int e = write_block(buf_); e != 0) return fail("write", e, err);
+    }
+    if (pipeline_) {
+        if (int e = pipeline_->drain(); e != 0) return fail("write", e, err);
+    }
     return true;
 }
 
@@ -72,6 +74,7 @@ bool Appender::sync(std::string& err) {
 bool Appender::close(std::string& err) {
     if (!fd_) return failed_.empty() || (err = failed_, false);
     bool ok = sync(err);
+    pipeline_.reset();  // joins the worker before its descriptor goes away
     if (int e = fd_.close(); e != 0 && ok) ok = fail("close", e, err);
     if (ok && created_) {
         std::string dir = parent_dir(path_);
@@ -86,6 +89,10 @@ bool Appender::close(std::string& err) {
     return ok;
 }
 
-std::string Appender::sha256_hex() const { return hash_ ? hash_->hex() : std::string(); }
+std::string Appender::sha256_hex() {
+    std::string ignored;
+    if (!hash_ || (fd_ && !flush(ignored))) return std::string();
+    return hash_->hex();
+}
 
 }  // namespace hostsync::fs

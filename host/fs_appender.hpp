@@ -1,7 +1,8 @@
 #pragma once
 // A streaming writer for large outputs (a tar, a packet of a million rows): data is
 // buffered in C++ and written in ~1 MiB blocks, optionally hashed as it goes, and made
-// durable on sync()/close(). One writer per file: blocks from two appenders on one file
+// durable on sync()/close(). Once a first block is full, hashing and writing move to a
+// second thread (fs_block_pipeline.hpp) so the producer keeps going. One writer per file: blocks from two appenders on one file
 // could interleave mid-record (use fs::append, or a lock, for shared logs).
 //
 // Errors are sticky: after a failed write the file's tail is unknown, so every later
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fs_block_pipeline.hpp"
 #include "fs_sys.hpp"
 #include "sha256.hpp"
 
@@ -38,11 +40,14 @@ public:
     bool is_open() const { return static_cast<bool>(fd_); }
     std::uint64_t bytes() const { return bytes_; }  // everything accepted by write()
     bool hashing() const { return hash_ != nullptr; }
-    std::string sha256_hex() const;                 // of everything accepted so far
+    // SHA-256 of everything accepted so far; flushes first (the hash is taken where the
+    // bytes go to the kernel). Empty string if not hashing or if the flush failed.
+    std::string sha256_hex();
     const std::string& path() const { return path_; }
 
 private:
     bool fail(const char* step, int errnum, std::string& err);
+    int write_block(std::string& block);  // hashes and writes, on this thread or the pipeline's
 
     Fd fd_;
     std::string path_;
@@ -50,6 +55,8 @@ private:
     std::size_t cap_ = 0;
     std::uint64_t bytes_ = 0;
     std::unique_ptr<sha256::Hasher> hash_;
+    // Started at the first full buffer: small outputs never pay for a thread.
+    std::unique_ptr<BlockPipeline> pipeline_;
     bool created_ = false;
     std::string failed_;  // the sticky error, if any
 };

@@ -28,9 +28,9 @@ int guarded(lua_State* L) {
     } catch (const std::exception& e) {
         std::strncpy(message, e.what(), sizeof message - 1);
         message[sizeof message - 1] = '\0';
-    } catch (...) {
-        std::strncpy(message, "unknown C++ exception", sizeof message - 1);
     }
+    // No catch (...): on x64 LuaJIT raises Lua errors (luaL_check*, lua_error) as foreign
+    // C++ exceptions, and they must unwind through us untouched to reach their pcall.
     lua_pushstring(L, message);
     return lua_error(L);
 }

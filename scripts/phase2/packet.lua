@@ -1,5 +1,5 @@
--- Formats one packet line (docs/phase2.md, "Packets"). Fields in the spec's order; the
--- row is already RFC 8785 canonical JSON, so its hash is over exactly the text embedded.
+-- One packet per record (docs/phase2.md, "Packets"): its layout, and the check verify uses.
+local csv = require "hostsync.csv"
 local json = require "hostsync.json"
 local hash = require "hostsync.hash"
 local time = require "hostsync.time"
@@ -7,18 +7,17 @@ local time = require "hostsync.time"
 local M = {}
 M.VERSION = "0.1"
 
--- Returns format(seq, line_no, row_json) -> packet line with "\n", for one run.
--- Integers print exactly with %.14g (LuaJIT's tostring) below 1e14, far above any
--- seq or line number a file can reach.
-function M.formatter(run_id, source_path)
-  local head = '{"packet_version":"' .. M.VERSION .. '","run_id":' .. json.encode(run_id) .. ',"seq":'
-  local source = ',"source":{"path":' .. json.encode(source_path) .. ',"line_no":'
-  local sha256_hex, local_iso = hash.sha256_hex, time.local_iso
-  return function(seq, line_no, row_json)
-    return head .. seq .. source .. line_no .. '},"row":' .. row_json
-      .. ',"row_hash":"sha256:' .. sha256_hex(row_json)
-      .. '","observed_at":"' .. local_iso() .. '"}\n'
-  end
+-- The packet layout for one run, as a csv.template: the reader renders it per record in
+-- C++ (fields in the spec's order; `row` is the RFC 8785 text whose SHA-256 is row_hash).
+function M.template(run_id, source_path)
+  local S = csv.slot
+  return csv.template{
+    '{"packet_version":"' .. M.VERSION .. '","run_id":' .. json.encode(run_id) .. ',"seq":', S.seq,
+    ',"source":{"path":' .. json.encode(source_path) .. ',"line_no":', S.line_no,
+    '},"row":', S.row,
+    ',"row_hash":"sha256:', S.row_sha256,
+    '","observed_at":"', S.local_time, '"}\n',
+  }
 end
 
 M.FIELDS = { "packet_version", "run_id", "seq", "source", "row", "row_hash", "observed_at" }

@@ -98,14 +98,18 @@ function M.run(opts)
     cli.fail("phase2: " .. tostring(err))
   end
 
+  -- The fingerprint is hashed while the kernel still writes the packets back to disk.
+  local moved = result.cursor.offset ~= start.cursor.offset
+  local fp
+  if moved then
+    fp = must(fingerprint.extend(paths.index, base_fp, result.cursor.offset, result.header_end))
+    fp.header_end = result.header_end
+  end
+  if result.writer then must(extract.finish(result)) end
+
   local seal
   if result.packets > 0 then seal = commit(paths, state, result, run_id) end
-  local moved = result.cursor.offset ~= start.cursor.offset
-  if moved then
-    local fp = must(fingerprint.extend(paths.index, base_fp, result.cursor.offset, result.header_end))
-    fp.header_end = result.header_end
-    must(checkpoint.write_cursor(paths, result.cursor, fp))
-  end
+  if moved then must(checkpoint.write_cursor(paths, result.cursor, fp)) end
   failpoint.hit("after_cursor")
   lock:release()
 

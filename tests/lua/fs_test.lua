@@ -92,7 +92,17 @@ t.test("appender: buffered writes, bytes, running sha256, close", function()
   t.match(tostring(w), "closed")
   t.raises(function() w:write("more") end, "Usage: w:write() on a closed appender")
   t.raises(function() w:flush() end, "Usage: w:flush() on a closed appender")
-  t.raises(function() w:write(1) end, "Usage: w:write(s): s must be a string")
+end)
+
+t.test("appender: write(...) takes several strings and numbers, like file:write", function()
+  local d = t.tmpdir()
+  local w = assert(fs.appender(d .. "/out", { sha256 = true }))
+  t.eq(w:write("seq=", 42, " x=", 1.5, " big=", 2 ^ 53, "\n"), w)
+  t.raises(function() w:write("ok", {}) end, "argument 2 must be a string or a number, got table")
+  t.eq(w:close(), true)
+  local want = "seq=42 x=1.5 big=9007199254740992\n"
+  t.eq(t.read_file(d .. "/out"), want)
+  t.eq(w:sha256_hex(), hash.sha256_hex(want))
 end)
 
 t.test("appender: exclusive, appending to existing, errors", function()
