@@ -1,14 +1,14 @@
 -- Detects a rewritten history in index.csv without reading all of it.
 --
 -- The fingerprint covers the bytes before the cursor: the SHA-256 of every complete
--- 4 MiB block, of the partial block that ends at the cursor, and of the header. A run
+-- 1 MiB block, of the partial block that ends at the cursor, and of the header. A run
 -- checks the header, the tail block and a few sampled full blocks (the sample changes
 -- every run); `verify --deep` checks every block. See docs/phase2.md.
 local hash = require "hostsync.hash"
 local fs = require "hostsync.fs"
 
 local M = {}
-M.BLOCK_SIZE = 4 * 1024 * 1024
+M.BLOCK_SIZE = 1024 * 1024
 local SAMPLED_BLOCKS = 4
 
 local function range_hash(path, offset, length)

@@ -34,7 +34,7 @@ rows are, in order, exactly the complete records before the last seal's cursor (
 lines and the records listed in quarantine.jsonl excepted): nothing lost, nothing
 duplicated, each record in the file whose seal cursor range holds it, each line_no the
 physical line the record starts on, each cursor's line_no the number of lines before its
-offset, each quarantine entry's bytes those of index.csv, and the 4 MiB block hashes of
+offset, each quarantine entry's bytes those of index.csv, and the block hashes of
 diff_state.json's fingerprint.
 
 --after-crash accepts what a crash can leave before the next run repairs it (reported on

@@ -113,7 +113,7 @@ class AppendOnlyTest(unittest.TestCase):
 
     def test_deep_verify_finds_an_edit_in_any_block(self):
         root = Root(self)
-        # 3 full 4 MiB blocks and a tail: an edit in the middle block.
+        # 12 full 1 MiB blocks and a tail: an edit in a middle block that a run may not sample.
         rows = b"".join(b"%d,n,%s,1\r\n" % (i, b"z" * 90) for i in range(1, 130_000))
         root.write(HEADER.encode() + rows)
         root.run(check=True)
