@@ -99,6 +99,11 @@ function M.fails(pattern, v, err)
   return err
 end
 
+-- The hostsync binary running the tests, for tests that start child processes.
+function M.hostsync_binary()
+  return assert(arg and arg[-1], "hostsync test sets arg[-1] to the binary")
+end
+
 function M.tmpdir()
   local p = io.popen("mktemp -d /tmp/hostsync-test.XXXXXX")
   local dir = p:read("*l")

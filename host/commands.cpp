@@ -102,6 +102,7 @@ int command_test(const Args& args) {
     }
     SearchPaths paths = SearchPaths::discover();
     LuaRuntime rt(paths);
+    rt.set_args(executable_path(), "", {});  // arg[-1]: tests start child hostsync processes
     lua_State* L = rt.state();
     lua_getglobal(L, "require");
     lua_pushstring(L, "hostsync.testing");

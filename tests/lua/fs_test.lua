@@ -2,14 +2,7 @@ local t = require "hostsync.testing"
 local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 
--- The binary running this test, for child processes (`hostsync test` sets no arg[-1]).
-local function host_binary()
-  if arg and arg[-1] then return arg[-1] end
-  local p = io.popen("readlink /proc/$PPID/exe")
-  local exe = p:read("*l")
-  p:close()
-  return exe
-end
+local host_binary = t.hostsync_binary
 
 local function my_pid()
   local f = io.open("/proc/self/stat")

@@ -86,14 +86,7 @@ t.test("parse_iso accepts Z, offsets, fractions; returns nil, err otherwise", fu
   t.raises(function() time.parse_iso(5) end, "Usage: time.parse_iso(s: string)")
 end)
 
--- The binary running this test, for child processes (`hostsync test` sets no arg[-1]).
-local function host_binary()
-  if arg and arg[-1] then return arg[-1] end
-  local p = io.popen("readlink /proc/$PPID/exe")
-  local exe = p:read("*l")
-  p:close()
-  return exe
-end
+local host_binary = t.hostsync_binary
 
 t.test("local_iso follows TZ (child processes in fixed zones)", function()
   local dir = t.tmpdir()
