@@ -40,7 +40,7 @@ class CrashTest(unittest.TestCase):
 
     def test_kill_at_random_moments_during_large_runs(self):
         root = Root(self)
-        root.write(HEADER.encode() + tricky_records(60_000, seed=7))
+        root.write(HEADER.encode() + tricky_records(150_000, seed=7))
         # How long does a full run take here? Kill within that window.
         probe = Root(self)
         probe.write(root.index.read_bytes())
@@ -49,8 +49,8 @@ class CrashTest(unittest.TestCase):
         full = time.monotonic() - t0
         rnd = random.Random(int(os.environ.get("CRASH_SEED", "12345")))
         kills = 0
-        next_id = 60_001
-        for round_no in range(30):
+        next_id = 150_001
+        for round_no in range(40):
             proc = subprocess.Popen([HOSTSYNC, "run", "phase2.lua", "--root", str(root.path), "--quiet",
                                      "--max-packets", str(rnd.choice([5_000, 20_000, 100_000]))],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -62,8 +62,11 @@ class CrashTest(unittest.TestCase):
             if round_no % 5 == 4:   # the writer keeps appending, sometimes a torn tail
                 root.append(tricky_records(500, start=next_id, seed=round_no))
                 next_id += 500
-        print(f"random crash test: {kills} of 30 runs killed mid-run", flush=True)
-        self.assertGreater(kills, 5, "the kills should land while runs are working")
+        sealed_before = len(root.seals())
+        print(f"random crash test: {kills} of 40 runs killed, {sealed_before} files sealed by the "
+              f"interrupted runs", flush=True)
+        self.assertGreater(kills, 10, "the kills should land while runs are working")
+        self.assertGreater(sealed_before, 0, "some runs should have committed between the kills")
         root.run(check=True)
         assert_converged(self, root)
 
