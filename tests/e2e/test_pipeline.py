@@ -1,0 +1,203 @@
+"""SPEC-007 artifact pipeline, steps 1-6, by running the tools as users do. Each test is a
+step's proof: registry-only execution, append-only registry with every minimum field,
+parent linkage, confinement, no mutation of existing artifacts, determinism."""
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import unittest
+
+from harness import hostsync
+
+AT = "2026-11-23T10:00:00Z"
+MIN_FIELDS = {"artifact_id", "created_at_utc", "artifact_type", "relpath", "sha256", "byte_size",
+              "media_type", "parents", "meta"}
+SECRET_INPUT = (b"Plan for the week\r\n- deploy with token ghp_abcdefghijklmnop1234\r\n"
+                b"password = hunter2\r\nAWS AKIAABCDEFGHIJKLMNOP\r\n\x01bell\x07 done")
+
+
+class Repo:
+    def __init__(self, test):
+        self.path = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-adam-"))
+        test.addCleanup(shutil.rmtree, self.path, True)
+        self.test = test
+
+    def tool(self, name, *args, at=AT, check=True):
+        p = hostsync("run", "adam.lua", name, "--repo", self.path, "--at", at, "--json", *args)
+        if check:
+            self.test.assertEqual(p.returncode, 0, p.err)
+            return [json.loads(l) for l in p.out.splitlines()]
+        return p
+
+    def registry_bytes(self):
+        p = self.path / ".adam_os/artifacts/artifact_registry.jsonl"
+        return p.read_bytes() if p.exists() else b""
+
+    def registry(self):
+        return [json.loads(l) for l in self.registry_bytes().decode().splitlines()]
+
+    def file_hashes(self):
+        out = {}
+        for p in sorted((self.path / ".adam_os").rglob("*")):
+            if p.is_file():
+                out[str(p.relative_to(self.path))] = hashlib.sha256(p.read_bytes()).hexdigest()
+        return out
+
+    def pipeline(self, src):
+        raw = self.tool("artifact_ingest", "--src", src)[0]
+        san = self.tool("artifact_sanitize", "--parent", raw["artifact_id"])[0]
+        canon = self.tool("artifact_canon_select", "--select", san["artifact_id"])[0]
+        bundle = self.tool("context_bundle_build", "--canon", canon["artifact_id"])[0]
+        spec = self.tool("spec_generate", "--bundle", bundle["artifact_id"], "--title", "Demo")[0]
+        wo = self.tool("work_order_emit", "--spec", spec["artifact_id"])[0]
+        return raw, san, canon, bundle, spec, wo
+
+
+def write_input(test, data=SECRET_INPUT, name="notes.txt"):
+    d = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-adam-in-"))
+    test.addCleanup(shutil.rmtree, d, True)
+    p = d / name
+    p.write_bytes(data)
+    return p
+
+
+class PipelineTest(unittest.TestCase):
+    def test_full_chain_records_lineage_and_minimum_fields(self):
+        repo = Repo(self)
+        chain = repo.pipeline(write_input(self))
+        types = [r["artifact_type"] for r in chain]
+        self.assertEqual(types, ["raw", "sanitized", "canon", "bundle_manifest", "build_spec", "work_order"])
+        registry = repo.registry()
+        self.assertEqual([r["artifact_id"] for r in registry], [r["artifact_id"] for r in chain])
+        for rec in registry:
+            self.assertTrue(MIN_FIELDS <= set(rec), rec)
+            self.assertEqual(rec["created_at_utc"], AT)
+            self.assertTrue(rec["relpath"].startswith(".adam_os/artifacts/"))
+            data = (repo.path / rec["relpath"]).read_bytes()
+            self.assertEqual(rec["sha256"], hashlib.sha256(data).hexdigest())
+            self.assertEqual(rec["byte_size"], len(data))
+        self.assertEqual(chain[0]["parents"], [])
+        for parent, child in zip(chain, chain[1:]):
+            self.assertEqual(child["parents"], [{"artifact_id": parent["artifact_id"], "sha256": parent["sha256"]}])
+        receipts = (repo.path / ".adam_os/runs/receipts.jsonl").read_text().splitlines()
+        self.assertEqual([json.loads(r)["tool"] for r in receipts], [
+            "artifact_ingest", "artifact_sanitize", "artifact_canon_select", "context_bundle_build",
+            "spec_generate", "work_order_emit"])
+
+    def test_sanitize_redacts_secrets_and_normalises(self):
+        repo = Repo(self)
+        raw = repo.tool("artifact_ingest", "--src", write_input(self))[0]
+        san = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"])[0]
+        text = (repo.path / san["relpath"]).read_bytes()
+        for secret in (b"ghp_abcdefghijklmnop1234", b"hunter2", b"AKIAABCDEFGHIJKLMNOP"):
+            self.assertNotIn(secret, text)
+            self.assertNotIn(secret.decode(), json.dumps(repo.registry()))
+        self.assertNotIn(b"\r", text)
+        self.assertNotIn(b"\x01", text)
+        self.assertNotIn(b"\x07", text)
+        self.assertTrue(text.endswith(b"done\n"))
+        self.assertEqual(san["meta"]["redactions"]["github_token"], 1)
+        self.assertEqual(san["meta"]["redactions"]["key_value_secret"], 1)
+
+    def test_a_replaced_policy_is_used_without_recompiling(self):
+        repo = Repo(self)
+        policy = write_input(self, b'return { name = "shout", redact = { { name = "plan", pattern = "Plan", '
+                                   b'replace = "PLAN" } } }\n', "policy.lua")
+        raw = repo.tool("artifact_ingest", "--src", write_input(self))[0]
+        san = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", policy)[0]
+        self.assertEqual(san["meta"]["policy"], "shout")
+        self.assertTrue((repo.path / san["relpath"]).read_bytes().startswith(b"PLAN for the week"))
+
+    def test_spec_is_deterministic_and_records_prompt_meta(self):
+        a, b = Repo(self), Repo(self)
+        src = write_input(self)
+        chain_a = a.pipeline(src)
+        chain_b = b.pipeline(src)
+        self.assertEqual([r["sha256"] for r in chain_a], [r["sha256"] for r in chain_b])
+        spec = chain_a[4]
+        self.assertEqual(spec["meta"]["generator"], "template")
+        self.assertEqual(spec["meta"]["model"], "none")
+        self.assertRegex(spec["meta"]["prompt_template_sha256"], r"^[0-9a-f]{64}$")
+        self.assertEqual(spec["meta"]["inputs"], spec["parents"])
+
+    def test_work_order_is_stop_gated(self):
+        repo = Repo(self)
+        wo = repo.pipeline(write_input(self))[5]
+        doc = json.loads((repo.path / wo["relpath"]).read_text())
+        self.assertEqual(doc["status"], "STOP_GATED")
+        self.assertTrue(doc["steps"])
+        self.assertIn("forbidden", doc["execution"])
+
+    def test_rerun_is_idempotent_and_never_mutates(self):
+        repo = Repo(self)
+        src = write_input(self)
+        repo.pipeline(src)
+        before_files = repo.file_hashes()
+        before_registry = repo.registry_bytes()
+        repo.pipeline(src)  # same inputs: same artifacts, no new registry records
+        after = repo.file_hashes()
+        self.assertEqual(repo.registry_bytes(), before_registry)
+        for path, digest in before_files.items():
+            if "receipts" not in path:
+                self.assertEqual(after[path], digest, path)
+
+    def test_registry_is_append_only_across_new_inputs(self):
+        repo = Repo(self)
+        repo.pipeline(write_input(self))
+        before = repo.registry_bytes()
+        repo.pipeline(write_input(self, SECRET_INPUT + b"\nmore"))
+        self.assertTrue(repo.registry_bytes().startswith(before))
+        self.assertEqual(len(repo.registry()), 12)
+
+    def test_unregistered_tool_and_bad_arguments_are_refused(self):
+        repo = Repo(self)
+        p = hostsync("run", "adam.lua", "rm_rf", "--repo", repo.path, "--at", AT)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not a registered tool", p.err)
+        p = hostsync("run", "adam.lua", "artifact_ingest", "--repo", repo.path, "--src", "/etc/hostname")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--at TIME is required", p.err)
+        p = repo.tool("artifact_ingest", "--src", "/etc/hostname", at="yesterday", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("ISO 8601 UTC", p.err)
+        p = repo.tool("artifact_sanitize", "--parent", "raw_doesnotexist", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no artifact raw_doesnotexist", p.err)
+
+    def test_wrong_parent_type_and_modified_parent_are_refused(self):
+        repo = Repo(self)
+        raw, san = repo.pipeline(write_input(self))[:2]
+        p = repo.tool("context_bundle_build", "--canon", san["artifact_id"], check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("is a sanitized artifact, expected canon", p.err)
+        (repo.path / raw["relpath"]).write_bytes(b"tampered")
+        p = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy",
+                      write_input(self, b"return { name = 'x', redact = {} }", "p.lua"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not match the sha256", p.err)
+
+    def test_symlinked_artifact_dir_escaping_the_root_is_refused(self):
+        repo = Repo(self)
+        outside = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-outside-"))
+        self.addCleanup(shutil.rmtree, outside, True)
+        (repo.path / ".adam_os/artifacts").mkdir(parents=True)
+        os.symlink(outside, repo.path / ".adam_os/artifacts/raw")
+        p = repo.tool("artifact_ingest", "--src", write_input(self), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("symlink", p.err)
+        self.assertEqual(list(outside.iterdir()), [])
+
+    def test_ingest_refuses_a_symlink_source(self):
+        repo = Repo(self)
+        src = write_input(self)
+        link = src.with_name("link.txt")
+        os.symlink(src, link)
+        p = repo.tool("artifact_ingest", "--src", link, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a regular file", p.err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
