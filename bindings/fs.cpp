@@ -4,19 +4,23 @@
 #include <lua.hpp>
 
 #include <cstdio>
+#include <new>
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "host/byte_sinks.hpp"
 #include "host/fs_appender.hpp"
 #include "host/fs_confine.hpp"
 #include "host/fs_line_reader.hpp"
 #include "host/fs_lock.hpp"
 #include "host/fs_ops.hpp"
 #include "host/fs_read.hpp"
+#include "host/fs_safe.hpp"
 #include "host/fs_write.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_stream.hpp"
 
 namespace {
 
@@ -185,6 +189,39 @@ int l_appender_is_open(lua_State* L) {
 
 int l_appender_gc(lua_State* L) { return gc_object<fs::Appender>(L, kAppenderMeta); }
 
+// __hostsync_sink: the appender as a ByteSink for tar.write and other producers
+// (docs/architecture.md, "Byte sinks and sources"). The adapter is a userdata stored in a
+// weak-keyed registry table under the appender, so it lives exactly as long as it does.
+// finish() flushes to the kernel; closing (and syncing) stays the owner's job.
+int l_appender_as_sink(lua_State* L) {
+    auto* w = check_object<fs::Appender>(L, kAppenderMeta);
+    lua_getfield(L, LUA_REGISTRYINDEX, "hostsync.fs.appender_sinks");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "hostsync.fs.appender_sinks");
+    }
+    lua_pushvalue(L, 1);
+    lua_rawget(L, -2);
+    void* adapter = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (adapter == nullptr) {
+        // AppenderSink only holds a pointer: no __gc needed to release anything.
+        adapter = new (lua_newuserdata(L, sizeof(hostsync::AppenderSink))) hostsync::AppenderSink(w);
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, -4);
+        lua_pop(L, 1);
+    }
+    lua_pushlightuserdata(L, static_cast<hostsync::ByteSink*>(static_cast<hostsync::AppenderSink*>(adapter)));
+    return 1;
+}
+
 // --- lock --------------------------------------------------------------------
 
 int l_lock(lua_State* L) {
@@ -344,6 +381,128 @@ void new_meta(lua_State* L, const char* name, lua_CFunction gc, const char* fiel
     lua_setfield(L, -2, field);  // raw.<field> = the metatable; fs.lua sets __index
 }
 
+// --- safe (confined) creation: host/fs_safe -----------------------------------
+
+const char kSafeWriterMeta[] = "hostsync.fs.safe_writer";
+
+std::string opt_string(lua_State* L, int idx) {
+    if (lua_isnoneornil(L, idx)) return std::string();
+    return check_string(L, idx);
+}
+
+// safe_create(root, rel, data, within, mkdirs, mode)
+int l_safe_create(lua_State* L) {
+    fs::BeneathWriter::Options opts;
+    std::string root = check_string(L, 1);
+    auto rel = hostsync::check_view(L, 2);
+    auto data = hostsync::check_view(L, 3);
+    opts.within = opt_string(L, 4);
+    opts.mkdirs = lua_toboolean(L, 5) != 0;
+    opts.mode = static_cast<mode_t>(luaL_optnumber(L, 6, 0644));
+    std::string err;
+    if (!fs::create_beneath(root, rel, data, opts, err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+// safe_mkdir(root, rel, within, parents, exclusive, mode)
+int l_safe_mkdir(lua_State* L) {
+    fs::MkdirOptions opts;
+    std::string root = check_string(L, 1);
+    auto rel = hostsync::check_view(L, 2);
+    opts.within = opt_string(L, 3);
+    opts.parents = lua_toboolean(L, 4) != 0;
+    opts.exclusive = lua_toboolean(L, 5) != 0;
+    opts.mode = static_cast<mode_t>(luaL_optnumber(L, 6, 0777));
+    std::string err;
+    if (!fs::mkdir_beneath(root, rel, opts, err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+// safe_writer(root, rel, within, mkdirs, mode, durable)
+int l_safe_writer(lua_State* L) {
+    fs::BeneathWriter::Options opts;
+    std::string root = check_string(L, 1);
+    std::string rel = check_string(L, 2);
+    opts.within = opt_string(L, 3);
+    opts.mkdirs = lua_toboolean(L, 4) != 0;
+    opts.mode = static_cast<mode_t>(luaL_optnumber(L, 5, 0644));
+    opts.durable = lua_isnoneornil(L, 6) || lua_toboolean(L, 6) != 0;
+    auto* w = new_object<fs::BeneathWriter>(L, kSafeWriterMeta);
+    std::string err;
+    if (!w->open(root, rel, opts, err)) return push_fail(L, err);
+    return 1;
+}
+
+int l_safe_writer_write(lua_State* L) {
+    auto* w = check_object<fs::BeneathWriter>(L, kSafeWriterMeta);
+    const int top = lua_gettop(L);
+    for (int i = 2; i <= top; ++i)
+        if (lua_type(L, i) != LUA_TSTRING)
+            throw hostsync::UsageError(std::string("Usage: w:write(...): argument ") + std::to_string(i - 1) +
+                                       " must be a string, got " + luaL_typename(L, i));
+    std::string err;
+    for (int i = 2; i <= top; ++i)
+        if (!w->write(hostsync::check_view(L, i), err)) return push_fail(L, err);
+    lua_settop(L, 1);
+    return 1;
+}
+
+int l_safe_writer_commit(lua_State* L) {
+    auto* w = check_object<fs::BeneathWriter>(L, kSafeWriterMeta);
+    std::string err;
+    if (!w->finish(err)) return push_fail(L, err);
+    return push_true(L);
+}
+
+int l_safe_writer_abort(lua_State* L) {
+    check_object<fs::BeneathWriter>(L, kSafeWriterMeta)->abort();
+    return push_true(L);
+}
+
+int l_safe_writer_bytes(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::BeneathWriter>(L, kSafeWriterMeta)->bytes()));
+    return 1;
+}
+
+int l_safe_writer_state(lua_State* L) {
+    auto* w = check_object<fs::BeneathWriter>(L, kSafeWriterMeta);
+    lua_pushstring(L, w->committed() ? "committed" : w->is_open() ? "open" : "aborted");
+    return 1;
+}
+
+int l_safe_writer_path(lua_State* L) {
+    return push_string(L, check_object<fs::BeneathWriter>(L, kSafeWriterMeta)->shown());
+}
+
+int l_safe_writer_as_sink(lua_State* L) {
+    lua_pushlightuserdata(L, static_cast<hostsync::ByteSink*>(check_object<fs::BeneathWriter>(L, kSafeWriterMeta)));
+    return 1;
+}
+
+int l_safe_writer_gc(lua_State* L) { return gc_object<fs::BeneathWriter>(L, kSafeWriterMeta); }
+
+// Adds the safe_* functions and raw.safe_writer_mt to the raw table on top of the stack.
+void register_safe(lua_State* L) {
+    const luaL_Reg fns[] = {
+        {"safe_create", guarded<l_safe_create>},
+        {"safe_mkdir", guarded<l_safe_mkdir>},
+        {"safe_writer", guarded<l_safe_writer>},
+        {"safe_writer_write", guarded<l_safe_writer_write>},
+        {"safe_writer_commit", guarded<l_safe_writer_commit>},
+        {"safe_writer_abort", guarded<l_safe_writer_abort>},
+        {"safe_writer_bytes", guarded<l_safe_writer_bytes>},
+        {"safe_writer_state", guarded<l_safe_writer_state>},
+        {"safe_writer_path", guarded<l_safe_writer_path>},
+        {nullptr, nullptr},
+    };
+    luaL_register(L, nullptr, fns);
+    new_meta(L, kSafeWriterMeta, guarded<l_safe_writer_gc>, "safe_writer_mt");
+    lua_getfield(L, -1, "safe_writer_mt");
+    lua_pushcfunction(L, guarded<l_safe_writer_as_sink>);
+    lua_setfield(L, -2, hostsync::kSinkMetafield);
+    lua_pop(L, 1);
+}
+
 }  // namespace
 
 int hostsync_raw_fs(lua_State* L) {
@@ -386,6 +545,11 @@ int hostsync_raw_fs(lua_State* L) {
     lua_newtable(L);
     luaL_register(L, nullptr, fns);
     new_meta(L, kAppenderMeta, guarded<l_appender_gc>, "appender_mt");
+    lua_getfield(L, -1, "appender_mt");
+    lua_pushcfunction(L, guarded<l_appender_as_sink>);
+    lua_setfield(L, -2, hostsync::kSinkMetafield);
+    lua_pop(L, 1);
+    register_safe(L);
     new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
     new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
     return 1;

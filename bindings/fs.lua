@@ -220,6 +220,66 @@ function M.confine(root, relpath)
   return raw.confine(root, relpath)
 end
 
+-- Confined creation (host/fs_safe) ----------------------------------------------------
+-- Paths are relative to `root` and walked with O_NOFOLLOW: symlinks below the root are
+-- refused, never followed; "..", absolute and empty paths are refused. `within` (a
+-- relative directory) restricts writes to that subtree of the root.
+
+local function check_rel(v, usage)
+  if type(v) ~= "string" or v == "" then error(usage .. ": relpath must be a non-empty string", 3) end
+end
+
+local function check_mode(v, usage)
+  if v ~= nil and not (is_count(v) and v <= 4095) then
+    error(usage .. ": mode must be an integer 0..4095 (e.g. tonumber('644', 8))", 3)
+  end
+end
+
+function M.safe_create(root, relpath, data, opts)
+  local usage = "Usage: fs.safe_create(root, relpath, data [, {within=, mkdirs=bool, mode=n}])"
+  check_path(root, usage, "root")
+  check_rel(relpath, usage)
+  check_string(data, usage, "data")
+  opts = check_opts(opts, { within = "string", mkdirs = "boolean", mode = "number" }, usage)
+  check_mode(opts.mode, usage)
+  return raw.safe_create(root, relpath, data, opts.within, opts.mkdirs, opts.mode)
+end
+
+function M.safe_mkdir(root, relpath, opts)
+  local usage = "Usage: fs.safe_mkdir(root, relpath [, {within=, parents=bool, exclusive=bool, mode=n}])"
+  check_path(root, usage, "root")
+  check_rel(relpath, usage)
+  opts = check_opts(opts, { within = "string", parents = "boolean", exclusive = "boolean", mode = "number" }, usage)
+  check_mode(opts.mode, usage)
+  return raw.safe_mkdir(root, relpath, opts.within, opts.parents, opts.exclusive, opts.mode)
+end
+
+local safe_writer = {
+  write = raw.safe_writer_write,
+  commit = raw.safe_writer_commit,
+  finish = raw.safe_writer_commit,
+  abort = raw.safe_writer_abort,
+  bytes = raw.safe_writer_bytes,
+  state = raw.safe_writer_state,
+  path = raw.safe_writer_path,
+}
+raw.safe_writer_mt.__index = safe_writer
+raw.safe_writer_mt.__tostring = function(w)
+  return "hostsync.fs.safe_writer (" .. raw.safe_writer_state(w) .. ", " .. raw.safe_writer_bytes(w) .. " bytes)"
+end
+raw.safe_writer_mt.__metatable = "hostsync.fs.safe_writer"
+
+function M.safe_writer(root, relpath, opts)
+  local usage = "Usage: fs.safe_writer(root, relpath [, {within=, mkdirs=bool, mode=n, fsync=bool}])"
+  check_path(root, usage, "root")
+  check_rel(relpath, usage)
+  opts = check_opts(opts, { within = "string", mkdirs = "boolean", mode = "number", fsync = "boolean" }, usage)
+  check_mode(opts.mode, usage)
+  local durable = opts.fsync
+  if durable == nil then durable = true end
+  return raw.safe_writer(root, relpath, opts.within, opts.mkdirs, opts.mode, durable)
+end
+
 function M.isatty(fd)
   if not (is_count(fd) and fd < 2 ^ 31) then error("Usage: fs.isatty(fd): fd must be a descriptor number such as 0, 1 or 2", 2) end
   return raw.isatty(fd)

@@ -1,0 +1,55 @@
+#include "byte_sinks.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fs_appender.hpp"
+#include "fs_sys.hpp"
+
+namespace hostsync {
+
+bool AppenderSink::write(std::string_view data, std::string& err) {
+    if (!a_->is_open()) return (err = "write " + a_->path() + ": appender is closed", false);
+    return a_->write(data, err);
+}
+
+bool AppenderSink::finish(std::string& err) {
+    if (!a_->is_open()) return (err = "flush " + a_->path() + ": appender is closed", false);
+    return a_->flush(err);
+}
+
+bool HashSink::write(std::string_view data, std::string& err) {
+    if (finished_) return (err = "hash sink: write after finish", false);
+    h_.update(data);
+    return true;
+}
+
+bool HashSink::finish(std::string&) {
+    finished_ = true;
+    return true;
+}
+
+bool TeeSink::write(std::string_view data, std::string& err) {
+    for (ByteSink* s : sinks_)
+        if (!s->write(data, err)) return false;
+    return true;
+}
+
+bool TeeSink::finish(std::string& err) {
+    for (ByteSink* s : sinks_)
+        if (!s->finish(err)) return false;
+    return true;
+}
+
+ssize_t FdSource::read(char* buf, std::size_t n, std::string& err) {
+    for (;;) {
+        ssize_t r = ::read(fd_, buf, n);
+        if (r >= 0) return r;
+        if (errno == EINTR) continue;
+        err = fs::sys_error("read", name_, errno);
+        return -1;
+    }
+}
+
+}  // namespace hostsync
