@@ -271,6 +271,21 @@ class TarTest(unittest.TestCase):
                 self.assertTrue(res.startswith("ERR "), res)
                 self.assertEqual(list(dest.iterdir()), [])
 
+    def test_gnu_sparse_file_refused(self):
+        src = self.tmp / "sp"
+        src.mkdir()
+        with open(src / "hole", "wb") as f:
+            f.truncate(20 << 20)
+            f.seek(0, 2)
+            f.write(b"x")
+        arch = self.tmp / "sp.tar"
+        subprocess.run(["tar", "-S", "-cf", arch, "-C", src, "hole"], check=True)
+        dest = self.tmp / "spx"
+        dest.mkdir()
+        res = self.run_lua("extract.lua", arch, dest)
+        self.assertIn("sparse file refused", res)
+        self.assertEqual(list(dest.iterdir()), [])
+
 
 if __name__ == "__main__":
     unittest.main()
