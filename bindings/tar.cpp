@@ -149,7 +149,7 @@ void set_number(lua_State* L, const char* k, double v) {
     lua_setfield(L, -2, k);
 }
 
-// write(sink, root, paths, mtime_from_file, mtime, store_symlinks, finish)
+// write(sink, root, paths, mtime_from_file, mtime, store_symlinks, finish, prefixes)
 int l_write(lua_State* L) {
     hostsync::ByteSink* sink = check_sink(L, 1);
     std::string root(hostsync::check_view(L, 2));
@@ -159,8 +159,18 @@ int l_write(lua_State* L) {
     opts.mtime = static_cast<std::int64_t>(luaL_optnumber(L, 5, 0));
     opts.store_symlinks = lua_toboolean(L, 6) != 0;
     opts.finish = lua_toboolean(L, 7) != 0;
-    hostsync::tar::WriteResult res;
     std::string err;
+    if (lua_istable(L, 8)) {  // prefixes: {relpath = bytes}, checked by bindings/tar.lua
+        lua_pushnil(L);
+        while (lua_next(L, 8) != 0) {
+            std::vector<std::string> key;
+            if (!hostsync::tar::normalize_paths({std::string(hostsync::check_view(L, -2))}, key, err))
+                return push_fail(L, err);
+            opts.prefixes[key[0]] = static_cast<std::uint64_t>(lua_tonumber(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    hostsync::tar::WriteResult res;
     if (!hostsync::tar::write(*sink, root, paths, opts, res, err)) return push_fail(L, err);
     lua_createtable(L, 0, 3);
     set_number(L, "entries", static_cast<double>(res.entries));

@@ -187,7 +187,13 @@ private:
         int fl = ::fcntl(fd, F_GETFL);
         if (fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
         ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        const std::uint64_t size = static_cast<std::uint64_t>(st.st_size);
+        const auto prefix = opts_.prefixes.find(rel);
+        const bool is_prefix = prefix != opts_.prefixes.end();
+        const std::uint64_t size = is_prefix ? prefix->second : static_cast<std::uint64_t>(st.st_size);
+        if (is_prefix && size > static_cast<std::uint64_t>(st.st_size))
+            return (err = "tar: " + shown(full) + ": has " + std::to_string(st.st_size) + " bytes, fewer than the " +
+                          std::to_string(size) + " to store (an append-only file shrank?)",
+                    false);
         base_entry(rel, st, AE_IFREG, (st.st_mode & 0111) ? 0755 : 0644);
         archive_entry_set_size(entry_.get(), static_cast<la_int64_t>(size));
         if (archive_write_header(a_.get(), entry_.get()) != ARCHIVE_OK) return entry_error(rel, err);
@@ -207,6 +213,7 @@ private:
             if (w != n) return entry_error(rel, err);
             done += static_cast<std::uint64_t>(n);
         }
+        if (is_prefix) return finish_prefix(rel, full, fd, size, err);
         char extra;
         ssize_t more;
         do more = ::read(fd, &extra, 1);
@@ -220,6 +227,18 @@ private:
         if (::fstat(fd, &after) != 0) return (err = fs::sys_error("stat", shown(full), errno), false);
         if (!same_times(st, after))
             return (err = "tar: " + shown(full) + ": file changed while being read (size, mtime or ctime); archive aborted", false);
+        if (archive_write_finish_entry(a_.get()) != ARCHIVE_OK) return entry_error(rel, err);
+        ++entries_;
+        data_bytes_ += size;
+        return true;
+    }
+
+    // The end of a prefix entry: the rest of the file may grow (appends), never shrink.
+    bool finish_prefix(const std::string& rel, const std::string& full, int fd, std::uint64_t size, std::string& err) {
+        struct stat after;
+        if (::fstat(fd, &after) != 0) return (err = fs::sys_error("stat", shown(full), errno), false);
+        if (static_cast<std::uint64_t>(after.st_size) < size)
+            return (err = "tar: " + shown(full) + ": shrank while being read; archive aborted", false);
         if (archive_write_finish_entry(a_.get()) != ARCHIVE_OK) return entry_error(rel, err);
         ++entries_;
         data_bytes_ += size;

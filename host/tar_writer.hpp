@@ -16,6 +16,7 @@
 // never followed). A file whose size, mtime or ctime changes while it is read fails the
 // whole stream: the sink is then not finished and must be discarded.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct WriteOptions {
     std::int64_t mtime = 0;
     bool store_symlinks = false;   // store symlinks as links (never followed) instead of refusing
     bool finish = true;            // call sink.finish() after the end-of-archive marker
+    // Files of which only the first N bytes are stored (relative path -> N): for an
+    // append-only log, a prefix is immutable, so a snapshot of "the log as it was" stays
+    // reproducible while writers keep appending. Growth past N is fine; a file shorter
+    // than N fails the stream.
+    std::map<std::string, std::uint64_t> prefixes;
 };
 
 struct WriteResult {

@@ -276,3 +276,29 @@ t.test("archive bytes do not depend on os.setlocale", function()
   if ok then t.eq(h2:hex(), h1:hex()) end
   t.eq(tar.list(function() return nil end, {}) == nil, true)
 end)
+
+t.test("write: prefixes store the first n bytes of an append-only file, reproducibly", function()
+  local fs = require "hostsync.fs"
+  local d = t.tmpdir()
+  t.write_file(d .. "/log.jsonl", "one\ntwo\n")
+  t.write_file(d .. "/other.txt", "x")
+  local function archive_hash()
+    local h = tar.hash_sink()
+    assert(tar.write(h, d, { "log.jsonl", "other.txt" }, { prefixes = { ["log.jsonl"] = 4 } }))
+    return h:hex()
+  end
+  local first = archive_hash()
+  assert(fs.append(d .. "/log.jsonl", "three\n"))   -- the log grows: the prefix does not change
+  t.eq(archive_hash(), first)
+  local out = t.tmpdir() .. "/x"
+  local w = assert(fs.safe_writer(out:match("^(.*)/x$"), "a.tar"))
+  assert(tar.write(w, d, { "log.jsonl" }, { prefixes = { ["log.jsonl"] = 4 } }))
+  local entries = assert(tar.list(out:match("^(.*)/x$") .. "/a.tar"))
+  t.eq(entries[1].size, 4)
+  local h = tar.hash_sink()
+  local r, err = tar.write(h, d, { "log.jsonl" }, { prefixes = { ["log.jsonl"] = 1000 } })
+  t.is_nil(r)
+  t.match(err, "fewer than the 1000 to store")
+  t.raises(function() tar.write(tar.hash_sink(), d, { "log.jsonl" }, { prefixes = { ["log.jsonl"] = -1 } }) end,
+    "prefixes maps relative paths to byte counts")
+end)
