@@ -96,13 +96,25 @@ local function safe_name(name)
   return name:sub(1, 80)
 end
 
--- Writes a new artifact and appends its registry record. `spec`:
---   type (artifact_type), name (file name hint), data (bytes), media_type,
---   parents ({ {artifact_id=, sha256=}, ... }, empty only for raw), meta (no secrets).
--- Returns the record (existing one if the same artifact was already written) or nil, err.
-function Store:put(spec)
-  local subdir = M.TYPES[spec.type]
-  if not subdir then error("Usage: store:put: unknown artifact type " .. tostring(spec.type), 2) end
+-- Appends the record of an artifact whose file is in place, unless the registry already
+-- holds it (same type, relpath and bytes: same artifact_id). Returns record[, "exists"].
+function Store:append_record(fields)
+  local id = M.artifact_id(fields.artifact_type, fields.relpath, fields.sha256)
+  local _, by_id = self:records()
+  if not by_id then return nil, _ end
+  if by_id[id] then return by_id[id], "exists" end
+  local record = {
+    artifact_id = id, created_at_utc = self.at, artifact_type = fields.artifact_type,
+    relpath = fields.relpath, sha256 = fields.sha256, byte_size = fields.byte_size,
+    media_type = fields.media_type or "application/octet-stream",
+    parents = json.array(fields.parents or {}), meta = json.object(fields.meta or {}),
+  }
+  local ok, err = fs.append(self.registry_path, json.canonical(record) .. "\n")
+  if not ok then return nil, err end
+  return record
+end
+
+local function check_parents(spec)
   if spec.type ~= "raw" and (type(spec.parents) ~= "table" or #spec.parents == 0) then
     return fail(spec.type .. " artifact without parents: every derived artifact links to its parents")
   end
@@ -111,17 +123,28 @@ function Store:put(spec)
       return fail("a parent needs artifact_id and sha256")
     end
   end
+  return true
+end
+
+-- Writes a new artifact and appends its registry record. `spec`:
+--   type (artifact_type), name (file name hint), data (bytes), media_type,
+--   parents ({ {artifact_id=, sha256=}, ... }, empty only for raw), meta (no secrets).
+-- Returns the record (existing one if the same artifact was already written) or nil, err.
+function Store:put(spec)
+  local subdir = M.TYPES[spec.type]
+  if not subdir then error("Usage: store:put: unknown artifact type " .. tostring(spec.type), 2) end
+  local ok, err = check_parents(spec)
+  if not ok then return nil, err end
   local sha = hash.sha256_hex(spec.data)
   local relpath = spec.relpath or (M.ARTIFACTS .. "/" .. subdir .. "/" .. sha:sub(1, 16) .. "-" .. safe_name(spec.name))
-  local path, err = self:confine(relpath, subdir)
+  local path
+  path, err = self:confine(relpath, subdir)
   if not path then return nil, err end
-  local id = M.artifact_id(spec.type, relpath, sha)
-
-  local ok, rerr = self:repair()
-  if not ok then return nil, rerr end
+  ok, err = self:repair()
+  if not ok then return nil, err end
   local _, by_id = self:records()
   if not by_id then return nil, _ end
-  local existing = by_id[id]
+  local existing = by_id[M.artifact_id(spec.type, relpath, sha)]
   if existing then return existing, "exists" end
 
   ok, err = fs.mkdir_p(path:match("^(.*)/[^/]*$"))
@@ -135,20 +158,31 @@ function Store:put(spec)
     ok, err = fs.create_exclusive(path, spec.data)
     if not ok then return nil, err end
   end
-  local record = {
-    artifact_id = id,
-    created_at_utc = self.at,
-    artifact_type = spec.type,
-    relpath = relpath,
-    sha256 = sha,
-    byte_size = #spec.data,
-    media_type = spec.media_type or "application/octet-stream",
-    parents = json.array(spec.parents or {}),
-    meta = json.object(spec.meta or {}),
-  }
-  ok, err = fs.append(self.registry_path, json.canonical(record) .. "\n")
+  return self:append_record({ artifact_type = spec.type, relpath = relpath, sha256 = sha, byte_size = #spec.data,
+                              media_type = spec.media_type, parents = spec.parents, meta = spec.meta })
+end
+
+-- Appends the registry record of a file a tool has already written in place (a snapshot:
+-- too large to pass through Lua). spec: type, relpath, media_type, parents, meta.
+function Store:register(spec)
+  local subdir = M.TYPES[spec.type]
+  if not subdir then error("Usage: store:register: unknown artifact type " .. tostring(spec.type), 2) end
+  local ok, err = check_parents(spec)
   if not ok then return nil, err end
-  return record
+  local path
+  path, err = self:confine(spec.relpath, subdir)
+  if not path then return nil, err end
+  local st = fs.stat(path)
+  if not st or st.type ~= "file" then return fail(spec.relpath .. " is not a regular file") end
+  local sha, herr = hash.sha256_file(path)
+  if not sha then return nil, herr end
+  if spec.sha256 and spec.sha256 ~= sha then
+    return fail(spec.relpath .. " changed since it was written (sha256 differs)")
+  end
+  ok, err = self:repair()
+  if not ok then return nil, err end
+  return self:append_record({ artifact_type = spec.type, relpath = spec.relpath, sha256 = sha, byte_size = st.size,
+                              media_type = spec.media_type, parents = spec.parents, meta = spec.meta })
 end
 
 -- Reads an artifact's bytes and checks them against its record.

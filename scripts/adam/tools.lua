@@ -1,11 +1,13 @@
--- The tool registry of SPEC-007: the seven locked tool names and the modules that
--- implement them. Tools run only through this registry (`hostsync run adam.lua <tool>`);
+-- The tool registry of SPEC-007: the seven locked tool names (plus snapshot_verify and
+-- snapshot_restore) and the modules that implement them. Tools run only through this registry (`hostsync run adam.lua <tool>`);
 -- a name that is not registered is refused.
 local M = {}
 
 M.ORDER = {
   "artifact_ingest", "artifact_sanitize", "artifact_canon_select", "context_bundle_build",
   "spec_generate", "work_order_emit", "snapshot_export",
+  -- not among SPEC-007's locked names, but run through the same registry:
+  "snapshot_verify", "snapshot_restore",
 }
 
 local MODULES = {
@@ -16,6 +18,8 @@ local MODULES = {
   spec_generate = "adam.tools.spec",
   work_order_emit = "adam.tools.work_order",
   snapshot_export = "adam.tools.snapshot_export",
+  snapshot_verify = "adam.tools.snapshot_verify",
+  snapshot_restore = "adam.tools.snapshot_restore",
 }
 
 function M.lookup(name)

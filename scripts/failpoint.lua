@@ -1,4 +1,5 @@
--- Crash injection for the crash-safety tests: with HOSTSYNC_FAILPOINT=<name> in the
+-- Crash injection for the crash-safety tests (Phase 2, snapshot export): with
+-- HOSTSYNC_FAILPOINT=<name> in the
 -- environment, the run kills itself with SIGKILL when it reaches that point, exactly as
 -- an outside `kill -9` would. Without the variable this costs one table lookup.
 local M = {}
