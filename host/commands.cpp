@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "lua_runtime.hpp"
 #include "search_paths.hpp"
@@ -21,10 +24,32 @@ const char kRunHelp[] =
     "Everything after SCRIPT is passed to it in `arg`, as the `lua` interpreter does.\n"
     "\n"
     "Options:\n"
+    "  --debug        on an uncaught error, open a debugging REPL in the failing frame\n"
+    "                 (locals by name, .where, .up, .down, .quit); see docs/repl.md\n"
     "  -h, --help     show this help\n"
     "\n"
     "Exit status: the script's own (os.exit), 0 when it returns, 1 on an uncaught\n"
     "error (message and traceback on stderr), 2 on a usage error.\n";
+
+const char kReplHelp[] =
+    "Usage: hostsync repl [options] [SCRIPT [ARGS...]]\n"
+    "\n"
+    "An interactive Lua session with the host modules. An expression prints its value,\n"
+    "`local x = 1` persists, an incomplete chunk continues on the next line, Tab\n"
+    "completes names, fields and methods, .help lists the commands (.load FILE,\n"
+    ".reload MODULE, .quit). Ctrl-C cancels the line or interrupts a running statement,\n"
+    "Ctrl-D leaves. History: $HOSTSYNC_HISTORY, else ~/.hostsync_history.\n"
+    "Not on a terminal (a pipe), it reads statements from stdin with no prompt.\n"
+    "\n"
+    "Options (run in order before the session, as with `lua -i`):\n"
+    "  --root DIR     work in DIR; DIR, DIR/scripts and DIR/policies are on package.path\n"
+    "  -l MODULE      MODULE = require \"MODULE\" (hostsync.csv sets `csv`; -l g=MODULE)\n"
+    "  -e CODE        run CODE in the session\n"
+    "  SCRIPT ARGS    run SCRIPT with arg[1..n] = ARGS, then start the session\n"
+    "  -h, --help     show this help\n"
+    "\n"
+    "Exit status: 0; 1 if -e, -l or SCRIPT failed, or (on a pipe) if any statement\n"
+    "failed; 2 on a usage error. Docs: docs/repl.md.\n";
 
 const char kTestHelp[] =
     "Usage: hostsync test [options] FILE...\n"
@@ -69,15 +94,26 @@ int command_run(const Args& args) {
         std::fputs(kRunHelp, stdout);
         return 0;
     }
-    if (args[0].size() > 1 && args[0][0] == '-') {
-        std::fprintf(stderr, "hostsync run: unknown option '%s'\n\n%s", args[0].c_str(), kRunHelp);
+    std::size_t first = 0;
+    bool debug = false;
+    if (args[0] == "--debug") {
+        debug = true;
+        first = 1;
+    }
+    if (first >= args.size()) {
+        std::fputs(kRunHelp, stderr);
+        return 2;
+    }
+    const std::string& name = args[first];
+    if (name.size() > 1 && name[0] == '-') {
+        std::fprintf(stderr, "hostsync run: unknown option '%s'\n\n%s", name.c_str(), kRunHelp);
         return 2;
     }
     SearchPaths paths = SearchPaths::discover();
-    auto script = paths.resolve_script(args[0]);
+    auto script = paths.resolve_script(name);
     if (!script) {
-        std::fprintf(stderr, "hostsync run: script '%s' not found", args[0].c_str());
-        if (args[0].find('/') == std::string::npos) {
+        std::fprintf(stderr, "hostsync run: script '%s' not found", name.c_str());
+        if (name.find('/') == std::string::npos) {
             std::fputs(" (looked in the current directory", stderr);
             for (const auto& d : paths.script_dirs) std::fprintf(stderr, ", %s", d.c_str());
             std::fputs(")", stderr);
@@ -87,9 +123,20 @@ int command_run(const Args& args) {
     }
     LuaRuntime rt(paths);
     rt.add_module_dir(dirname_of(*script));
-    Args script_args(args.begin() + 1, args.end());
+    Args script_args(args.begin() + static_cast<std::ptrdiff_t>(first) + 1, args.end());
     rt.set_args(executable_path(), *script, script_args);
     std::string error;
+    if (debug) {
+        // The post-mortem session is Lua (hostsync.debug); the host only lets it run
+        // from the message handler, where the failing frames still exist.
+        lua_State* L = rt.state();
+        lua_getglobal(L, "require");
+        lua_pushstring(L, "hostsync.debug");
+        if (!rt.pcall(1, 1, error)) return report_failure(rt, error);
+        lua_getfield(L, -1, "post_mortem");
+        rt.set_error_hook();
+        lua_pop(L, 1);
+    }
     if (!rt.run_file(*script, static_cast<int>(script_args.size()), error))
         return report_failure(rt, error);
     return 0;
@@ -114,6 +161,85 @@ int command_test(const Args& args) {
         lua_pushstring(L, args[i].c_str());
         lua_rawseti(L, -2, static_cast<int>(i + 1));
     }
+    if (!rt.pcall(1, 1, error)) return report_failure(rt, error);
+    return static_cast<int>(lua_tointeger(L, -1));
+}
+
+int command_repl(const Args& args) {
+    if (wants_help(args)) {
+        std::fputs(kReplHelp, stdout);
+        return 0;
+    }
+    // Options are parsed here (they need the script lookup); their meaning, in order,
+    // is applied by hostsync.repl.main.
+    SearchPaths paths = SearchPaths::discover();
+    std::string root;
+    std::vector<std::pair<std::string, std::string>> actions;
+    std::optional<std::string> script;
+    Args script_args;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        bool takes_value = a == "--root" || a == "-l" || a == "-e";
+        if (takes_value && i + 1 >= args.size()) {
+            std::fprintf(stderr, "hostsync repl: option %s needs a value\n\n%s", a.c_str(), kReplHelp);
+            return 2;
+        }
+        if (a == "--root") {
+            root = args[++i];
+        } else if (a == "-l" || a == "-e") {
+            actions.emplace_back(a.substr(1), args[++i]);
+        } else if (a == "--") {
+            if (i + 1 < args.size()) script = args[i + 1], i = i + 1;
+            script_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        } else if (a.size() > 1 && a[0] == '-') {
+            std::fprintf(stderr, "hostsync repl: unknown option '%s'\n\n%s", a.c_str(), kReplHelp);
+            return 2;
+        } else {
+            script = a;
+            script_args.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+            break;
+        }
+    }
+    if (script) {
+        auto found = paths.resolve_script(*script);
+        if (!found) {
+            std::fprintf(stderr, "hostsync repl: script '%s' not found\n", script->c_str());
+            return 2;
+        }
+        script = *found;
+    }
+    LuaRuntime rt(paths);
+    rt.set_args(executable_path(), script.value_or(""), script_args);
+    lua_State* L = rt.state();
+    std::string error;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "hostsync.repl");
+    if (!rt.pcall(1, 1, error)) return report_failure(rt, error);
+    lua_getfield(L, -1, "main");
+    lua_newtable(L);
+    if (!root.empty()) {
+        lua_pushstring(L, root.c_str());
+        lua_setfield(L, -2, "root");
+    }
+    lua_createtable(L, static_cast<int>(actions.size()), 0);
+    for (std::size_t i = 0; i < actions.size(); ++i) {
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, actions[i].first.c_str());
+        lua_rawseti(L, -2, 1);
+        lua_pushlstring(L, actions[i].second.data(), actions[i].second.size());
+        lua_rawseti(L, -2, 2);
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    lua_setfield(L, -2, "actions");
+    if (script) {
+        lua_pushstring(L, script->c_str());
+        lua_setfield(L, -2, "script");
+        lua_getglobal(L, "arg");
+        lua_setfield(L, -2, "args");
+    }
+    lua_pushstring(L, HOSTSYNC_VERSION);
+    lua_setfield(L, -2, "version");
     if (!rt.pcall(1, 1, error)) return report_failure(rt, error);
     return static_cast<int>(lua_tointeger(L, -1));
 }

@@ -10,6 +10,7 @@ using Args = std::vector<std::string>;
 
 int command_run(const Args& args);
 int command_test(const Args& args);
+int command_repl(const Args& args);
 int command_version(const Args& args);
 
 

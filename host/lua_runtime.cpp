@@ -8,6 +8,8 @@
 namespace hostsync {
 namespace {
 
+const char kErrorHookKey[] = "hostsync.error_hook";
+
 // Message handler for every pcall: the message plus a traceback with file:line.
 // Structured errors (tables) pass through untouched so the caller can read their fields.
 int traceback_handler(lua_State* L) {
@@ -25,6 +27,15 @@ int traceback_handler(lua_State* L) {
     lua_pushstring(L, msg);
     lua_pushinteger(L, 2);
     lua_call(L, 2, 1);
+    // The error hook (`hostsync run --debug`) runs here, while the failing frames are
+    // still on the stack; whatever it returns becomes the error. If it fails itself,
+    // the plain traceback stands.
+    lua_getfield(L, LUA_REGISTRYINDEX, kErrorHookKey);
+    if (lua_isfunction(L, -1)) {
+        lua_pushvalue(L, -2);
+        if (lua_pcall(L, 1, 1, 0) == 0) return 1;
+    }
+    lua_pop(L, 1);
     return 1;
 }
 
@@ -120,6 +131,10 @@ bool LuaRuntime::pcall(int nargs, int nresults, std::string& error) {
     error = msg ? msg : "(error without message)";
     lua_pop(L_, 1);
     return false;
+}
+
+void LuaRuntime::set_error_hook() {
+    lua_setfield(L_, LUA_REGISTRYINDEX, kErrorHookKey);
 }
 
 bool LuaRuntime::run_file(const std::string& path, int nargs_from_arg, std::string& error) {

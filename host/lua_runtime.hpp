@@ -36,6 +36,11 @@ public:
     // handler (the only way the host enters Lua).
     bool pcall(int nargs, int nresults, std::string& error);
 
+    // Pops a function and makes it the error hook: for an uncaught error that is not a
+    // structured one, the message handler calls hook(message_with_traceback) while the
+    // failing stack is alive, and its result becomes the error (used by run --debug).
+    void set_error_hook();
+
 private:
     lua_State* L_;
 };

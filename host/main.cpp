@@ -13,7 +13,9 @@ const char kUsage[] =
     "A scripting host with embedded LuaJIT: fast primitives in C++, workflows in Lua.\n"
     "\n"
     "Commands:\n"
-    "  run SCRIPT [ARGS...]   run a Lua script (a path, or a name from scripts/)\n"
+    "  run SCRIPT [ARGS...]   run a Lua script (a path, or a name from scripts/);\n"
+    "                         run --debug SCRIPT opens a REPL where it fails\n"
+    "  repl [SCRIPT]          interactive Lua with the host modules (-e, -l, --root)\n"
     "  test FILE...           run Lua test files; ends with 'N passed, N failed'\n"
     "  version                print the versions of hostsync and its libraries\n"
     "  help [COMMAND]         show this help, or a command's\n"
@@ -22,6 +24,8 @@ const char kUsage[] =
     "  hostsync run phase2.lua --root ~/data       turn new index.csv rows into sync packets\n"
     "  hostsync run phase2.lua verify              re-check every seal and packet\n"
     "  hostsync run ./my_script.lua a b c          arg[1..3] = a, b, c\n"
+    "  hostsync run --debug my_policy.lua          inspect the failing frame's locals\n"
+    "  hostsync repl -l hostsync.csv               try the csv module by hand\n"
     "\n"
     "'hostsync <command> --help' shows a command's options. Docs: docs/cli.md.\n";
 
@@ -33,6 +37,7 @@ struct Command {
 const Command kCommands[] = {
     {"run", hostsync::command_run},
     {"test", hostsync::command_test},
+    {"repl", hostsync::command_repl},
     {"version", hostsync::command_version},
 };
 
