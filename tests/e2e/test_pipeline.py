@@ -189,6 +189,21 @@ class PipelineTest(unittest.TestCase):
         self.assertIn("symlink", p.err)
         self.assertEqual(list(outside.iterdir()), [])
 
+    def test_registry_relpath_outside_the_artifact_root_is_refused(self):
+        repo = Repo(self)
+        repo.tool("artifact_ingest", "--src", write_input(self))
+        for relpath in ("../../../etc/hostname", ".adam_os/artifacts/raw/../../../etc/hostname", "/etc/hostname",
+                        ".adam_os/runs/receipts.jsonl"):
+            with self.subTest(relpath=relpath):
+                forged = {"artifact_id": "raw_forged" + str(len(relpath)), "artifact_type": "raw",
+                          "created_at_utc": AT, "relpath": relpath, "sha256": "0" * 64, "byte_size": 1,
+                          "media_type": "text/plain", "parents": [], "meta": {}}
+                with open(repo.path / ".adam_os/artifacts/artifact_registry.jsonl", "a") as f:
+                    f.write(json.dumps(forged) + "\n")
+                p = repo.tool("artifact_sanitize", "--parent", forged["artifact_id"], check=False)
+                self.assertEqual(p.returncode, 1)
+                self.assertRegex(p.err, r"outside|component refused")
+
     def test_ingest_refuses_a_symlink_source(self):
         repo = Repo(self)
         src = write_input(self)
