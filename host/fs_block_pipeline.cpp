@@ -56,8 +56,8 @@ void BlockPipeline::run() {
         int err = 0;
         if (!failed) {  // after a failure nothing more is written: no data after a gap
             if (hash_) hash_->update(block);
-            err = write_all(fd_, block);
-            if (err == 0) {
+            err = fd_ >= 0 ? write_all(fd_, block) : 0;  // fd -1: a hash-only pipeline
+            if (err == 0 && fd_ >= 0) {
                 written_ += block.size();
                 if (written_ - writeback_started_ >= kWritebackEvery) {
                     // Start (not wait for) writeback of the whole file; pages already

@@ -22,7 +22,8 @@ namespace hostsync::fs {
 class BlockPipeline {
 public:
     // `hash` (may be null) is updated with every block, in order, on the worker thread;
-    // it must not be touched by the caller until drain() has returned.
+    // it must not be touched by the caller until drain() has returned. With fd -1 the
+    // blocks are only hashed (a hash sink that keeps up with a producer on another core).
     BlockPipeline(int fd, sha256::Hasher* hash);
     ~BlockPipeline();  // drains and joins
     BlockPipeline(const BlockPipeline&) = delete;
