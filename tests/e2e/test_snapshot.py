@@ -193,6 +193,28 @@ class SnapshotTest(unittest.TestCase):
         snaps = self.repo.path / ".adam_os/artifacts/snapshots"
         self.assertEqual(os.listdir(snaps) if snaps.exists() else [], [])
 
+    def test_registry_rewritten_during_export_stops_before_registering(self):
+        before_records = len(self.repo.registry())
+        proc = subprocess.Popen([HOSTSYNC, "run", "adam.lua", "snapshot_export", "--repo", str(self.repo.path),
+                                 "--at", "2026-11-24T08:00:00Z", "--work-order", self.wo["artifact_id"],
+                                 "--recipient", self.recipient],
+                                env=dict(os.environ, HOSTSYNC_FAILPOINT="snapshot_before_register:stop"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:   # wait until it has stopped itself
+            with open(f"/proc/{proc.pid}/stat") as f:
+                if f.read().split(")")[1].split()[0] == "T":
+                    break
+            time.sleep(0.01)
+        registry = self.repo.path / ".adam_os/artifacts/artifact_registry.jsonl"
+        lines = registry.read_bytes().splitlines(keepends=True)
+        registry.write_bytes(b"".join(lines[:-1]))   # somebody rewrites the registry meanwhile
+        proc.send_signal(signal.SIGCONT)
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn(b"append-only invariant violated", err)
+        self.assertEqual(len(self.repo.registry()), before_records - 1)   # nothing was appended
+
     def test_missing_work_order_chain_is_refused(self):
         san = [r for r in self.repo.registry() if r["artifact_type"] == "sanitized"][0]
         p = self.repo.tool("snapshot_export", "--work-order", san["artifact_id"], "--recipient", self.recipient,
