@@ -1,0 +1,271 @@
+-- hostsync.db against every backend at hand: SQLite always, PostgreSQL too when
+-- HOSTSYNC_TEST_PG_URL names one (tests/e2e/test_db.py starts a real server on loopback
+-- and runs this file with it). The same assertions run on both, so the backends stay
+-- interchangeable; where they differ on purpose (booleans) the test says so.
+local t = require "hostsync.testing"
+local db = require "hostsync.db"
+
+local PG_URL = os.getenv("HOSTSYNC_TEST_PG_URL")
+
+local backends = {
+  { name = "sqlite", open = function() return assert(db.open("sqlite:" .. t.tmpdir() .. "/test.db")) end },
+}
+if PG_URL then
+  local n = 0
+  backends[#backends + 1] = {
+    name = "postgres",
+    -- Every test gets its own schema, so tests never see each other's tables.
+    open = function()
+      n = n + 1
+      local h = assert(db.open(PG_URL))
+      local schema = "t" .. os.time() .. "_" .. n
+      assert(h:exec("DROP SCHEMA IF EXISTS " .. schema .. " CASCADE; CREATE SCHEMA " .. schema))
+      assert(h:exec("SET search_path TO " .. schema))
+      return h, schema
+    end,
+  }
+end
+
+local function each(name, fn)
+  for _, b in ipairs(backends) do
+    t.test(b.name .. ": " .. name, function()
+      local h = b.open()
+      local ok, err = pcall(fn, h, b.name)
+      h:close()
+      if not ok then error(err, 0) end
+    end)
+  end
+end
+
+local VALUES_DDL = [[CREATE TABLE v (
+  id BIGINT PRIMARY KEY, i BIGINT, f DOUBLE PRECISION, s TEXT, b BYTEA, flag BOOLEAN)]]
+
+each("parameters of every type round-trip", function(h, backend)
+  assert(h:exec(VALUES_DDL))
+  local blob = "\0\1\2\255\254 binary\0tail"
+  local text = "héllo, 東京 😀 'quoted' \"double\" ?"
+  t.eq(h:exec("INSERT INTO v(id, i, f, s, b, flag) VALUES (?, ?, ?, ?, ?, ?)",
+    1, -9007199254740992, 0.1, text, db.blob(blob), true), 1)
+  t.eq(h:exec("INSERT INTO v(id, i, f, s, b, flag) VALUES (?, ?, ?, ?, ?, ?)", 2, 0, -1e300, "", db.blob(""), false), 1)
+  -- nil (also trailing) and db.null both bind NULL
+  t.eq(h:exec("INSERT INTO v(id, i, f, s, b, flag) VALUES (?, ?, ?, ?, ?, ?)", 3, nil, db.null, nil, nil, nil), 1)
+  local rows, cols = assert(h:query("SELECT id, i, f, s, b FROM v ORDER BY id"))
+  t.eq(cols, { "id", "i", "f", "s", "b" })
+  t.eq(rows, {
+    { id = 1, i = -9007199254740992, f = 0.1, s = text, b = blob },
+    { id = 2, i = 0, f = -1e300, s = "", b = "" },
+    { id = 3, i = db.null, f = db.null, s = db.null, b = db.null },
+  })
+  t.eq(tostring(rows[3].i), "db.null")
+  -- Booleans bind as 1/0 everywhere; a BOOLEAN column reads back as a Lua boolean on
+  -- PostgreSQL and as 1/0 on SQLite, which has no boolean type.
+  local flags = assert(h:query("SELECT flag FROM v WHERE id < 3 ORDER BY id"))
+  if backend == "postgres" then t.eq(flags, { { flag = true }, { flag = false } })
+  else t.eq(flags, { { flag = 1 }, { flag = 0 } }) end
+  -- Integers beyond 2^53 come back as exact decimal strings.
+  assert(h:exec("INSERT INTO v(id, i) VALUES (?, ?)", 4, "9223372036854775807"))
+  t.eq(assert(h:query("SELECT i FROM v WHERE id = ?", 4))[1].i, "9223372036854775807")
+  -- Rows match on bound text and blobs.
+  t.eq(#assert(h:query("SELECT id FROM v WHERE s = ?", text)), 1)
+  t.eq(assert(h:query("SELECT id FROM v WHERE b = ?", db.blob(blob)))[1].id, 1)
+end)
+
+each("placeholders: ? inside literals, comments and identifiers is not one", function(h)
+  local rows = assert(h:query([[SELECT '?' AS "q?", ? AS p -- trailing ? comment
+    ]], "x"))
+  t.eq(rows, { { ["q?"] = "?", p = "x" } })
+  t.raises(function() h:query("SELECT ?, ?", 1) end, "Usage: the SQL has 2 parameter(s), got 1")
+  t.raises(function() h:exec("SELECT 1", 1) end, "Usage: the SQL has 0 parameter(s), got 1")
+  t.raises(function() h:exec("SELECT ?", {}) end, "Usage: parameter 1 is a table")
+  t.raises(function() h:exec(42) end, "Usage: h:exec(sql, ...)")
+end)
+
+each("exec returns changed rows; several statements run in one exec", function(h)
+  t.eq(h:exec("CREATE TABLE c(x INTEGER); INSERT INTO c VALUES (1); INSERT INTO c VALUES (2)"), 1)
+  t.eq(h:exec("UPDATE c SET x = x + 10"), 2)
+  t.eq(h:exec("DELETE FROM c WHERE x > 100"), 0)
+  t.eq(h:exec("CREATE TABLE d(y INTEGER)"), 0)
+end)
+
+each("prepared statements are reused and die with their handle", function(h)
+  assert(h:exec("CREATE TABLE p(k TEXT PRIMARY KEY, n INTEGER)"))
+  local ins = assert(h:prepare("INSERT INTO p(k, n) VALUES (?, ?)"))
+  local sel = assert(h:prepare("SELECT n FROM p WHERE k = ?"))
+  for i = 1, 50 do t.eq(ins:exec("k" .. i, i), 1) end
+  t.eq(sel:query("k7"), { { n = 7 } })
+  t.eq(sel:query("nope"), {})
+  t.match(tostring(sel), "hostsync.db.statement")
+  t.raises(function() ins:exec("x") end, "parameter")
+  h:close()
+  t.raises(function() sel:query("k7") end, "Usage: statement used after its database was closed")
+end)
+
+each("transactions commit on return, roll back and re-raise on error", function(h)
+  assert(h:exec("CREATE TABLE tx(x INTEGER)"))
+  local a, b = h:transaction(function(tx)
+    t.eq(tx, h)
+    t.ok(h:in_transaction())
+    tx:exec("INSERT INTO tx VALUES (1)")
+    return "done", 2
+  end)
+  t.eq({ a, b }, { "done", 2 })
+  t.ok(not h:in_transaction())
+  local err = t.raises(function()
+    h:transaction(function(tx)
+      tx:exec("INSERT INTO tx VALUES (2)")
+      error({ why = "boom" })
+    end)
+  end)
+  t.eq(assert(h:query("SELECT x FROM tx")), { { x = 1 } }, "the failed transaction left nothing")
+  -- An error inside a failed statement: the same rollback.
+  t.raises(function()
+    h:transaction(function(tx)
+      tx:exec("INSERT INTO tx VALUES (3)")
+      assert(tx:exec("INSERT INTO nowhere VALUES (1)"))
+    end)
+  end, "nowhere")
+  t.eq(#assert(h:query("SELECT x FROM tx")), 1)
+  t.raises(function() h:transaction(function() h:transaction(function() end) end) end, "already inside a transaction")
+  t.raises(function() h:transaction("nope") end, "Usage: h:transaction")
+  t.eq(h:exec("INSERT INTO tx VALUES (4)"), 1, "the handle works after all that")
+  local _ = err
+end)
+
+each("a unique violation is kind 'constraint'; ON CONFLICT acquires atomically", function(h, backend)
+  assert(h:exec([[CREATE TABLE sync_locks (id TEXT PRIMARY KEY, held_by_ai TEXT NOT NULL, expires_at TEXT)]]))
+  t.eq(h:exec("INSERT INTO sync_locks(id, held_by_ai) VALUES (?, ?)", "github-push", "claude"), 1)
+  local ok, err, kind, code = h:exec("INSERT INTO sync_locks(id, held_by_ai) VALUES (?, ?)", "github-push", "gemini")
+  t.is_nil(ok)
+  t.eq(kind, "constraint")
+  t.eq(code, backend == "postgres" and "23505" or "SQLITE_CONSTRAINT_PRIMARYKEY")
+  t.match(err, "sync_locks") -- PostgreSQL names the constraint, SQLite the column
+  t.match(err, backend == "postgres" and "postgres://" or "test%.db")
+  local acquire = "INSERT INTO sync_locks(id, held_by_ai) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id"
+  t.eq(assert(h:query(acquire, "github-push", "grok")), {}, "held: nothing returned")
+  t.eq(assert(h:query(acquire, "deploy", "grok")), { { id = "deploy" } }, "free: granted")
+  local _, _, nkind = h:exec("INSERT INTO sync_locks(id) VALUES ('x')")
+  t.eq(nkind, "constraint", "NOT NULL is a constraint too")
+  local _, serr, skind = h:query("SELEC 1")
+  t.eq(skind, "syntax")
+  t.match(serr, "syntax")
+end)
+
+local MIGRATIONS = {
+  { version = 1, name = "locks", up = "CREATE TABLE sync_locks (id TEXT PRIMARY KEY, held_by_ai TEXT NOT NULL)" },
+  { version = 2, name = "chat", up = {
+    "CREATE TABLE chatroom (id BIGINT PRIMARY KEY, ai_source TEXT NOT NULL, message TEXT NOT NULL)",
+    "CREATE INDEX idx_chatroom_ai ON chatroom(ai_source)",
+  } },
+}
+
+each("migrations apply once, in order, and refuse a database that is not a prefix", function(h)
+  t.eq(assert(db.migrate(h, { MIGRATIONS[1] })), { 1 })
+  t.eq(assert(db.migrate(h, MIGRATIONS)), { 2 })
+  t.eq(assert(db.migrate(h, MIGRATIONS)), {}, "nothing twice")
+  local recorded = assert(h:query("SELECT version, name FROM schema_migrations ORDER BY version"))
+  t.eq(recorded, { { version = 1, name = "locks" }, { version = 2, name = "chat" } })
+  -- A program with a different history is refused.
+  local ok, err, kind = db.migrate(h, { MIGRATIONS[1], { version = 3, name = "other", up = "SELECT 1" } })
+  t.is_nil(ok)
+  t.eq(kind, "migration")
+  t.match(err, "not a prefix of the list: the database has version 2 %(chat%) where the list has 3 %(other%)")
+  -- An older program that knows fewer versions than the database is refused too.
+  ok, err = db.migrate(h, { MIGRATIONS[1] })
+  t.is_nil(ok)
+  t.match(err, "version 2 %(chat%) where the list has nothing")
+  -- A failing migration rolls back entirely, its first statement included.
+  local bad = { MIGRATIONS[1], MIGRATIONS[2], { version = 3, name = "half", up = {
+    "CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL" } } }
+  ok, err, kind = db.migrate(h, bad)
+  t.is_nil(ok)
+  t.match(err, "migration 3 %(half%) failed")
+  t.eq(kind, "syntax")
+  t.eq(#assert(h:query("SELECT version FROM schema_migrations")), 2)
+  local _, _, missing_kind = h:query("SELECT * FROM half_done")
+  t.ok(missing_kind ~= nil, "half_done does not exist")
+  t.raises(function() db.migrate(h, { { version = 2, name = "a", up = "x" }, { version = 1, name = "b", up = "y" } }) end,
+    "version must be an integer greater than the previous one")
+  t.raises(function() db.migrate(h, { { version = 1, up = "x" } }) end, "name must be a non-empty string")
+  t.raises(function() db.migrate({}, {}) end, "h must be a db handle")
+end)
+
+each("tostring names the backend and never the password", function(h, backend)
+  local s = tostring(h)
+  if backend == "postgres" then
+    t.match(s, "^hostsync%.db %(postgres postgres://hostsync@127%.0%.0%.1:%d+/hostsync%?sslmode=disable%)$")
+  else
+    t.match(s, "^hostsync%.db %(sqlite sqlite:.*test%.db%)$")
+  end
+  t.eq(h:backend(), backend)
+  h:close()
+  t.eq(tostring(h), "hostsync.db (closed)")
+  t.raises(function() h:query("SELECT 1") end, "Usage: database handle used after close()")
+end)
+
+if PG_URL then
+  local function pg() return assert(db.open(PG_URL)) end
+
+  t.test("postgres: LISTEN/NOTIFY between two connections", function()
+    local listener, sender = pg(), pg()
+    assert(listener:listen("chat room"))
+    t.is_nil(listener:wait_notification(0.05), "nothing yet")
+    assert(sender:notify("chat room", "hello ☃ from sender"))
+    local n = listener:wait_notification(5)
+    t.eq({ n.channel, n.payload }, { "chat room", "hello ☃ from sender" })
+    t.ok(n.pid > 0)
+    -- Inside a transaction a notification is sent at commit, and not at all on rollback.
+    sender:transaction(function(tx) tx:notify("chat room", "committed") end)
+    pcall(sender.transaction, sender, function(tx) tx:notify("chat room", "rolled back"); error("no") end)
+    t.eq(listener:wait_notification(5).payload, "committed")
+    local t0 = os.time()
+    t.is_nil(listener:wait_notification(0.3), "the rolled-back one never arrives")
+    t.ok(os.time() - t0 <= 2)
+    assert(listener:unlisten("chat room"))
+    assert(sender:notify("chat room", "after unlisten"))
+    t.is_nil(listener:wait_notification(0.2))
+    listener:close()
+    sender:close()
+  end)
+
+  t.test("postgres: the password stays out of errors and tostring", function()
+    local password = PG_URL:match("//[^:]+:([^@]+)@")
+    local wrong = PG_URL:gsub("//([^:]+):[^@]+@", "//%1:WrongPassw0rd@")
+    local h, err, kind = db.open(wrong)
+    t.is_nil(h)
+    t.eq(kind, "connection")
+    t.match(err, "^postgres://hostsync@127%.0%.0%.1:%d+/hostsync%?sslmode=disable: ")
+    t.ok(not err:find("WrongPassw0rd", 1, true), err)
+    local good = pg()
+    t.ok(not tostring(good):find(password, 1, true))
+    local _, qerr = good:query("SELECT * FROM no_such_table")
+    t.ok(not qerr:find(password, 1, true))
+    t.match(qerr, "SQLSTATE 42P01")
+    good:close()
+    local refused, rerr = db.open("postgres://u:pw@127.0.0.1:1/x?connect_timeout=2")
+    t.is_nil(refused)
+    t.match(rerr, "^postgres://u@127%.0%.0%.1:1/x%?connect_timeout=2: ")
+  end)
+end
+
+t.test("sqlite: notifications need PostgreSQL; bad files are failures of the world", function()
+  local dir = t.tmpdir()
+  local h = assert(db.open(dir .. "/plain.db"))
+  t.raises(function() h:listen("x") end, "Usage: h:listen needs PostgreSQL")
+  t.raises(function() h:wait_notification(1) end, "needs PostgreSQL")
+  -- The connection is set up for durability and concurrency.
+  t.eq(assert(h:query("PRAGMA journal_mode"))[1].journal_mode, "wal")
+  t.eq(assert(h:query("PRAGMA foreign_keys"))[1].foreign_keys, 1)
+  t.eq(assert(h:query("PRAGMA synchronous"))[1].synchronous, 2)
+  h:close()
+  t.write_file(dir .. "/not.db", string.rep("this is not a database\n", 100))
+  local bad, err, kind = db.open(dir .. "/not.db")
+  t.is_nil(bad)
+  t.match(err, "not%.db: file is not a database")
+  t.eq(kind, "connection")
+  local none, nerr = db.open(dir .. "/missing/dir/x.db")
+  t.is_nil(none)
+  t.match(nerr, "missing/dir/x%.db: unable to open database file")
+  t.raises(function() db.open(42) end, "Usage: db.open(url")
+  t.raises(function() db.open("x.db", { busy = 1 }) end, "unknown option 'busy'")
+  t.ok(db.open(":memory:"))
+end)
