@@ -14,9 +14,14 @@
 #include "host/age_stream.hpp"
 #include "host/file_sink.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
 #include "host/lua_stream.hpp"
 
 namespace {
+
+using hostsync::lua_object::check_object;
+using hostsync::lua_object::gc_object;
+using hostsync::lua_object::new_object;
 
 using hostsync::guarded;
 namespace age = hostsync::age;
@@ -80,31 +85,6 @@ bool read_identities(lua_State* L, int idx, std::vector<age::Identity>& out, std
         out.push_back(age::scrypt_identity(hostsync::check_view(L, idx + 1), max_wf));
     }
     return true;
-}
-
-template <typename T>
-T* new_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(lua_newuserdata(L, sizeof(T*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, meta);
-    lua_setmetatable(L, -2);
-    *slot = new T();
-    return *slot;
-}
-
-template <typename T>
-T* check_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
-    if (*slot == nullptr) throw hostsync::UsageError(std::string("Usage: ") + meta + " used after it was freed");
-    return *slot;
-}
-
-template <typename T>
-int gc_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
-    delete *slot;
-    *slot = nullptr;
-    return 0;
 }
 
 // --- keys ------------------------------------------------------------------

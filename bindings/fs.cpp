@@ -20,9 +20,14 @@
 #include "host/fs_safe.hpp"
 #include "host/fs_write.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
 #include "host/lua_stream.hpp"
 
 namespace {
+
+using hostsync::lua_object::check_object;
+using hostsync::lua_object::gc_object;
+using hostsync::lua_object::new_object;
 
 using hostsync::guarded;
 using hostsync::push_fail;
@@ -44,34 +49,6 @@ int push_true(lua_State* L) {
 int push_string(lua_State* L, const std::string& s) {
     lua_pushlstring(L, s.data(), s.size());
     return 1;
-}
-
-// Objects live behind a pointer in their userdata: the userdata exists (with its __gc)
-// before the C++ object is built, and a constructor that throws leaves nullptr, never a
-// half-built object for __gc.
-template <typename T>
-T* new_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(lua_newuserdata(L, sizeof(T*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, meta);
-    lua_setmetatable(L, -2);
-    *slot = new T();
-    return *slot;
-}
-
-template <typename T>
-T* check_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
-    if (*slot == nullptr) throw hostsync::UsageError(std::string("Usage: ") + meta + " used after it was freed");
-    return *slot;
-}
-
-template <typename T>
-int gc_object(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
-    delete *slot;  // destructors close, release and never throw
-    *slot = nullptr;
-    return 0;
 }
 
 // --- whole files -------------------------------------------------------------

@@ -12,41 +12,22 @@
 #include "host/byte_sinks.hpp"
 #include "host/fs_sys.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
 #include "host/lua_stream.hpp"
 #include "host/tar_reader.hpp"
 #include "host/tar_writer.hpp"
 
 namespace {
 
+using hostsync::lua_object::check_slot;
+using hostsync::lua_object::gc_slot;
+using hostsync::lua_object::new_slot;
+
 using hostsync::guarded;
 using hostsync::push_fail;
 
 const char kHashSinkMeta[] = "hostsync.tar.hash_sink";
 const char kTeeMeta[] = "hostsync.tar.tee";
-
-template <typename T>
-T** new_slot(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(lua_newuserdata(L, sizeof(T*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, meta);
-    lua_setmetatable(L, -2);
-    return slot;
-}
-
-template <typename T>
-T* check_slot(lua_State* L, int idx, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, idx, meta));
-    if (*slot == nullptr) throw hostsync::UsageError(std::string("Usage: ") + meta + " used after it was freed");
-    return *slot;
-}
-
-template <typename T>
-int gc_slot(lua_State* L, const char* meta) {
-    auto* slot = static_cast<T**>(luaL_checkudata(L, 1, meta));
-    delete *slot;
-    *slot = nullptr;
-    return 0;
-}
 
 hostsync::ByteSink* check_sink(lua_State* L, int idx) {
     hostsync::ByteSink* s = hostsync::to_byte_sink(L, idx);
