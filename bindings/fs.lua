@@ -38,16 +38,7 @@ local function check_count(v, usage, what)
 end
 
 -- opts must be nil or a table whose keys are all in `allowed` (name -> lua type).
-local function check_opts(opts, allowed, usage)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(usage .. ": options must be a table", 3) end
-  for k, v in pairs(opts) do
-    local want = allowed[k]
-    if want == nil then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
-    if type(v) ~= want then error(usage .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3) end
-  end
-  return opts
-end
+local check_opts = require("hostsync.check").opts
 
 -- Whole files ------------------------------------------------------------------
 

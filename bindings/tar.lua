@@ -23,18 +23,7 @@ local function is_count(v)
   return type(v) == "number" and v >= 0 and v == floor(v) and v < 2 ^ 53
 end
 
-local function check_opts(opts, allowed, usage)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(usage .. ": options must be a table", 3) end
-  for k, v in pairs(opts) do
-    local want = allowed[k]
-    if want == nil then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
-    if want ~= "any" and type(v) ~= want then
-      error(usage .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 3)
-    end
-  end
-  return opts
-end
+local check_opts = require("hostsync.check").opts
 
 local function is_sink(v)
   if type(v) ~= "userdata" then return false end
