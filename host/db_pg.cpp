@@ -30,16 +30,24 @@ struct Shared {
     std::vector<std::string> to_deallocate;  // statements freed while a transaction ran
 };
 
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server
+// running...?\n"); ours are one line, so they fit a log line or a `nil, err`.
+std::string one_line(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        bool space = c == '\n' || c == '\t' || c == ' ';
+        if (space && (out.empty() || out.back() == ' ')) continue;
+        out += space ? ' ' : c;
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
 }
 
 Error connection_error(const Shared& sh) {
     Error e;
     e.kind = "connection";
     e.code = "08000";
-    e.message = sh.name + ": " + trim(sh.conn ? PQerrorMessage(sh.conn) : "not connected");
+    e.message = sh.name + ": " + one_line(sh.conn ? PQerrorMessage(sh.conn) : "not connected");
     return e;
 }
 
@@ -50,7 +58,7 @@ Error result_error(const Shared& sh, const PGresult* res) {
     const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     const char* detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
     e.code = state ? state : "";
-    e.message = sh.name + ": " + (primary ? std::string(primary) : trim(PQresultErrorMessage(res)));
+    e.message = sh.name + ": " + (primary ? std::string(primary) : one_line(PQresultErrorMessage(res)));
     if (detail) e.message += std::string(": ") + detail;
     if (state) e.message += std::string(" (SQLSTATE ") + state + ")";
     if (e.code.rfind("23", 0) == 0) e.kind = "constraint";
