@@ -1,0 +1,219 @@
+#include "http_lua_worker.hpp"
+
+#include <cstdio>
+#include <memory>
+
+#include "lua_guard.hpp"
+#include "lua_runtime.hpp"
+#include "search_paths.hpp"
+#include "sse.hpp"
+
+namespace hostsync::http {
+namespace {
+
+// What the stream functions' upvalue points at. Nulled when the stream ends, so a send
+// kept by Lua code past its stream returns false instead of touching a dead connection.
+struct StreamBox {
+    Stream* stream;
+};
+
+StreamBox* box_of(lua_State* L) {
+    return static_cast<StreamBox*>(lua_touserdata(L, lua_upvalueindex(1)));
+}
+
+// raw_send(id, event, data, retry) -> bool
+int l_send(lua_State* L) {
+    StreamBox* box = box_of(L);
+    if (box->stream == nullptr) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    std::string frame = sse::format_event(luaL_optstring(L, 1, ""), luaL_optstring(L, 2, ""),
+                                          check_view(L, 3), static_cast<long>(luaL_optnumber(L, 4, -1)));
+    lua_pushboolean(L, box->stream->write(frame));
+    return 1;
+}
+
+// raw_wait(seconds) -> bool (false: the server is stopping)
+int l_wait(lua_State* L) {
+    StreamBox* box = box_of(L);
+    double s = luaL_checknumber(L, 1);
+    lua_pushboolean(L, box->stream != nullptr && box->stream->wait(s));
+    return 1;
+}
+
+class LuaWorker : public Worker {
+public:
+    LuaWorker(const LuaAppSpec& spec, int index) : rt_(SearchPaths::discover()), index_(index) {
+        lua_State* L = rt_.state();
+        lua_getglobal(L, "package");
+        if (!spec.package_path.empty()) {
+            lua_pushstring(L, spec.package_path.c_str());
+            lua_setfield(L, -2, "path");
+        }
+        if (!spec.package_cpath.empty()) {
+            lua_pushstring(L, spec.package_cpath.c_str());
+            lua_setfield(L, -2, "cpath");
+        }
+        lua_pop(L, 1);
+        if (!spec.script.empty()) rt_.add_module_dir(dirname_of(spec.script));
+        spec_ = spec;
+    }
+
+    bool load(std::string& error) {
+        lua_State* L = rt_.state();
+        lua_getglobal(L, "require");
+        lua_pushstring(L, "hostsync.http");
+        if (!rt_.pcall(1, 1, error)) return fail(error);
+        lua_getfield(L, -1, "_run_stream");
+        run_stream_ = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_getfield(L, -1, "_worker");
+        lua_remove(L, -2);
+        lua_createtable(L, 0, 3);
+        if (!spec_.script.empty()) {
+            lua_pushstring(L, spec_.script.c_str());
+            lua_setfield(L, -2, "script");
+        }
+        if (!spec_.module.empty()) {
+            lua_pushstring(L, spec_.module.c_str());
+            lua_setfield(L, -2, "module");
+        }
+        lua_pushinteger(L, index_ + 1);
+        lua_setfield(L, -2, "worker");
+        if (!rt_.pcall(1, 1, error)) return fail(error);
+        dispatch_ = luaL_ref(L, LUA_REGISTRYINDEX);
+        return true;
+    }
+
+    void handle(const ServerRequest& req, ServerResponse& res) override {
+        lua_State* L = rt_.state();
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_);
+        push_request(L, req);
+        std::string error;
+        if (!rt_.pcall(1, 3, error)) {
+            if (error.empty()) error = "(error object is a table)";
+            std::fprintf(stderr, "hostsync http: %s %s: %s\n", req.method.c_str(), req.path.c_str(), error.c_str());
+            lua_settop(L, top);
+            // The client learns that it failed, never how: tracebacks name files and lines.
+            res.status = 500;
+            res.headers = {{"Content-Type", "application/json"}};
+            res.body = R"({"error":"internal server error"})";
+            return;
+        }
+        res.status = static_cast<int>(lua_tointeger(L, top + 1));
+        if (lua_istable(L, top + 2)) {
+            lua_pushnil(L);
+            while (lua_next(L, top + 2) != 0) {
+                if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1))
+                    res.headers.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+        }
+        if (lua_isfunction(L, top + 3)) {
+            lua_pushvalue(L, top + 3);
+            auto fn = std::make_shared<Ref>(L, luaL_ref(L, LUA_REGISTRYINDEX));
+            res.stream = [this, fn, what = req.method + " " + req.path](Stream& s) { run_stream(fn->ref, s, what); };
+        } else {
+            size_t n = 0;
+            const char* body = lua_tolstring(L, top + 3, &n);
+            if (body != nullptr) res.body.assign(body, n);
+        }
+        lua_settop(L, top);
+    }
+
+    ~LuaWorker() override = default;
+
+private:
+    // A registry reference released on the owning thread when the last copy goes.
+    struct Ref {
+        lua_State* L;
+        int ref;
+        Ref(lua_State* l, int r) : L(l), ref(r) {}
+        ~Ref() { luaL_unref(L, LUA_REGISTRYINDEX, ref); }
+    };
+
+    bool fail(std::string& error) {
+        lua_settop(rt_.state(), 0);
+        if (error.empty()) error = "(error object is a table)";
+        return false;
+    }
+
+    void run_stream(int fn_ref, Stream& s, const std::string& what) {
+        lua_State* L = rt_.state();
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, run_stream_);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
+        auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
+        box->stream = &s;
+        int box_idx = lua_gettop(L);
+        lua_pushvalue(L, box_idx);
+        lua_pushcclosure(L, guarded<l_send>, 1);
+        lua_pushvalue(L, box_idx);
+        lua_pushcclosure(L, guarded<l_wait>, 1);
+        lua_remove(L, box_idx);
+        std::string error;
+        if (!rt_.pcall(3, 0, error)) {
+            if (error.empty()) error = "(error object is a table)";
+            std::fprintf(stderr, "hostsync http: %s (stream): %s\n", what.c_str(), error.c_str());
+        }
+        box->stream = nullptr;
+        lua_settop(L, top);
+    }
+
+    void push_request(lua_State* L, const ServerRequest& req) {
+        auto setstr = [L](const char* k, const std::string& v) {
+            lua_pushlstring(L, v.data(), v.size());
+            lua_setfield(L, -2, k);
+        };
+        lua_createtable(L, 0, 8);
+        setstr("method", req.method);
+        setstr("path", req.path);
+        setstr("body", req.body);
+        setstr("remote_addr", req.remote_addr);
+        lua_pushinteger(L, index_ + 1);
+        lua_setfield(L, -2, "worker");
+        // Repeated query keys and headers: the first query value wins; header values are
+        // joined with ", " as RFC 9110 allows for list-valued fields.
+        lua_createtable(L, 0, static_cast<int>(req.query.size()));
+        for (const auto& [k, v] : req.query) {
+            lua_getfield(L, -1, k.c_str());
+            bool seen = !lua_isnil(L, -1);
+            lua_pop(L, 1);
+            if (seen) continue;
+            lua_pushlstring(L, v.data(), v.size());
+            lua_setfield(L, -2, k.c_str());
+        }
+        lua_setfield(L, -2, "query");
+        lua_createtable(L, 0, static_cast<int>(req.headers.size()));
+        for (const auto& [k, v] : req.headers) {
+            lua_getfield(L, -1, k.c_str());
+            if (lua_isstring(L, -1)) {
+                lua_pushstring(L, ", ");
+                lua_pushlstring(L, v.data(), v.size());
+                lua_concat(L, 3);
+            } else {
+                lua_pop(L, 1);
+                lua_pushlstring(L, v.data(), v.size());
+            }
+            lua_setfield(L, -2, k.c_str());
+        }
+        lua_setfield(L, -2, "headers");
+    }
+
+    LuaRuntime rt_;
+    int index_;
+    LuaAppSpec spec_;
+    int dispatch_ = LUA_NOREF;
+    int run_stream_ = LUA_NOREF;
+};
+
+}  // namespace
+
+std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error) {
+    auto w = std::make_unique<LuaWorker>(spec, index);
+    if (!w->load(error)) return nullptr;
+    return w;
+}
+
+}  // namespace hostsync::http

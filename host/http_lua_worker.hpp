@@ -1,0 +1,21 @@
+#pragma once
+// A server Worker backed by its own LuaRuntime: the app (a script or a module) is loaded
+// once per worker thread and the Lua side (hostsync.http's _worker) routes each request.
+#include <memory>
+#include <string>
+
+#include "http_server.hpp"
+
+namespace hostsync::http {
+
+struct LuaAppSpec {
+    std::string script;          // a file run in each worker state, or
+    std::string module;          // a module name required in each worker state
+    std::string package_path;    // the caller's package.path/cpath, so the app finds
+    std::string package_cpath;   // the same modules the calling script does
+};
+
+// nullptr with `error` (the Lua message with traceback) if the app fails to load.
+std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error);
+
+}  // namespace hostsync::http

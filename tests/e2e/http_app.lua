@@ -1,0 +1,79 @@
+-- The app the HTTP e2e tests serve: every worker thread loads this file into its own Lua
+-- state (see test_http_server.py).
+local json = require "hostsync.json"
+local time = require "hostsync.time"
+local fs = require "hostsync.fs"
+
+local app = {}
+
+app.routes = {
+  { "GET", "/hello/:name", "hello" },
+  { "POST", "/json", "echo_json" },
+  { "GET", "/files/*", "files" },
+  { "GET", "/boom", "boom" },
+  { "GET", "/state", "state" },
+  { "GET", "/slow", "slow" },
+  { "GET", "/events", "events" },
+  { "GET", "/ticker", "ticker" },
+  { "GET", "/text", function() return 200, { ["Content-Type"] = "text/csv" }, "a,b\n" end },
+}
+
+function app.hello(req)
+  return { name = req.params.name, q = req.query.q, method = req.method }
+end
+
+function app.echo_json(req)
+  local v, err = json.decode(req.body)
+  if v == nil then return 400, { error = "bad JSON: " .. err } end
+  return 201, { got = v, n = #req.body }
+end
+
+function app.files(req) return { rest = req.params["*"] } end
+
+function app.boom()
+  local secret = "SECRET-DETAIL"
+  error("handler failed with " .. secret)
+end
+
+-- Counts requests in this Lua state. A file barrier (`dir`, `n`) holds each request until
+-- n requests are in flight at once, so n concurrent requests occupy n distinct workers.
+hits = 0
+function app.state(req)
+  hits = hits + 1
+  local dir, n = req.query.dir, tonumber(req.query.n)
+  assert(io.open(dir .. "/" .. req.query.id, "w")):close()
+  local deadline = time.monotonic() + 10
+  while #assert(fs.listdir(dir)) < n and time.monotonic() < deadline do time.sleep(0.01) end
+  return { worker = req.worker, hits = hits }
+end
+
+-- Marks its start (so a test knows it is in flight) and then takes its time.
+function app.slow(req)
+  if req.query.mark then assert(io.open(req.query.mark, "w")):close() end
+  time.sleep(tonumber(req.query.s or "1"))
+  return "slow done"
+end
+
+-- Three events after the client's Last-Event-ID, then the server closes the stream.
+function app.events(req)
+  local last = tonumber(req.headers["last-event-id"] or "0")
+  return { sse = function(send)
+    send { retry = 50, data = "seen last-event-id " .. tostring(req.headers["last-event-id"]), event = "hello" }
+    for i = last + 1, last + 3 do
+      if not send { id = i, event = "tick", data = "event " .. i .. "\nsecond line" } then return end
+    end
+  end }
+end
+
+-- An endless stream until the client leaves or the server stops.
+function app.ticker(req)
+  return { sse = function(send, wait)
+    local i = 0
+    repeat
+      i = i + 1
+      if not send { id = i, data = { n = i } } then return end
+    until not wait(0.05)
+  end }
+end
+
+return app

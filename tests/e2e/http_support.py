@@ -1,0 +1,74 @@
+"""Helpers for the HTTP e2e tests: start `http.serve` in a child process and find its port."""
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from harness import HERE, HOSTSYNC
+
+APP = HERE / "http_app.lua"
+SERVE = HERE / "http_serve.lua"
+
+
+class Server:
+    """A `hostsync run http_serve.lua` child; stderr is collected in the background."""
+
+    def __init__(self, test, **opts):
+        opts.setdefault("script", str(APP))
+        opts.setdefault("port", 0)
+        self.proc = subprocess.Popen([HOSTSYNC, "run", str(SERVE), json.dumps(opts)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.lines = []
+        self._port = threading.Event()
+        self.port = None
+        self.scheme = "https" if "tls" in opts else "http"
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        test.addCleanup(self.kill)
+        if not self._port.wait(15):
+            self.kill()
+            raise AssertionError("server did not report its port:\n" + self.stderr())
+        self.base = f"{self.scheme}://127.0.0.1:{self.port}"
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            self.lines.append(line)
+            m = re.match(r"listening on https?://127\.0\.0\.1:(\d+)$", line.strip())
+            if m:
+                self.port = int(m.group(1))
+                self._port.set()
+        self._port.set()
+
+    def stderr(self):
+        return "".join(self.lines)
+
+    def terminate(self, timeout=20):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout)
+        self._reader.join(5)
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+def run_lua(test, tmp, source, *args, timeout=60):
+    """Runs a Lua client script; its last stdout line is JSON, returned decoded."""
+    path = os.path.join(tmp, "client_%d.lua" % time.monotonic_ns())
+    with open(path, "w") as f:
+        f.write(source)
+    proc = subprocess.run([HOSTSYNC, "run", path, *map(str, args)], capture_output=True,
+                          timeout=timeout)
+    out = proc.stdout.decode("utf-8", "replace")
+    err = proc.stderr.decode("utf-8", "replace")
+    test.assertEqual(proc.returncode, 0, f"client failed:\n{out}\n{err}")
+    return json.loads(out.strip().splitlines()[-1])
