@@ -233,7 +233,7 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
         } else {
             std::string type = res.get_header_value("Content-Type");
             res.body = std::move(out.body);
-            if (type.empty()) res.set_header("Content-Type", "text/plain; charset=utf-8");
+            if (type.empty() && !res.body.empty()) res.set_header("Content-Type", "text/plain; charset=utf-8");
         }
     };
     svr->Get(".*", handler);
@@ -250,6 +250,7 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
         std::string msg = res.status == 413
                               ? "request body larger than " + std::to_string(max) + " bytes"
                               : reason(res.status);
+        res.headers.erase("Content-Type");  // set_content adds one; never send two
         res.set_content(json_error(msg), "application/json");
     });
     svr->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
