@@ -15,6 +15,7 @@ app.routes = {
   { "GET", "/slow", "slow" },
   { "GET", "/events", "events" },
   { "GET", "/ticker", "ticker" },
+  { "GET", "/quiet", "quiet" },
   { "GET", "/text", function() return 200, { ["Content-Type"] = "text/csv" }, "a,b\n" end },
 }
 
@@ -73,6 +74,15 @@ function app.ticker(req)
       i = i + 1
       if not send { id = i, data = { n = i } } then return end
     until not wait(0.05)
+  end }
+end
+
+-- One event, then silence (until the server stops): for the client's read timeout.
+function app.quiet(req)
+  local last = tonumber(req.headers["last-event-id"] or "0")
+  return { sse = function(send, wait)
+    send { id = last + 1, data = "after " .. tostring(req.headers["last-event-id"]) }
+    wait(30)
   end }
 end
 

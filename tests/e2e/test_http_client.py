@@ -194,6 +194,22 @@ print(json.encode(out))
         self.assertEqual(ticks[0]["data"], "event 11\nsecond line")
         self.assertEqual(s.terminate(), 0)
 
+    def test_sse_reconnects_after_a_silent_connection(self):
+        s = Server(self, threads=4)
+        out = run_lua(self, self.tmp, r'''
+local http = require "hostsync.http"
+local json = require "hostsync.json"
+local time = require "hostsync.time"
+local got, t0 = {}, time.monotonic()
+local ok, last = http.sse(arg[1] .. "/quiet", { timeout = 0.5, reconnect_delay = 0.05,
+  on_event = function(ev) got[#got + 1] = ev.id .. ":" .. ev.data; return #got < 2 end })
+print(json.encode({ ok = ok, last = last, got = got, elapsed = time.monotonic() - t0 }))
+''', s.base)
+        self.assertEqual(out["got"], ["1:after nil", "2:after 1"])
+        self.assertEqual((out["ok"], out["last"]), (True, "2"))
+        self.assertLess(out["elapsed"], 5)
+        self.assertEqual(s.terminate(), 0)
+
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -161,6 +162,31 @@ class HttpServerTest(unittest.TestCase):
         self.assertIn("serve returned", s.stderr())
         with self.assertRaises(OSError):
             request(s, "GET", "/hello/late", timeout=2)
+
+    def test_shutdown_is_bounded_by_grace(self):
+        # A request that outlives the grace period: the process says so and exits 1
+        # rather than hang (worker threads cannot be cancelled safely).
+        s = Server(self, threads=2, grace=0.5)
+        mark = os.path.join(self.tmp, "stuck-started")
+        t = threading.Thread(target=lambda: self._ignore_errors(s, f"/slow?s=30&mark={mark}"), daemon=True)
+        t.start()
+        deadline = time.monotonic() + 10
+        while not os.path.exists(mark) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGINT)
+        self.assertEqual(s.proc.wait(20), 1)
+        self.assertLess(time.monotonic() - t0, 10)
+        s.kill()
+        self.assertIn("SIGINT, shutting down (1 in flight, grace 0.5 s)", s.stderr())
+        self.assertIn("1 requests still running after 0.5 s; exiting", s.stderr())
+
+    @staticmethod
+    def _ignore_errors(s, path):
+        try:
+            request(s, "GET", path, timeout=30)
+        except (OSError, http.client.HTTPException):
+            pass
 
     def test_bad_app_fails_before_listening(self):
         bad = os.path.join(self.tmp, "bad_app.lua")
