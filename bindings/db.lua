@@ -205,6 +205,10 @@ local function check_migrations(list)
   end
 end
 
+-- Any fixed number works; this one spells "hsmigrat" in ASCII, unlikely to clash with an
+-- application's own advisory locks.
+local MIGRATION_LOCK_KEY = "7526479701740773748"
+
 local CREATE_TABLE = [[CREATE TABLE IF NOT EXISTS schema_migrations (
   version BIGINT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -247,8 +251,19 @@ local function step(h, migrations, postgres)
 end
 
 local function migrate(h, migrations)
-  must(h:exec(CREATE_TABLE))
   local postgres = h:backend() == "postgres"
+  if postgres then
+    -- Two PostgreSQL sessions creating the table at the same moment can both pass IF NOT
+    -- EXISTS and one then fails ("already exists", or on pg_type's unique index); a
+    -- transaction-scoped advisory lock makes the second wait and then see the table.
+    must(h:transaction(function(tx)
+      must(tx:exec("SELECT pg_advisory_xact_lock(" .. MIGRATION_LOCK_KEY .. ")"))
+      must(tx:exec(CREATE_TABLE))
+      return true
+    end))
+  else
+    must(h:exec(CREATE_TABLE))
+  end
   local applied_now = {}
   while true do
     local v = must(step(h, migrations, postgres))
