@@ -298,6 +298,7 @@ std::unique_ptr<Connection> open_postgres(const std::string& url, Error& err) {
     sh->conn = PQconnectdb(url.c_str());
     if (!sh->conn || PQstatus(sh->conn) != CONNECTION_OK) {
         err = connection_error(*sh);
+        err.message = scrub_secrets(err.message, url);
         if (sh->conn) PQfinish(sh->conn);
         sh->conn = nullptr;
         return nullptr;

@@ -2,6 +2,7 @@
 #include "db_url.hpp"
 
 #include <cctype>
+#include <vector>
 
 namespace hostsync::db {
 
@@ -53,6 +54,53 @@ std::string redact_url(const std::string& url) {
         rest = rest.substr(0, q) + (query.empty() ? "" : "?" + query);
     }
     return url.substr(0, scheme_end) + authority + rest;
+}
+
+namespace {
+
+std::string percent_decode(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+void replace_all(std::string& text, const std::string& secret) {
+    if (secret.empty()) return;
+    for (size_t pos; (pos = text.find(secret)) != std::string::npos;) text.replace(pos, secret.size(), "***");
+}
+
+}  // namespace
+
+std::string scrub_secrets(const std::string& message, const std::string& url) {
+    if (!is_postgres_url(url)) return message;
+    std::vector<std::string> secrets;
+    size_t scheme_end = url.find("://") + 3;
+    size_t auth_end = url.find_first_of("/?", scheme_end);
+    if (auth_end == std::string::npos) auth_end = url.size();
+    std::string authority = url.substr(scheme_end, auth_end - scheme_end);
+    size_t at = authority.rfind('@');
+    if (at != std::string::npos) {
+        size_t colon = authority.find(':');
+        if (colon != std::string::npos && colon < at) secrets.push_back(authority.substr(colon + 1, at - colon - 1));
+    }
+    for (size_t pos = url.find("password=", auth_end); pos != std::string::npos; pos = url.find("password=", pos + 1)) {
+        size_t start = pos + 9, end = url.find('&', start);
+        secrets.push_back(url.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    }
+    std::string out = message;
+    for (const auto& s : secrets) {
+        replace_all(out, s);
+        replace_all(out, percent_decode(s));
+    }
+    return out;
 }
 
 std::string sqlite_path(const std::string& url) {

@@ -11,6 +11,11 @@ bool is_postgres_url(const std::string& url);
 // "postgres://user@host/db?sslmode=require". Other URLs are returned unchanged.
 std::string redact_url(const std::string& url);
 
+// Replaces every password of `url` (user info and `password=` parameters, as written
+// and percent-decoded) found in `message` with "***": libpq echoes a malformed
+// password back in its error ("invalid percent-encoded token: ...").
+std::string scrub_secrets(const std::string& message, const std::string& url);
+
 // The SQLite file named by "sqlite:PATH", "sqlite://PATH" or a plain PATH.
 std::string sqlite_path(const std::string& url);
 

@@ -41,3 +41,10 @@ TEST_CASE("redact_url drops the password from user info and query") {
     CHECK(sqlite_path("sqlite:///tmp/x.db") == "/tmp/x.db");
     CHECK(sqlite_path("brain.sqlite") == "brain.sqlite");
 }
+
+TEST_CASE("scrub_secrets hides passwords as written and decoded") {
+    CHECK(scrub_secrets("bad token \"se%zzcret\"", "postgres://u:se%zzcret@h/db") == "bad token \"***\"");
+    CHECK(scrub_secrets("p@ss and p%40ss", "postgres://u:p%40ss@h/db") == "*** and ***");
+    CHECK(scrub_secrets("x pw1 y", "postgres://h/db?sslmode=disable&password=pw1") == "x *** y");
+    CHECK(scrub_secrets("nothing", "postgres://u@h/db") == "nothing");
+}

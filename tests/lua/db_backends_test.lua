@@ -269,3 +269,13 @@ t.test("sqlite: notifications need PostgreSQL; bad files are failures of the wor
   t.raises(function() db.open("x.db", { busy = 1 }) end, "unknown option 'busy'")
   t.ok(db.open(":memory:"))
 end)
+
+t.test("postgres URLs: a password libpq cannot parse is not echoed (no server needed)", function()
+  local h, err, kind = db.open("postgres://app:Hunter%zz2@127.0.0.1:1/x")
+  t.is_nil(h)
+  t.eq(kind, "connection")
+  t.eq(err, 'postgres://app@127.0.0.1:1/x: invalid percent-encoded token: "***"')
+  local _, err2 = db.open("postgres://127.0.0.1:1/x?password=Hunter%zz2&sslmode=disable")
+  t.ok(not err2:find("Hunter", 1, true), err2)
+  t.match(err2, "^postgres://127%.0%.0%.1:1/x%?sslmode=disable: ")
+end)
