@@ -157,6 +157,8 @@ local fs = require "hostsync.fs"
 local time = require "hostsync.time"
 local path, wait, hold = arg[1], tonumber(arg[2]), tonumber(arg[3])
 local t0 = time.monotonic()
+local marker = io.open(path .. ".started", "w")  -- tells the parent we are about to wait
+marker:close()
 local l, err = fs.lock(path, { wait = wait })
 io.write(l and "got" or ("refused: " .. err), string.format(" %.2f\n", time.monotonic() - t0))
 io.flush()
@@ -172,9 +174,13 @@ if l and hold > 0 then time.sleep(hold) end
   t.match(p:read("*a"), "^refused: lock " .. path:gsub("%p", "%%%0") .. " is held by pid " .. my_pid())
   p:close()
 
-  -- The child waits; we release after 0.3 s; it gets it.
+  -- The child waits; we release 0.3 s after it started waiting; it gets it then (not
+  -- before). Waiting for its marker keeps a slow process start out of the measurement.
+  os.remove(path .. ".started")
   p = child(5, 0)
   local time = require "hostsync.time"
+  local deadline = time.monotonic() + 30
+  while not fs.exists(path .. ".started") and time.monotonic() < deadline do time.sleep(0.005) end
   time.sleep(0.3)
   l:release()
   local out = p:read("*a")
