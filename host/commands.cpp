@@ -85,6 +85,25 @@ int report_failure(LuaRuntime& rt, const std::string& error) {
 
 }  // namespace
 
+int command_serve(const Args& args) {
+    // The brain server is a Lua script (policy in Lua); the host only finds and runs it.
+    SearchPaths paths = SearchPaths::discover();
+    for (const auto& dir : paths.script_dirs) {
+        std::string script = dir + "/brain/serve.lua";
+        if (std::FILE* f = std::fopen(script.c_str(), "rb")) {
+            std::fclose(f);
+            LuaRuntime rt(paths);
+            rt.add_module_dir(dir);
+            rt.set_args(executable_path(), script, args);
+            std::string error;
+            if (!rt.run_file(script, static_cast<int>(args.size()), error)) return report_failure(rt, error);
+            return 0;
+        }
+    }
+    std::fputs("hostsync serve: scripts/brain/serve.lua not found (is the share directory installed?)\n", stderr);
+    return 1;
+}
+
 int command_run(const Args& args) {
     if (args.empty()) {
         std::fputs(kRunHelp, stderr);

@@ -12,6 +12,7 @@ int command_run(const Args& args);
 int command_test(const Args& args);
 int command_repl(const Args& args);
 int command_version(const Args& args);
+int command_serve(const Args& args);
 
 
 }  // namespace hostsync

@@ -16,6 +16,8 @@ const char kUsage[] =
     "  run SCRIPT [ARGS...]   run a Lua script (a path, or a name from scripts/);\n"
     "                         run --debug SCRIPT opens a REPL where it fails\n"
     "  repl [SCRIPT]          interactive Lua with the host modules (-e, -l, --root)\n"
+    "  serve [options]        run the shared brain server (scripts/brain/serve.lua;\n"
+    "                         --address, --port, --db URL, --config FILE, --threads)\n"
     "  test FILE...           run Lua test files; ends with 'N passed, N failed'\n"
     "  version                print the versions of hostsync and its libraries\n"
     "  help [COMMAND]         show this help, or a command's\n"
@@ -39,6 +41,7 @@ const Command kCommands[] = {
     {"test", hostsync::command_test},
     {"repl", hostsync::command_repl},
     {"version", hostsync::command_version},
+    {"serve", hostsync::command_serve},
 };
 
 }  // namespace

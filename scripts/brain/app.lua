@@ -1,0 +1,63 @@
+-- The brain's HTTP app: routes to handlers, authentication, error mapping. Each worker
+-- thread loads this with its own Lua state (docs/api/http.md) and opens its own database
+-- handle; shared state lives only in the database.
+local auth = require "brain.auth"
+local chat = require "brain.chat"
+local locks = require "brain.locks"
+local records = require "brain.records"
+local store = require "brain.store"
+local validate = require "brain.validate"
+
+return function(config)
+  local app = {}
+  local h   -- this worker's handle, opened on first use and reopened after a failure
+
+  local function handle()
+    if not h then h = assert(store.open(config.db)) end
+    return h
+  end
+
+  -- Wraps a handler: 401 without a valid token, then runs it; validation errors
+  -- ({status=, error=}) become their response; anything else is a 500 (and the handle is
+  -- dropped, in case the connection is what failed).
+  local function authed(fn, parse_body)
+    return function(req)
+      local res = { pcall(function()
+        local db = handle()
+        local ident, err = auth.identify(db, req)
+        if not ident then
+          if err then error(err, 0) end
+          return 401, { ["WWW-Authenticate"] = 'Bearer realm="hostsync-brain"' }, { error = "missing or invalid bearer token" }
+        end
+        if parse_body then return fn(db, ident, req, validate.body(req, parse_body == "optional")) end
+        return fn(db, ident, req)
+      end) }
+      local ok, a = res[1], res[2]
+      -- Pass on exactly what the handler returned: (status, body) differs from
+      -- (status, headers, body) by count.
+      if ok then return unpack(res, 2, table.maxn(res)) end
+      if type(a) == "table" and a.status then return a.status, { error = a.error } end
+      if h and h:in_transaction() == false then h:close() end
+      h = nil
+      error(a, 0)
+    end
+  end
+
+  app.routes = {
+    { "POST", "/locks/:name/acquire", authed(function(db, id, req, body) return locks.acquire(db, id, req.params.name, body) end, "optional") },
+    { "POST", "/locks/:name/renew",   authed(function(db, id, req, body) return locks.renew(db, id, req.params.name, body) end, true) },
+    { "POST", "/locks/:name/release", authed(function(db, id, req, body) return locks.release(db, id, req.params.name, body) end, true) },
+    { "GET",  "/locks/:name",         authed(function(db, _, req) return locks.get(db, req.params.name) end) },
+    { "GET",  "/sync/state",          authed(function(db, _, req) return records.get_state(db, req) end) },
+    { "POST", "/sync/state",          authed(function(db, id, _, body) return records.post_state(db, id, body) end, true) },
+    { "POST", "/chat",                authed(function(db, id, _, body) return chat.post(db, id, body) end, true) },
+    { "GET",  "/chat",                authed(function(db, _, req) return chat.history(db, req) end) },
+    { "GET",  "/chat/stream",         authed(function(db, _, req) return chat.stream(db, req) end) },
+    { "POST", "/handoffs",            authed(function(db, id, _, body) return records.post_handoff(db, id, body) end, true) },
+    { "GET",  "/handoffs",            authed(function(db, _, req) return records.list_handoffs(db, req) end) },
+    { "POST", "/tasks",               authed(function(db, id, _, body) return records.post_task(db, id, body) end, true) },
+    { "GET",  "/tasks",               authed(function(db, _, req) return records.list_tasks(db, req) end) },
+    { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list } end) },
+  }
+  return app
+end

@@ -1,0 +1,37 @@
+-- Bearer tokens: issued by brain_admin.lua, stored as SHA-256 only. The identity of a
+-- request (ai, agent, machine, projects) comes from here and never from the body.
+local hash = require "hostsync.hash"
+local json = require "hostsync.json"
+local store = require "brain.store"
+
+local M = {}
+
+function M.create(h, ai, agent, machine, projects)
+  local token = "hsb_" .. store.random_hex(32)
+  local ok, err = h:exec([[INSERT INTO tokens(token_sha256, ai, agent, machine, projects, created_at)
+                           VALUES (?, ?, ?, ?, ?, ?)]],
+    hash.sha256_hex(token), ai, agent, machine, json.encode(json.array(projects)), store.now())
+  if not ok then return nil, err end
+  return token
+end
+
+-- -> identity | nil (no or unknown token) | nil, err (database failure)
+function M.identify(h, req)
+  local token = (req.headers.authorization or ""):match("^[Bb]earer%s+(%S+)%s*$")
+  if not token then return nil end
+  local rows, err = h:query([[SELECT id, ai, agent, machine, projects FROM tokens
+                              WHERE token_sha256 = ? AND revoked_at IS NULL]], hash.sha256_hex(token))
+  if not rows then return nil, err end
+  local r = rows[1]
+  if not r then return nil end
+  local projects = {}
+  for _, p in ipairs(json.decode(r.projects) or {}) do projects[p] = true end
+  return { token_id = r.id, ai = r.ai, agent = r.agent, machine = r.machine, projects = projects,
+           project_list = json.decode(r.projects) }
+end
+
+function M.may_use(ident, project)
+  return project == nil or ident.projects[project] or ident.projects["*"] or false
+end
+
+return M

@@ -1,0 +1,120 @@
+-- Leases with fencing tokens. The policy (who may take, renew, release) is all here;
+-- the host only runs SQL.
+--
+-- Acquire is one transaction whose grant is one statement: an upsert that replaces the
+-- row only if it has expired. Both databases make that statement atomic against a
+-- concurrent one (SQLite: BEGIN IMMEDIATE serializes writers; PostgreSQL: ON CONFLICT
+-- locks the row and re-checks the WHERE on the newest version), so there is no
+-- check-then-write window. While the transaction holds the lock row, the per-lock
+-- counter in lock_fences is incremented: grants of one name are serialized by that row,
+-- so fencing tokens strictly increase, across release and expiry too.
+local store = require "brain.store"
+local validate = require "brain.validate"
+
+local M = {}
+
+local function holder_view(h, name)
+  local rows = assert(h:query(("SELECT id, project_id, held_by_ai, held_by_agent, held_by_machine, reason, fencing_token, %s AS acquired_at, %s AS expires_at FROM sync_locks WHERE id = ?")
+    :format(store.ts(h, "acquired_at"), store.ts(h, "expires_at")), name))
+  local r = rows[1]
+  if not r then return nil end
+  r = store.plain(r)
+  return { lock = r.id, project = r.project_id, reason = r.reason, fencing_token = r.fencing_token,
+           holder = { ai = r.held_by_ai, agent = r.held_by_agent, machine = r.held_by_machine },
+           acquired_at = r.acquired_at, expires_at = r.expires_at }
+end
+
+local function check_name(name)
+  if #name > 200 then validate.fail("lock name is longer than 200 bytes") end
+end
+
+function M.acquire(h, ident, name, body)
+  check_name(name)
+  local f = validate.fields(body, { ttl_seconds = { "integer", min = 1, maxv = 86400 },
+                                    project = { "string", max = 200 }, reason = { "string", max = 2000 } })
+  if f.project and not require("brain.auth").may_use(ident, f.project) then
+    error({ status = 403, error = "this token may not use project '" .. f.project .. "'" }, 0)
+  end
+  local ttl = f.ttl_seconds or 300
+  return assert(h:transaction(function(tx)
+    local now = store.now()
+    local expires = store.now(ttl)
+    local granted = assert(tx:query([[
+      INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
+                             expires_at, reason, fencing_token, holder_token_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+      ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, held_by_ai = excluded.held_by_ai,
+        held_by_machine = excluded.held_by_machine, held_by_agent = excluded.held_by_agent,
+        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
+        fencing_token = 0, holder_token_id = excluded.holder_token_id
+      WHERE sync_locks.expires_at <= ?
+      RETURNING id]], name, f.project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
+      ident.token_id, now))
+    if #granted == 0 then
+      local v = holder_view(tx, name)
+      return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
+    end
+    local fence = assert(tx:query([[
+      INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
+      ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
+      RETURNING last_token]], name))[1].last_token
+    assert(tx:exec("UPDATE sync_locks SET fencing_token = ? WHERE id = ?", fence, name))
+    return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },
+                  fencing_token = fence, expires_at = holder_view(tx, name).expires_at, project = f.project }
+  end))
+end
+
+-- Renew and release: only the holder's identity with the current fencing token.
+-- Another agent gets 403; the holder with a stale token (it lost the lease) gets 409.
+local function owned(tx, ident, name, token)
+  local rows = assert(tx:query("SELECT holder_token_id, held_by_ai, held_by_agent, fencing_token, expires_at FROM sync_locks WHERE id = ?", name))
+  local r = rows[1]
+  if not r or tonumber(r.fencing_token) ~= token then
+    local v = holder_view(tx, name)
+    return nil, 409, { error = "fencing token " .. token .. " is not the current grant of lock '" .. name .. "'",
+                       holder = v and v.holder or nil, fencing_token = v and v.fencing_token or nil }
+  end
+  if r.held_by_ai ~= ident.ai or r.held_by_agent ~= ident.agent then
+    return nil, 403, { error = "lock '" .. name .. "' is held by " .. r.held_by_ai .. "/@" .. r.held_by_agent .. ", not by you" }
+  end
+  return r
+end
+
+function M.renew(h, ident, name, body)
+  check_name(name)
+  local f = validate.fields(body, { fencing_token = { "integer", required = true },
+                                    ttl_seconds = { "integer", min = 1, maxv = 86400 } })
+  return assert(h:transaction(function(tx)
+    local r, status, err = owned(tx, ident, name, f.fencing_token)
+    if not r then return status, err end
+    local now = store.now()
+    -- An expired lease is gone even if nobody took it yet: the holder must acquire again.
+    local n = assert(tx:exec("UPDATE sync_locks SET expires_at = ? WHERE id = ? AND fencing_token = ? AND expires_at > ?",
+      store.now(f.ttl_seconds or 300), name, f.fencing_token, now))
+    if n == 0 then return 409, { error = "lease of lock '" .. name .. "' expired; acquire it again" } end
+    return 200, holder_view(tx, name)
+  end))
+end
+
+function M.release(h, ident, name, body)
+  check_name(name)
+  local f = validate.fields(body, { fencing_token = { "integer", required = true } })
+  return assert(h:transaction(function(tx)
+    local r, status, err = owned(tx, ident, name, f.fencing_token)
+    if not r then return status, err end
+    assert(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, f.fencing_token))
+    return 200, { lock = name, released = true, fencing_token = f.fencing_token }
+  end))
+end
+
+function M.get(h, name)
+  check_name(name)
+  local v = holder_view(h, name)
+  if not v or v.expires_at <= store.now() then
+    return 200, { lock = name, held = false }
+  end
+  v.held = true
+  return 200, v
+end
+
+return M

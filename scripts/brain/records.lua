@@ -1,0 +1,92 @@
+-- Sync state (last push per project), handoffs and tasks: plain records, one
+-- transaction per request. The pusher's identity is the token's.
+local json = require "hostsync.json"
+local auth = require "brain.auth"
+local chat = require "brain.chat"
+local store = require "brain.store"
+local validate = require "brain.validate"
+
+local M = {}
+
+local function project_allowed(ident, p)
+  if not auth.may_use(ident, p) then
+    error({ status = 403, error = "this token may not use project '" .. p .. "'" }, 0)
+  end
+end
+
+function M.get_state(h, req)
+  local p = req.query.project
+  if not p or p == "" then validate.fail("query parameter 'project' is required") end
+  local rows = assert(h:query(("SELECT project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit, last_push_message, %s AS last_push_at FROM sync_state WHERE project_id = ?")
+    :format(store.ts(h, "last_push_at")), p))
+  if not rows[1] then return 200, { project = p, last_push = json.null } end
+  local r = store.plain(rows[1])
+  return 200, { project = p, last_push = { ai = r.last_push_ai, agent = r.last_push_agent, machine = r.last_push_machine,
+                                           commit = r.last_push_commit, message = r.last_push_message, at = r.last_push_at } }
+end
+
+function M.post_state(h, ident, body)
+  local f = validate.fields(body, { project = { "string", required = true, nonempty = true, max = 200 },
+                                    commit = { "string", required = true, nonempty = true, max = 100 },
+                                    message = { "string", max = 2000 } })
+  project_allowed(ident, f.project)
+  local now = store.now()
+  assert(h:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
+      last_push_message, last_push_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (project_id) DO UPDATE SET last_push_ai = excluded.last_push_ai, last_push_agent = excluded.last_push_agent,
+      last_push_machine = excluded.last_push_machine, last_push_commit = excluded.last_push_commit,
+      last_push_message = excluded.last_push_message, last_push_at = excluded.last_push_at, updated_at = excluded.updated_at]],
+    store.uuid(), f.project, ident.ai, ident.agent, ident.machine, f.commit, f.message, now, now, now))
+  return 200, { project = f.project, last_push = { ai = ident.ai, agent = ident.agent, machine = ident.machine,
+                                                   commit = f.commit, message = f.message or json.null, at = now } }
+end
+
+function M.post_handoff(h, ident, body)
+  local f = validate.fields(body, { to_agent = { "string", required = true, nonempty = true, max = 200 },
+                                    artifact = { "string", max = 2000 }, context = { "string", max = 16000 },
+                                    dependencies = { "object" }, project = { "string", max = 200 },
+                                    message = { "string", max = 16000 } })
+  if f.project then project_allowed(ident, f.project) end
+  return assert(h:transaction(function(tx)
+    local rows = assert(tx:query([[INSERT INTO handoffs(from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id]], ident.agent, f.to_agent, f.artifact, f.context,
+      f.dependencies and json.encode(f.dependencies) or nil, ident.ai, f.project, store.now()))
+    local msg = f.message or ("Handing off " .. (f.artifact or "work") .. " to @" .. f.to_agent)
+    local _, posted = chat.insert(tx, ident, "handoff", msg, f.project, { handoff_id = rows[1].id })
+    return 201, { id = rows[1].id, chat_id = posted.id }
+  end))
+end
+
+function M.list_handoffs(h, req)
+  local rows = assert(h:query(("SELECT id, from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, %s AS created_at FROM handoffs WHERE (CAST(? AS TEXT) IS NULL OR to_agent = ?) ORDER BY id")
+    :format(store.ts(h, "created_at")), req.query.to, req.query.to))
+  local out = json.array()
+  for _, r in ipairs(rows) do
+    r = store.plain(r)
+    if r.dependencies ~= json.null then r.dependencies = json.decode(r.dependencies) end
+    out[#out + 1] = r
+  end
+  return 200, { handoffs = out }
+end
+
+M.TASK_STATUS = { "pending", "in_progress", "blocked", "done" }
+
+function M.post_task(h, ident, body)
+  local f = validate.fields(body, { title = { "string", required = true, nonempty = true, max = 2000 },
+                                    project = { "string", max = 200 }, assigned_to = { "string", max = 200 },
+                                    status = { "string", one_of = M.TASK_STATUS } })
+  if f.project then project_allowed(ident, f.project) end
+  local rows = assert(h:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at)
+    VALUES (?, ?, ?, ?, ?, ?) RETURNING id]], f.project, f.title, f.status or "pending", f.assigned_to, ident.agent, store.now()))
+  return 201, { id = rows[1].id }
+end
+
+function M.list_tasks(h, req)
+  local rows = assert(h:query(("SELECT id, project_id, title, status, assigned_to, created_by, %s AS created_at FROM tasks WHERE (CAST(? AS TEXT) IS NULL OR project_id = ?) AND (CAST(? AS TEXT) IS NULL OR assigned_to = ?) ORDER BY id")
+    :format(store.ts(h, "created_at")), req.query.project, req.query.project, req.query.assigned_to, req.query.assigned_to))
+  local out = json.array()
+  for _, r in ipairs(rows) do out[#out + 1] = store.plain(r) end
+  return 200, { tasks = out }
+end
+
+return M

@@ -1,0 +1,53 @@
+-- hostsync serve: the brain server. Opens (and migrates) the database once, then runs
+-- http.serve with brain/app.lua in every worker. Options come from flags, then a JSON
+-- config file, then defaults: loopback, port 8377, SQLite at ./brain.sqlite.
+local cli = require "hostsync.cli"
+local http = require "hostsync.http"
+local json = require "hostsync.json"
+local store = require "brain.store"
+
+local spec = {
+  usage = "hostsync serve [options]",
+  summary = "Run the shared brain: locks with fencing tokens, sync state, chat, handoffs, tasks. See docs/brain.md.",
+  options = {
+    { "--address", "A", "address to bind (default 127.0.0.1)" },
+    { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
+    { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, tls = {cert, key}" },
+    { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
+  },
+}
+local opts, rest = cli.parse(arg, spec)
+if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", spec.usage) end
+
+local config = {}
+if opts.config then
+  local f, err = io.open(opts.config, "rb")
+  if not f then cli.fail("hostsync serve: " .. err) end
+  local v, jerr = json.decode(f:read("*a"))
+  f:close()
+  if type(v) ~= "table" then cli.fail("hostsync serve: " .. opts.config .. ": " .. tostring(jerr or "not a JSON object")) end
+  config = v
+end
+for _, k in ipairs { "address", "port", "db", "threads" } do
+  if opts[k] ~= nil then config[k] = opts[k] end
+end
+config.db = config.db or store.DEFAULT_DB
+
+-- Migrate once here, not in every worker, so a bad database fails before listening.
+local h, err = store.open(config.db)
+if not h then cli.fail("hostsync serve: " .. err) end
+local ok, merr = store.migrate(h)
+if not ok then cli.fail("hostsync serve: " .. merr) end
+h:close()
+
+-- Workers load a script, not a closure: hand them the config through a generated
+-- two-line script (removed when the server returns).
+local wrapper = os.tmpname()
+local wf = assert(io.open(wrapper, "wb"))
+wf:write("return require('brain.app')(require('hostsync.json').decode(", ("%q"):format(json.encode(config)), "))\n")
+wf:close()
+local served, serr = http.serve{ script = wrapper, address = config.address or "127.0.0.1",
+  port = config.port or 8377, threads = config.threads or 8, tls = config.tls }
+os.remove(wrapper)
+if not served then cli.fail("hostsync serve: " .. serr) end

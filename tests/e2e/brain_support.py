@@ -1,0 +1,105 @@
+"""Helpers for the brain e2e tests: a `hostsync serve` child, tokens, JSON requests."""
+import json
+import re
+import signal
+import subprocess
+import threading
+import urllib.error
+import urllib.request
+
+from harness import HOSTSYNC
+
+
+def make_token(db, ai="claude", agent="marcus", machine="m1", project="P"):
+    proc = subprocess.run([HOSTSYNC, "run", "brain_admin.lua", "token", "create", "--ai", ai, "--agent", agent,
+                           "--machine", machine, "--project", project, "--db", str(db)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+class Brain:
+    """`hostsync serve --port 0 --db DB`; stderr collected in the background."""
+
+    def __init__(self, test, db, threads=8, cwd=None):
+        self.proc = subprocess.Popen([HOSTSYNC, "serve", "--port", "0", "--db", str(db), "--threads", str(threads)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+        self.lines = []
+        self._ready = threading.Event()
+        self.port = None
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        test.addCleanup(self.kill)
+        if not self._ready.wait(30) or self.port is None:
+            self.kill()
+            raise AssertionError("brain did not start:\n" + "".join(self.lines))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            self.lines.append(line)
+            m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
+            if m:
+                self.port = int(m.group(1))
+                self._ready.set()
+        self._ready.set()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(5)
+        self.proc.stderr.close()
+
+
+def call(base, method, path, token=None, body=None, raw=None, headers=None, timeout=30):
+    """-> (status, decoded JSON body or None)."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            status, text = res.status, res.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    try:
+        return status, json.loads(text) if text else None
+    except ValueError:
+        return status, text.decode("utf-8", "replace")
+
+
+def read_sse(port, token, last_id, count, timeout=20):
+    """Reads `count` chat events from /chat/stream after last_id -> [(id, message)]."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Authorization": "Bearer " + token}
+    if last_id is not None:
+        headers["Last-Event-ID"] = str(last_id)
+    conn.request("GET", "/chat/stream", headers=headers)
+    res = conn.getresponse()
+    assert res.status == 200, res.status
+    events, cur = [], {}
+    while len(events) < count:
+        line = res.fp.readline().decode()
+        if line == "":
+            raise AssertionError("stream ended early")
+        line = line.rstrip("\r\n")
+        if line == "":
+            if cur.get("event") == "chat":
+                events.append((int(cur["id"]), json.loads(cur["data"])))
+            cur = {}
+        elif ":" in line and not line.startswith(":"):
+            k, v = line.split(":", 1)
+            cur[k] = v[1:] if v.startswith(" ") else v
+    conn.close()
+    return events

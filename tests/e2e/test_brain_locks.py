@@ -1,0 +1,90 @@
+"""Locks under contention: 16 client processes racing for one lock never see two holders
+(an exclusively created witness file) and see strictly increasing fencing tokens; a holder
+stopped with SIGSTOP past its expiry loses the lock and its stale token is refused."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from brain_support import Brain, call, make_token
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT = os.path.join(HERE, "brain_client.py")
+
+
+class BrainLocksTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="hostsync-brain-locks-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "brain.sqlite")
+
+    def test_16_clients_race(self):
+        clients, rounds = 16, 20
+        tokens = [make_token(self.db, agent=f"agent{i}", machine=f"m{i}") for i in range(clients)]
+        brain = Brain(self, self.db, threads=8)
+        witness = os.path.join(self.dir, "witness")
+        os.mkdir(witness)
+        log = os.path.join(self.dir, "fences.log")
+        procs = [subprocess.Popen([sys.executable, CLIENT, "race", brain.base, t, "github-push", str(rounds), witness, log],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for t in tokens]
+        def reap():
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                p.communicate()
+        self.addCleanup(reap)
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            self.assertEqual(p.returncode, 0, err.decode())
+        with open(log) as f:
+            fences = [int(x) for x in f.read().split()]
+        self.assertEqual(len(fences), clients * rounds)
+        self.assertTrue(all(a < b for a, b in zip(fences, fences[1:])), "fencing tokens not strictly increasing")
+        st, body = call(brain.base, "GET", "/locks/github-push", tokens[0])
+        self.assertEqual((st, body["held"]), (200, False))
+
+    def test_paused_holder_loses_lock(self):
+        a = make_token(self.db, agent="paused")
+        b = make_token(self.db, agent="taker", ai="gemini")
+        brain = Brain(self, self.db, threads=4)
+        holder = subprocess.Popen([sys.executable, CLIENT, "hold", brain.base, a, "deploy", "1"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        def stop_holder():
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait()
+            for f in (holder.stdin, holder.stdout, holder.stderr):
+                f.close()
+        self.addCleanup(stop_holder)
+        grant = json.loads(holder.stdout.readline())
+        holder.send_signal(signal.SIGSTOP)
+        try:
+            # Not before expiry: the lease is the holder's until expires_at.
+            st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {})
+            if st == 409:
+                self.assertEqual(body["holder"]["agent"], "paused")
+            deadline = time.monotonic() + 30
+            while st != 200 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {"ttl_seconds": 60})
+            self.assertEqual(st, 200, body)
+            self.assertGreater(body["fencing_token"], grant["fencing_token"])
+        finally:
+            holder.send_signal(signal.SIGCONT)
+        holder.stdin.write(b"go\n")
+        holder.stdin.flush()
+        result = json.loads(holder.stdout.readline())
+        holder.wait(30)
+        self.assertEqual(result["renew"][0], 409, result)
+        self.assertEqual(result["release"][0], 409, result)
+        st, now = call(brain.base, "GET", "/locks/deploy", b)
+        self.assertEqual((now["held"], now["holder"]["agent"], now["fencing_token"]), (True, "taker", body["fencing_token"]))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
