@@ -37,6 +37,15 @@ return function(config)
       -- (status, headers, body) by count.
       if ok then return unpack(res, 2, table.maxn(res)) end
       if type(a) == "table" and a.status then return a.status, { error = a.error } end
+      -- Contention the database gave up on (SQLite's busy timeout, PostgreSQL's
+      -- serialization or deadlock errors) is temporary and nothing was applied: 503 with
+      -- Retry-After, which hostsync.http clients retry by themselves.
+      local msg = tostring(a)
+      if msg:find("SQLITE_BUSY", 1, true) or msg:find("SQLITE_LOCKED", 1, true)
+          or msg:find("SQLSTATE 40001", 1, true) or msg:find("SQLSTATE 40P01", 1, true) then
+        io.stderr:write("hostsync brain: ", req.method, " ", req.path, ": ", msg, "\n")
+        return 503, { ["Retry-After"] = "1" }, { error = "database busy, retry" }
+      end
       if h and h:in_transaction() == false then h:close() end
       h = nil
       error(a, 0)

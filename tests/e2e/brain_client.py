@@ -22,7 +22,7 @@ def acquire(base, token, lock, ttl):
         st, body = call(base, "POST", f"/locks/{lock}/acquire", token, {"ttl_seconds": ttl})
         if st == 200:
             return body
-        if st != 409:
+        if st not in (409, 503):   # 503: the database was busy, nothing applied; retry
             raise SystemExit(f"acquire: unexpected {st} {body}")
         time.sleep(delay * random.random())
         delay = min(delay * 2, 0.05)
@@ -42,6 +42,9 @@ def race(base, token, lock, rounds, witness_dir, log):
         os.close(fd)
         os.unlink(witness)
         st, body = call(base, "POST", f"/locks/{lock}/release", token, {"fencing_token": grant["fencing_token"]})
+        while st == 503:
+            time.sleep(0.05)
+            st, body = call(base, "POST", f"/locks/{lock}/release", token, {"fencing_token": grant["fencing_token"]})
         if st != 200:
             print(f"VIOLATION: release refused {st} {body}", file=sys.stderr)
             sys.exit(3)

@@ -22,7 +22,8 @@ class Brain:
     """`hostsync serve --port 0 --db DB`; stderr collected in the background."""
 
     def __init__(self, test, db, threads=8, cwd=None):
-        self.proc = subprocess.Popen([HOSTSYNC, "serve", "--port", "0", "--db", str(db), "--threads", str(threads)],
+        args = [HOSTSYNC, "serve", "--port", "0", "--threads", str(threads)] + (["--db", str(db)] if db else [])
+        self.proc = subprocess.Popen(args,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
         self.lines = []
         self._ready = threading.Event()

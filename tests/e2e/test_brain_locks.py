@@ -85,6 +85,28 @@ class BrainLocksTest(unittest.TestCase):
         st, now = call(brain.base, "GET", "/locks/deploy", b)
         self.assertEqual((now["held"], now["holder"]["agent"], now["fencing_token"]), (True, "taker", body["fencing_token"]))
 
+    def test_grant_survives_kill_9(self):
+        a = make_token(self.db, agent="durable")
+        b = make_token(self.db, agent="other")
+        brain = Brain(self, self.db, threads=2)
+        st, grant = call(brain.base, "POST", "/locks/github-push/acquire", a, {"ttl_seconds": 120})
+        self.assertEqual(st, 200)
+        brain.proc.kill()   # SIGKILL right after the 200
+        brain.proc.wait()
+        again = Brain(self, self.db, threads=2)
+        st, body = call(again.base, "POST", "/locks/github-push/acquire", b, {})
+        self.assertEqual((st, body["holder"]["agent"]), (409, "durable"))
+        st, body = call(again.base, "GET", "/locks/github-push", b)
+        self.assertEqual((body["held"], body["fencing_token"]), (True, grant["fencing_token"]))
+
+    def test_default_database_in_working_directory(self):
+        # No --db: ./brain.sqlite in the working directory, created and migrated.
+        brain = Brain(self, None, threads=2, cwd=self.dir)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "brain.sqlite")))
+        token = make_token(self.db, agent="first")
+        st, body = call(brain.base, "POST", "/locks/x/acquire", token, {})
+        self.assertEqual((st, body["fencing_token"]), (200, 1))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
