@@ -76,7 +76,15 @@ end
 
 -- Each stream holds a worker while open (docs/api/http.md): size --threads for it.
 function M.stream(h, req)
-  local since = since_of(req.headers["last-event-id"] or req.query.since, "Last-Event-ID")
+  -- Without Last-Event-ID or ?since= a stream starts at the current end (only new
+  -- messages, like tail -f); history is GET /chat or ?since=0.
+  local from = req.headers["last-event-id"] or req.query.since
+  local since
+  if from == nil or from == "" then
+    since = tonumber(assert(h:query("SELECT COALESCE(MAX(seq), 0) AS n FROM chatroom"))[1].n)
+  else
+    since = since_of(from, "Last-Event-ID")
+  end
   return { sse = function(send, wait)
     while true do
       local batch = M.after(h, since, 200)

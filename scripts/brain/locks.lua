@@ -67,14 +67,16 @@ end
 -- Renew and release: only the holder's identity with the current fencing token.
 -- Another agent gets 403; the holder with a stale token (it lost the lease) gets 409.
 local function owned(tx, ident, name, token)
-  local rows = assert(tx:query("SELECT holder_token_id, held_by_ai, held_by_agent, fencing_token, expires_at FROM sync_locks WHERE id = ?", name))
+  local rows = assert(tx:query("SELECT holder_token_id, held_by_ai, held_by_agent, held_by_machine, fencing_token, expires_at FROM sync_locks WHERE id = ?", name))
   local r = rows[1]
   if not r or tonumber(r.fencing_token) ~= token then
     local v = holder_view(tx, name)
     return nil, 409, { error = "fencing token " .. token .. " is not the current grant of lock '" .. name .. "'",
                        holder = v and v.holder or nil, fencing_token = v and v.fencing_token or nil }
   end
-  if r.held_by_ai ~= ident.ai or r.held_by_agent ~= ident.agent then
+  -- The holder is the (ai, agent, machine) of the grant, the seed's three held_by_*
+  -- columns: the same agent name on another machine is another worker.
+  if r.held_by_ai ~= ident.ai or r.held_by_agent ~= ident.agent or r.held_by_machine ~= ident.machine then
     return nil, 403, { error = "lock '" .. name .. "' is held by " .. r.held_by_ai .. "/@" .. r.held_by_agent .. ", not by you" }
   end
   return r

@@ -79,8 +79,9 @@ def call(base, method, path, token=None, body=None, raw=None, headers=None, time
         return status, text.decode("utf-8", "replace")
 
 
-def read_sse(port, token, last_id, count, timeout=20):
-    """Reads `count` chat events from /chat/stream after last_id -> [(id, message)]."""
+def read_sse(port, token, last_id, count, timeout=20, on_open=None):
+    """Reads `count` chat events from /chat/stream after last_id -> [(id, message)].
+    on_open() runs once the response head arrived (the stream's start point is fixed)."""
     import http.client
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Authorization": "Bearer " + token}
@@ -89,6 +90,8 @@ def read_sse(port, token, last_id, count, timeout=20):
     conn.request("GET", "/chat/stream", headers=headers)
     res = conn.getresponse()
     assert res.status == 200, res.status
+    if on_open:
+        on_open()
     events, cur = [], {}
     while len(events) < count:
         line = res.fp.readline().decode()

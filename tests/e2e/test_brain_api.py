@@ -16,6 +16,7 @@ class BrainApiTest(unittest.TestCase):
         cls.marcus = make_token(cls.db, agent="marcus")
         cls.milo = make_token(cls.db, ai="gemini", agent="milo", machine="m2")
         cls.other = make_token(cls.db, agent="rowan", project="Q")
+        cls.marcus_m2 = make_token(cls.db, agent="marcus", machine="m2")
 
     @classmethod
     def tearDownClass(cls):
@@ -57,6 +58,9 @@ class BrainApiTest(unittest.TestCase):
         for op in ("release", "renew"):
             st, body = call(self.base, "POST", f"/locks/own/{op}", self.milo, {"fencing_token": fence})
             self.assertEqual(st, 403, body)
+        # The same agent on another machine is another holder.
+        st, body = call(self.base, "POST", "/locks/own/release", self.marcus_m2, {"fencing_token": fence})
+        self.assertEqual(st, 403, body)
         # Identity in the body is ignored: it comes from the token.
         st, body = call(self.base, "POST", "/locks/own/release", self.milo,
                         {"fencing_token": fence, "agent": "marcus", "ai": "claude"})
@@ -151,6 +155,10 @@ class BrainApiTest(unittest.TestCase):
         rest = self._sse(first[-1][0], len(ids) - 4)
         self.assertEqual([i for i, _ in rest], ids[4:])
         self.assertEqual(rest[-1][1]["message"], "msg 12")
+        # Without Last-Event-ID the stream starts at the end: only messages posted after.
+        live = read_sse(self.brain.port, self.milo, None, 1,
+                        on_open=lambda: ids.append(call(self.base, "POST", "/chat", self.marcus, {"message": "live"})[1]["id"]))
+        self.assertEqual([(i, m["message"]) for i, m in live], [(ids[-1], "live")])
 
 
 if __name__ == "__main__":
