@@ -1,12 +1,16 @@
--- hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P [--db URL]
--- Issues a bearer token for the brain: prints it once; only its SHA-256 is stored.
+-- hostsync run brain_admin.lua token create|list|revoke ... [--db URL]
+-- Manages the brain's bearer tokens (docs/brain.md). A token is printed once, at
+-- creation; only its SHA-256 is stored, so a lost token is revoked and replaced.
 local cli = require "hostsync.cli"
 local auth = require "brain.auth"
 local store = require "brain.store"
 
+local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...] [--db URL]
+       hostsync run brain_admin.lua token list [--db URL]
+       hostsync run brain_admin.lua token revoke ID [--db URL]]==]
 local spec = {
-  usage = "hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...] [--db URL]",
-  summary = "Issue a bearer token for the shared brain (docs/brain.md). --project * allows every project.",
+  usage = usage,
+  summary = "Issue, list and revoke bearer tokens for the shared brain. --project * allows every project.",
   options = {
     { "--ai", "AI", "claude | gemini | chatgpt | grok | ..." },
     { "--agent", "NAME", "the agent, e.g. marcus (without @)" },
@@ -17,19 +21,38 @@ local spec = {
 }
 local args = {}
 for i = 3, #arg do args[#args + 1] = arg[i] end
-if arg[1] ~= "token" or arg[2] ~= "create" then cli.usage_error("expected 'token create'", spec.usage) end
-local opts, rest = cli.parse(args, spec)
-if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", spec.usage) end
-for _, k in ipairs { "ai", "agent", "machine", "project" } do
-  if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k .. " is required", spec.usage) end
+if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
+local action = arg[2]
+if arg[1] ~= "token" or not (action == "create" or action == "list" or action == "revoke") then
+  cli.usage_error("expected 'token create', 'token list' or 'token revoke ID'", usage)
 end
-local projects = {}
-for p in opts.project:gmatch("[^,]+") do projects[#projects + 1] = p end
+local opts, rest = cli.parse(args, spec)
 
 local h, err = store.open(opts.db)
 if not h then cli.fail("brain_admin: " .. err) end
 local ok, merr = store.migrate(h)
 if not ok then cli.fail("brain_admin: " .. merr) end
-local token, terr = auth.create(h, opts.ai, (opts.agent:gsub("^@", "")), opts.machine, projects)
-if not token then cli.fail("brain_admin: " .. terr) end
-io.stdout:write(token, "\n")
+
+if action == "create" then
+  if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
+  for _, k in ipairs { "ai", "agent", "machine", "project" } do
+    if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k .. " is required", usage) end
+  end
+  local projects = {}
+  for p in opts.project:gmatch("[^,]+") do projects[#projects + 1] = p end
+  local token, terr = auth.create(h, opts.ai, (opts.agent:gsub("^@", "")), opts.machine, projects)
+  if not token then cli.fail("brain_admin: " .. terr) end
+  io.stdout:write(token, "\n")
+elseif action == "list" then
+  local rows = assert(h:query("SELECT id, ai, agent, machine, projects, revoked_at FROM tokens ORDER BY id"))
+  for _, r in ipairs(rows) do
+    io.stdout:write(("%d\t%s/@%s\t%s\t%s%s\n"):format(r.id, r.ai, r.agent, r.machine, r.projects,
+      r.revoked_at ~= require("hostsync.db").null and "\trevoked" or ""))
+  end
+else
+  local id = tonumber(rest[1] or "")
+  if not id or #rest ~= 1 then cli.usage_error("token revoke needs one token ID (see token list)", usage) end
+  local n = assert(h:exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", store.now(), id))
+  if n == 0 then cli.fail("brain_admin: no active token with ID " .. id) end
+  io.stdout:write("revoked token ", id, "\n")
+end

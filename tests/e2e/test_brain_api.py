@@ -41,6 +41,16 @@ class BrainApiTest(unittest.TestCase):
         self.assertNotIn(self.marcus, hashes)
         self.assertEqual(len(hashes[0]), 64)
 
+    def test_revoked_token_401(self):
+        token = make_token(self.db, agent="leaver", machine="m9")
+        self.assertEqual(call(self.base, "GET", "/whoami", token)[0], 200)
+        from harness import hostsync
+        listing = hostsync("run", "brain_admin.lua", "token", "list", "--db", self.db, check=True).out
+        tid = [line.split("\t")[0] for line in listing.splitlines() if "/@leaver\tm9" in line][0]
+        self.assertNotIn(token, listing)
+        hostsync("run", "brain_admin.lua", "token", "revoke", tid, "--db", self.db, check=True)
+        self.assertEqual(call(self.base, "GET", "/whoami", token)[0], 401)
+
     def test_unknown_route_404(self):
         status, _ = call(self.base, "GET", "/nope", token=self.marcus)
         self.assertEqual(status, 404)
