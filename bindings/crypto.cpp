@@ -15,6 +15,7 @@
 #include "host/file_sink.hpp"
 #include "host/lua_guard.hpp"
 #include "host/lua_object.hpp"
+#include "host/lua_pieces.hpp"
 #include "host/lua_stream.hpp"
 
 namespace {
@@ -41,50 +42,48 @@ int push_string(lua_State* L, const std::string& s) {
     return 1;
 }
 
-// Recipients from (table of "age1..." strings | nil, passphrase | nil, work_factor).
-// A malformed recipient string is a failure of the world (keys come from files).
-bool read_recipients(lua_State* L, int idx, std::vector<age::Recipient>& out, std::string& err) {
+// Keys from (table of key strings | nil, passphrase | nil, work factor): the table's
+// entries go through `parse` ("recipient 2 is not a string" if one is not a string), the
+// passphrase through `scrypt`. A malformed key is a failure of the world (keys come from
+// files), not a usage error.
+template <typename Key, typename Parse, typename Scrypt>
+bool read_keys(lua_State* L, int idx, const char* what, Parse parse, Scrypt scrypt, int default_wf,
+               std::vector<Key>& out, std::string& err) {
     if (lua_istable(L, idx)) {
         int n = static_cast<int>(lua_objlen(L, idx));
         for (int i = 1; i <= n; ++i) {
             lua_rawgeti(L, idx, i);
             size_t len = 0;
             const char* s = lua_tolstring(L, -1, &len);
-            age::Recipient r;
-            bool ok = s != nullptr && age::parse_recipient(std::string_view(s, len), r, err);
-            if (s == nullptr) err = "recipient " + std::to_string(i) + " is not a string";
+            Key key;
+            bool ok = s != nullptr && parse(std::string_view(s, len), key, err);
+            if (s == nullptr) err = std::string(what) + " " + std::to_string(i) + " is not a string";
             lua_pop(L, 1);
             if (!ok) return false;
-            out.push_back(r);
+            out.push_back(key);
         }
     }
     if (lua_isstring(L, idx + 1)) {
-        int wf = static_cast<int>(luaL_optinteger(L, idx + 2, age::kDefaultWorkFactor));
-        out.push_back(age::scrypt_recipient(hostsync::check_view(L, idx + 1), wf));
+        int wf = static_cast<int>(luaL_optinteger(L, idx + 2, default_wf));
+        out.push_back(scrypt(hostsync::check_view(L, idx + 1), wf));
     }
     return true;
 }
 
+bool read_recipients(lua_State* L, int idx, std::vector<age::Recipient>& out, std::string& err) {
+    return read_keys<age::Recipient>(
+        L, idx, "recipient",
+        [](std::string_view s, age::Recipient& r, std::string& e) { return age::parse_recipient(s, r, e); },
+        [](std::string_view pass, int wf) { return age::scrypt_recipient(pass, wf); }, age::kDefaultWorkFactor, out,
+        err);
+}
+
 bool read_identities(lua_State* L, int idx, std::vector<age::Identity>& out, std::string& err) {
-    if (lua_istable(L, idx)) {
-        int n = static_cast<int>(lua_objlen(L, idx));
-        for (int i = 1; i <= n; ++i) {
-            lua_rawgeti(L, idx, i);
-            size_t len = 0;
-            const char* s = lua_tolstring(L, -1, &len);
-            age::Identity id;
-            bool ok = s != nullptr && age::parse_identity(std::string_view(s, len), id, err);
-            if (s == nullptr) err = "identity " + std::to_string(i) + " is not a string";
-            lua_pop(L, 1);
-            if (!ok) return false;
-            out.push_back(id);
-        }
-    }
-    if (lua_isstring(L, idx + 1)) {
-        int max_wf = static_cast<int>(luaL_optinteger(L, idx + 2, age::kDefaultMaxWorkFactor));
-        out.push_back(age::scrypt_identity(hostsync::check_view(L, idx + 1), max_wf));
-    }
-    return true;
+    return read_keys<age::Identity>(
+        L, idx, "identity",
+        [](std::string_view s, age::Identity& id, std::string& e) { return age::parse_identity(s, id, e); },
+        [](std::string_view pass, int wf) { return age::scrypt_identity(pass, wf); }, age::kDefaultMaxWorkFactor,
+        out, err);
 }
 
 // --- keys ------------------------------------------------------------------
@@ -199,19 +198,11 @@ int l_writer(lua_State* L) {
 
 int l_writer_write(lua_State* L) {
     auto* w = check_open_writer(L, "write");
-    const int top = lua_gettop(L);
-    for (int i = 2; i <= top; ++i) {
-        int type = lua_type(L, i);
-        if (type != LUA_TSTRING && type != LUA_TNUMBER)
-            throw hostsync::UsageError(std::string("Usage: w:write(...): argument ") + std::to_string(i - 1) +
-                                       " must be a string or a number, got " + luaL_typename(L, i));
-    }
+    hostsync::lua_pieces::check(L, 2, "w:write");
     std::string err;
-    for (int i = 2; i <= top; ++i) {
-        size_t n = 0;
-        const char* s = lua_tolstring(L, i, &n);  // numbers as Lua prints them
-        if (!w->enc.write(std::string_view(s, n), err)) return hostsync::push_fail(L, err);
-    }
+    char digits[32];
+    for (int i = 2, top = lua_gettop(L); i <= top; ++i)
+        if (!w->enc.write(hostsync::lua_pieces::at(L, i, digits), err)) return hostsync::push_fail(L, err);
     lua_settop(L, 1);
     return 1;
 }

@@ -21,6 +21,7 @@
 #include "host/fs_write.hpp"
 #include "host/lua_guard.hpp"
 #include "host/lua_object.hpp"
+#include "host/lua_pieces.hpp"
 #include "host/lua_stream.hpp"
 
 namespace {
@@ -105,30 +106,11 @@ int l_appender(lua_State* L) {
 // the whole line as a Lua string. Integral numbers print as integers, others as %.17g.
 int l_appender_write(lua_State* L) {
     auto* w = check_open_appender(L, "write");
-    const int top = lua_gettop(L);
-    for (int i = 2; i <= top; ++i) {  // all or nothing: check every piece before writing one
-        int type = lua_type(L, i);
-        if (type != LUA_TSTRING && type != LUA_TNUMBER)
-            throw hostsync::UsageError(std::string("Usage: w:write(...): argument ") + std::to_string(i - 1) +
-                                       " must be a string or a number, got " + luaL_typename(L, i));
-    }
+    hostsync::lua_pieces::check(L, 2, "w:write");
     std::string err;
-    for (int i = 2; i <= top; ++i) {
-        std::string_view piece;
-        char digits[32];
-        if (lua_type(L, i) == LUA_TSTRING) {
-            size_t n = 0;
-            const char* s = lua_tolstring(L, i, &n);
-            piece = {s, n};
-        } else {
-            lua_Number x = lua_tonumber(L, i);
-            int n = (x == static_cast<lua_Number>(static_cast<long long>(x)) && x > -9.2e18 && x < 9.2e18)
-                        ? std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(x))
-                        : std::snprintf(digits, sizeof digits, "%.17g", x);
-            piece = {digits, static_cast<size_t>(n)};
-        }
-        if (!w->write(piece, err)) return push_fail(L, err);
-    }
+    char digits[32];
+    for (int i = 2, top = lua_gettop(L); i <= top; ++i)
+        if (!w->write(hostsync::lua_pieces::at(L, i, digits), err)) return push_fail(L, err);
     lua_settop(L, 1);
     return 1;
 }
