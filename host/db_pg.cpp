@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "db_url.hpp"
+#include "libpq_dyn.hpp"  // after libpq-fe.h: PQ* names call the dlopen'd library
 
 namespace hostsync::db {
 
@@ -293,6 +294,11 @@ void ignore_notice(void*, const char*) {}
 }  // namespace
 
 std::unique_ptr<Connection> open_postgres(const std::string& url, Error& err) {
+    if (std::string why; !libpq::load(why)) {
+        err.message = redact_url(url) + ": " + why;
+        err.kind = "connection";
+        return nullptr;
+    }
     auto sh = std::make_shared<Shared>();
     sh->name = redact_url(url);
     sh->conn = PQconnectdb(url.c_str());
