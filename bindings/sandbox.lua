@@ -1,0 +1,58 @@
+-- hostsync.sandbox: run a policy file (replaceable decision code) in its own restricted
+-- Lua state, with bounded instructions and memory. docs/policies.md has the details.
+--
+--   local sandbox = require "hostsync.sandbox"
+--   local p, err = sandbox.load("policies/truth_hierarchy.lua",
+--                               { max_instructions = 1e6, max_memory = 8 * 2^20 })
+--   local decision, err = p:call("decide", local_item, remote_item, context)
+--   local ok, err = p:reload()   -- a broken file leaves the old policy in force
+--
+-- A policy file returns a table of functions. Arguments and results cross by deep copy
+-- of plain values (nil, booleans, numbers, strings, tables); metatables are dropped.
+-- A policy error, an exhausted budget or a bad value gives nil, err; the caller goes on.
+local _, raw = ...
+
+local type, error, floor = type, error, math.floor
+
+local M = {}
+
+M.default_max_instructions = 10000000
+M.default_max_memory = 16 * 1024 * 1024
+
+local methods = {}
+
+function methods:call(name, ...)
+  if type(name) ~= "string" then error("Usage: policy:call(name: string, ...)", 2) end
+  local result, err = raw.call(self, name, ...)
+  if result == nil and err == nil then
+    return nil, name .. ": the policy returned nil"
+  end
+  return result, err
+end
+
+methods.reload = raw.reload
+methods.memory = raw.memory
+methods.path = raw.path
+
+raw.policy_mt.__index = methods
+raw.policy_mt.__tostring = function(p) return "hostsync.sandbox.policy (" .. raw.path(p) .. ")" end
+raw.policy_mt.__metatable = "hostsync.sandbox.policy"
+
+local function positive(v, what, default)
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v or v < 1 or v == math.huge then
+    error("Usage: sandbox.load(path, { " .. what .. " = positive number })", 3)
+  end
+  return floor(v)
+end
+
+function M.load(path, opts)
+  if type(path) ~= "string" then error("Usage: sandbox.load(path: string [, opts])", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("Usage: sandbox.load(path, opts: table)", 2) end
+  opts = opts or {}
+  local instr = positive(opts.max_instructions, "max_instructions", M.default_max_instructions)
+  local mem = positive(opts.max_memory, "max_memory", M.default_max_memory)
+  return raw.load(path, instr, mem)
+end
+
+return M

@@ -1,0 +1,199 @@
+-- hostsync.sandbox: policies cannot reach the host, cannot run or grow without end, and
+-- the host goes on after every failure.
+local t = require "hostsync.testing"
+local sandbox = require "hostsync.sandbox"
+
+local GOOD = "return { decide = function(a, b) return { winner = a.n > b.n and 'local' or 'remote' } end }"
+
+local function policy_file(source)
+  local dir = t.tmpdir()
+  local path = dir .. "/policy.lua"
+  t.write_file(path, source)
+  return path
+end
+
+-- A policy with one function `probe` whose body is `body`.
+local function probe(body, opts)
+  local p = assert(sandbox.load(policy_file("return { probe = function(arg) " .. body .. " end }"), opts))
+  return p
+end
+
+-- After any failure, a good policy (fresh) and the same state (reused) still work.
+local function host_goes_on(p)
+  local good = assert(sandbox.load(policy_file(GOOD)))
+  t.eq(good:call("decide", { n = 2 }, { n = 1 }), { winner = "local" })
+  if p then
+    local r, err = p:call("ping")
+    t.is_nil(r)
+    t.match(err, "no function 'ping'")
+  end
+end
+
+t.test("a good policy decides on deep copies", function()
+  local p = assert(sandbox.load(policy_file([[
+    return { decide = function(a, b, ctx) a.changed = true; return { winner = "remote", seen = ctx.list[2], nested = { a = { 1, 2 } } } end }
+  ]])))
+  local a = { n = 1 }
+  local r = assert(p:call("decide", a, { n = 2 }, { list = { "x", "y" } }))
+  t.eq(r, { winner = "remote", seen = "y", nested = { a = { 1, 2 } } })
+  t.is_nil(a.changed, "the caller's table is not shared")
+  t.match(tostring(p), "hostsync.sandbox.policy")
+  t.ok(p:memory() > 0)
+end)
+
+local refused = {
+  { "io", "return io.open('/etc/passwd')" },
+  { "os.execute", "return os.execute('true')" },
+  { "os.getenv", "return os.getenv('HOME')" },
+  { "require", "return require('hostsync.fs')" },
+  { "ffi", "return require('ffi')" },
+  { "debug", "return debug.getregistry()" },
+  { "package", "return package.loaded" },
+  { "jit", "return jit.off()" },
+  { "load", "return load('return 1')" },
+  { "loadstring", "return loadstring('return 1')" },
+  { "dofile", "return dofile('/etc/passwd')" },
+  { "loadfile", "return loadfile('/etc/passwd')" },
+  { "string.dump", "return string.dump(function() end)" },
+  { "getfenv", "return getfenv(0)" },
+  { "newproxy", "return newproxy(true)" },
+  { "collectgarbage", "return collectgarbage('stop')" },
+  { "print", "print('hi') return 1" },
+  { "the string metatable of the host", "return getmetatable('').__index.dump('x')" },
+}
+
+for _, case in ipairs(refused) do
+  t.test("refused: " .. case[1], function()
+    local p = probe(case[2])
+    local r, err = p:call("probe")
+    t.is_nil(r)
+    t.match(err, "^probe: ")
+    host_goes_on(p)
+  end)
+end
+
+t.test("only os.time, os.clock and os.difftime are left in os", function()
+  local p = probe("local n = {} for k in pairs(os) do n[#n + 1] = k end table.sort(n) return n")
+  t.eq(p:call("probe"), { "clock", "difftime", "time" })
+end)
+
+t.test("functions and userdata do not cross, in either direction", function()
+  local p = probe("return { f = function() end }")
+  t.fails("cannot pass a function", p:call("probe"))
+  t.fails("argument 1: cannot pass a function", p:call("probe", print))
+  t.fails("cannot pass a userdata", p:call("probe", io.stdout))
+  local cyc = {}
+  cyc.self = cyc
+  t.fails("nested too deeply (or cyclic)", p:call("probe", cyc))
+  host_goes_on(p)
+end)
+
+t.test("metatables are dropped: a returned __index cannot call back", function()
+  local p = probe("return setmetatable({}, { __index = function(t, k) return 'from policy ' .. k end })")
+  local r = assert(p:call("probe"))
+  t.is_nil(getmetatable(r))
+  t.is_nil(r.anything)
+  -- and an argument's metatable never reaches the policy
+  local q = probe("return getmetatable(arg) == nil and rawget(arg, 'x') == nil")
+  t.eq(q:call("probe", setmetatable({}, { __index = function() return "host" end })), true)
+end)
+
+t.test("bytecode is refused", function()
+  local bc = string.dump(function() return { probe = function() return 1 end } end)
+  local path = policy_file(bc)
+  local p, err = sandbox.load(path)
+  t.is_nil(p)
+  t.match(err, "bytecode is refused")
+  -- the same bytecode after a text prefix is no longer a bytecode chunk: a syntax error
+  t.is_nil((sandbox.load(policy_file("\n" .. bc))))
+  host_goes_on()
+end)
+
+t.test("an endless loop is stopped by the instruction budget", function()
+  local p = probe("while true do end", { max_instructions = 100000 })
+  t.fails("instruction budget exceeded (100000 instructions)", p:call("probe"))
+  host_goes_on(p)
+  -- the budget is per call: the same state runs again, and stops again
+  t.fails("instruction budget exceeded", p:call("probe"))
+end)
+
+t.test("a loop that catches the budget error with pcall is still stopped", function()
+  local p = probe("while true do pcall(function() while true do end end) end", { max_instructions = 100000 })
+  t.fails("instruction budget exceeded", p:call("probe"))
+  host_goes_on(p)
+end)
+
+t.test("endless recursion is an error, not a crash", function()
+  local p = probe("local function f(n) return 1 + f(n + 1) end return f(1)")
+  local r, err = p:call("probe")
+  t.is_nil(r)
+  t.ok(err:find("stack overflow", 1, true) or err:find("budget", 1, true), err)
+  host_goes_on(p)
+end)
+
+t.test("endless allocation is stopped by the memory bound", function()
+  local p = probe("local t = {} local i = 0 while true do i = i + 1 t[i] = ('x'):rep(1000) .. i end",
+    { max_memory = 4 * 1024 * 1024, max_instructions = 1e9 })
+  t.fails("memory budget exceeded (4194304 bytes)", p:call("probe"))
+  host_goes_on(p)
+  t.ok(p:memory() < 4 * 1024 * 1024)
+end)
+
+t.test("one huge string in C (string.rep) is stopped by the memory bound", function()
+  local p = probe("return ('x'):rep(1e9)", { max_memory = 4 * 1024 * 1024 })
+  t.fails("memory budget exceeded", p:call("probe"))
+  host_goes_on(p)
+end)
+
+t.test("a huge argument is refused by the memory bound, not copied", function()
+  local p = probe("return 1", { max_memory = 1024 * 1024 })
+  t.fails("memory budget exceeded", p:call("probe", ("y"):rep(4 * 1024 * 1024)))
+  t.eq(p:call("probe"), 1)
+end)
+
+t.test("errors of the policy come back with file and line", function()
+  local p = probe("error('bad item')")
+  t.fails("policy.lua:1: bad item", p:call("probe"))
+  local q = probe("error({ message = 'structured' })")
+  t.fails("structured", q:call("probe"))
+  local r = probe("return nil")
+  t.fails("returned nil", r:call("probe"))
+end)
+
+t.test("load failures: missing file, syntax error, loops at load time, not a table", function()
+  t.fails("cannot read", sandbox.load("/nonexistent/policy.lua"))
+  t.fails("policy.lua:1:", sandbox.load(policy_file("return {")))
+  t.fails("instruction budget exceeded", sandbox.load(policy_file("while true do end"), { max_instructions = 1000 }))
+  t.fails("must return a table", sandbox.load(policy_file("return 42")))
+  t.raises(function() sandbox.load(42) end, "Usage: sandbox.load")
+  t.raises(function() sandbox.load("x", { max_memory = -1 }) end, "max_memory")
+end)
+
+t.test("reload: a good file replaces the policy, a broken one keeps the old in force", function()
+  local path = policy_file("return { v = function() return 1 end }")
+  local p = assert(sandbox.load(path))
+  t.eq(p:call("v"), 1)
+  t.write_file(path, "return { v = function() return 2 end }")
+  t.eq(p:reload(), true)
+  t.eq(p:call("v"), 2)
+  t.write_file(path, "return { v = function() return 3 end")   -- syntax error
+  local ok, err = p:reload()
+  t.is_nil(ok)
+  t.match(err, "policy.lua")
+  t.eq(p:call("v"), 2, "the old policy stays in force")
+  t.write_file(path, "while true do end")
+  t.is_nil((p:reload()))
+  t.eq(p:call("v"), 2)
+  os.remove(path)
+  t.fails("cannot read", p:reload())
+  t.eq(p:call("v"), 2)
+end)
+
+t.test("policy state persists between calls of one loaded policy (and only there)", function()
+  local path = policy_file("local n = 0 return { bump = function() n = n + 1 return n end }")
+  local p = assert(sandbox.load(path))
+  t.eq(p:call("bump"), 1)
+  t.eq(p:call("bump"), 2)
+  local q = assert(sandbox.load(path))
+  t.eq(q:call("bump"), 1)
+end)
