@@ -117,6 +117,26 @@ t.test("an endless loop is stopped by the instruction budget", function()
   t.fails("instruction budget exceeded", p:call("probe"))
 end)
 
+t.test("a hot numeric loop (what the JIT would compile) is stopped too", function()
+  -- A compiled trace does not run the count hook; the sandbox keeps the JIT off.
+  local p = probe("local x = 0 for i = 1, 1e15 do x = x + i end return x", { max_instructions = 1000000 })
+  t.fails("instruction budget exceeded", p:call("probe"))
+  host_goes_on(p)
+end)
+
+t.test("a policy changing its string metatable does not touch the host's", function()
+  local p = probe([[
+    local mt = getmetatable("")
+    mt.__index = function() return function() return "pwned" end end
+    mt.__metatable = "locked"
+    return ("x"):upper()
+  ]])
+  t.eq(p:call("probe"), "pwned", "inside the policy's own state it works")
+  t.eq(("abc"):upper(), "ABC")
+  t.eq(getmetatable("").__index, string)
+  host_goes_on(p)
+end)
+
 t.test("a loop that catches the budget error with pcall is still stopped", function()
   local p = probe("while true do pcall(function() while true do end end) end", { max_instructions = 100000 })
   t.fails("instruction budget exceeded", p:call("probe"))
