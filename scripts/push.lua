@@ -1,0 +1,293 @@
+-- hostsync run push.lua --server URL --token-file F --project P --message MSG [--repo DIR]
+-- The seed's push workflow with real git (docs/brain.md, "The push workflow"):
+--   1 check sync state   2 acquire push:<project>   3 commit with attribution
+--   4 git pull --rebase (conflicts: policies/push_conflicts.lua)   5 git push -o fencing_token=N
+--   6 record the push    7 release the lock (always) and post a `sync` chat message
+-- The lock is renewed between steps (single-threaded: no background heartbeat), with a TTL
+-- that covers one step. Every failure after the grant releases the lock before exiting.
+local cli = require "hostsync.cli"
+local http = require "hostsync.http"
+local json = require "hostsync.json"
+local proc = require "hostsync.proc"
+local fs = require "hostsync.fs"
+local time = require "hostsync.time"
+
+local EXIT = { ok = 0, error = 1, usage = 2, stale = 3, conflict = 4, busy = 5, rejected = 6 }
+
+local spec = {
+  usage = "hostsync run push.lua --server URL --token-file F --project P --message MSG [options]",
+  summary = "Commit the working tree with the Jai.OS attribution and push it under the project's push lock.\n" ..
+    "Exit status: 0 pushed (or nothing to push), 1 error, 2 usage, 3 someone pushed since your last pull,\n" ..
+    "4 conflict the policy cannot resolve (rebase aborted, coordinator alerted), 5 lock busy too long,\n" ..
+    "6 the remote rejected the push (e.g. the fencing hook).",
+  options = {
+    { "--server", "URL", "the brain's base URL" },
+    { "--token-file", "F", "file holding this agent's bearer token" },
+    { "--project", "P", "project id (lock push:P)" },
+    { "--message", "MSG", "commit message (<type>: <description>[\\n\\n<body>])" },
+    { "--repo", "DIR", "the clone (default: .)", default = "." },
+    { "--remote", "NAME", "remote (default: the branch's upstream remote, else origin)" },
+    { "--branch", "NAME", "remote branch (default: the upstream branch, else the current one)" },
+    { "--pull", nil, "if someone pushed since your last pull, warn and integrate it (step 4) instead of refusing" },
+    { "--policy", "FILE", "conflict policy (default: policies/push_conflicts.lua)" },
+    { "--ttl", "S", "lock lease in seconds, renewed between steps (default 120)", number = true, default = 120 },
+    { "--wait", "S", "how long to retry a busy lock, with backoff (default 120)", number = true, default = 120 },
+  },
+}
+local opts, rest = cli.parse(arg, spec)
+if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", spec.usage) end
+for _, k in ipairs { "server", "token_file", "project", "message" } do
+  if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k:gsub("_", "-") .. " is required", spec.usage) end
+end
+
+-- Failures inside the workflow are raised as {code, msg} so the lock is released first.
+local function stop(code, msg) error({ code = code, msg = msg }, 0) end
+
+local token_text, terr = fs.read_file(opts.token_file)
+if not token_text then cli.fail("push: cannot read token file: " .. terr) end
+local token = token_text:match("^%s*(.-)%s*$")
+local base = opts.server:gsub("/+$", "")
+local project = opts.project
+local lock = "push:" .. project
+local lock_path = "/locks/" .. lock:gsub("[^%w%-%._~:]", function(c) return ("%%%02X"):format(c:byte()) end)
+
+local function api(method, path, body)
+  local res, err = http.request { method = method, url = base .. path, retries = 5, backoff = 0.1, timeout = 30,
+    headers = { Authorization = "Bearer " .. token, ["Content-Type"] = body and "application/json" or nil,
+                Accept = "application/json" },
+    body = body and json.encode(body) or nil }
+  if not res then stop(EXIT.error, "push: brain: " .. err) end
+  local ok, v = pcall(json.decode, res.body)
+  return res.status, ok and v or { error = res.body }
+end
+
+local function git(args, allow_fail)
+  local argv = { "git" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  local r, err = proc.run(argv, { cwd = opts.repo, timeout = 300,
+    env = { GIT_EDITOR = "true", GIT_TERMINAL_PROMPT = "0", GIT_MERGE_AUTOEDIT = "no" } })
+  if not r then stop(EXIT.error, "push: " .. err) end
+  if not r.ok and not allow_fail then
+    stop(EXIT.error, ("push: git %s failed (exit %s):\n%s%s"):format(args[1], tostring(r.status), r.stdout, r.stderr))
+  end
+  return r, (r.stdout:gsub("%s+$", ""))
+end
+
+local function say(...) io.stderr:write("push: ", ...) io.stderr:write("\n") end
+
+local function load_policy()
+  if opts.policy then
+    local chunk, err = loadfile(opts.policy)
+    if not chunk then cli.fail("push: --policy: " .. err) end
+    return chunk()
+  end
+  return require "policies.push_conflicts"
+end
+
+local held -- the grant while we hold the lock
+
+local function renew()
+  local st, v = api("POST", lock_path .. "/renew", { fencing_token = held.fencing_token, ttl_seconds = opts.ttl })
+  if st ~= 200 then
+    held = nil -- it is not ours any more; nothing to release
+    stop(EXIT.error, ("push: lost the push lock (%d: %s); nothing was pushed after that"):format(st, v.error or "?"))
+  end
+end
+
+local function release()
+  if not held then return end
+  local st, v = api("POST", lock_path .. "/release", { fencing_token = held.fencing_token })
+  if st ~= 200 then say(("warning: releasing %s: %d %s"):format(lock, st, v.error or "")) end
+  held = nil
+end
+
+local function chat(kind, message, metadata)
+  local st, v = api("POST", "/chat", { type = kind, message = message, project = project, metadata = metadata })
+  if st ~= 201 then say(("warning: chat post failed: %d %s"):format(st, v.error or "")) end
+end
+
+-- whoami and repository facts (before the lock: nothing here needs it)
+local function prepare()
+  local st, me = api("GET", "/whoami")
+  if st ~= 200 then stop(EXIT.error, ("push: whoami: %d %s"):format(st, me.error or "")) end
+  local _, branch = git({ "symbolic-ref", "--short", "HEAD" })
+  local r, up = git({ "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{u}" }, true)
+  local remote, rbranch = opts.remote, opts.branch
+  if r.ok and up ~= "" then
+    local ur, ub = up:match("^([^/]+)/(.+)$")
+    remote, rbranch = remote or ur, rbranch or ub
+  end
+  return me, remote or "origin", rbranch or branch
+end
+
+-- Step 1: has someone pushed since our last pull? The brain's last push must already be
+-- in our history (after a fetch, so the commit object is known here).
+local function check_sync_state(remote, rbranch)
+  git({ "fetch", "--quiet", remote })
+  local st, s = api("GET", "/sync/state?project=" .. project)
+  if st ~= 200 then stop(EXIT.error, ("push: sync state: %d %s"):format(st, s.error or "")) end
+  local lp = s.last_push
+  if type(lp) ~= "table" then return end
+  local r = git({ "merge-base", "--is-ancestor", lp.commit, "HEAD" }, true)
+  if r.ok then return end
+  local who = ("%s/@%s pushed %s (%s) at %s since your last pull"):format(lp.ai, lp.agent,
+    lp.commit:sub(1, 12), (lp.message or ""):match("^[^\n]*"), lp.at)
+  if opts.pull then
+    say("WARNING: ", who, "; integrating it with git pull --rebase")
+  else
+    stop(EXIT.stale, "push: refused: " .. who .. ".\nYou MUST pull first: git pull --rebase " .. remote .. " " ..
+      rbranch .. " (review it), then run push.lua again, or pass --pull to integrate it here.")
+  end
+end
+
+-- Step 2: acquire, retrying 409 with bounded exponential backoff plus jitter.
+local function acquire(reason)
+  local deadline, delay = time.monotonic() + opts.wait, 0.02
+  math.randomseed(os.time() + math.floor(time.monotonic() * 1e6) % 1e6)
+  while true do
+    local st, v = api("POST", lock_path .. "/acquire", { ttl_seconds = opts.ttl, project = project, reason = reason })
+    if st == 200 then held = v return end
+    if st ~= 409 then stop(EXIT.error, ("push: acquiring %s: %d %s"):format(lock, st, v.error or "")) end
+    if time.monotonic() + delay > deadline then
+      local h = v.holder or {}
+      stop(EXIT.busy, ("push: BLOCKED: %s/@%s holds %s (reason: %s, expires %s); gave up after %ds. Try again later.")
+        :format(h.ai or "?", h.agent or "?", lock, v.reason or "?", v.expires_at or "?", opts.wait))
+    end
+    time.sleep(delay / 2 + math.random() * delay / 2)
+    delay = math.min(delay * 2, 0.25)
+  end
+end
+
+local function rebase_in_progress()
+  for _, d in ipairs { "rebase-merge", "rebase-apply" } do
+    local _, p = git({ "rev-parse", "--git-path", d })
+    if not p:find("^/") then p = opts.repo .. "/" .. p end
+    if fs.read_file(p .. "/head-name") or fs.read_file(p .. "/next") then return true end
+  end
+  return false
+end
+
+-- Step 4's conflict handling: resolve what the policy owns, else abort and flag.
+local function resolve_conflicts(me, remote, rbranch)
+  local policy = load_policy()
+  local rounds = 0
+  while true do
+    rounds = rounds + 1
+    if rounds > 1000 then stop(EXIT.error, "push: rebase did not finish") end
+    local _, out = git({ "diff", "--name-only", "--diff-filter=U" })
+    local files = {}
+    for f in out:gmatch("[^\n]+") do files[#files + 1] = f end
+    if #files == 0 then
+      -- no conflicts left in this step: continue (or skip a commit the resolution emptied)
+      local r = git({ "-c", "core.editor=true", "rebase", "--continue" }, true)
+      if not r.ok then
+        local _, st = git({ "status", "--porcelain", "--untracked-files=no" })
+        if st == "" then r = git({ "rebase", "--skip" }, true) end
+        if not r.ok and not (r.stdout .. r.stderr):find("CONFLICT") then
+          git({ "rebase", "--abort" }, true)
+          stop(EXIT.error, "push: git rebase --continue failed:\n" .. r.stdout .. r.stderr)
+        end
+      end
+      if not rebase_in_progress() then return end
+    else
+      local undecided, decided = {}, {}
+      for _, f in ipairs(files) do
+        local side = policy.resolve(f, me.agent)
+        if side == "mine" or side == "upstream" then decided[#decided + 1] = { f, side }
+        else undecided[#undecided + 1] = f end
+      end
+      if #undecided > 0 then
+        git({ "rebase", "--abort" }, true)
+        return undecided
+      end
+      for _, d in ipairs(decided) do
+        -- rebase inverts the sides: --theirs is the commit being replayed (mine),
+        -- --ours is the upstream it is replayed onto (see policies/push_conflicts.lua)
+        local flag = d[2] == "mine" and "--theirs" or "--ours"
+        local r = git({ "checkout", flag, "--", d[1] }, true)
+        if r.ok then git({ "add", "--", d[1] })
+        else git({ "rm", "--quiet", "--", d[1] }) end  -- that side deleted it
+        say(("conflict in %s resolved to %s (owner @%s)"):format(d[1], d[2] == "mine" and "your side" or "the remote's side",
+          policy.owner and policy.owner(d[1]) or "?"))
+      end
+    end
+  end
+end
+
+local function main()
+  local me, remote, rbranch = prepare()
+  local trailer = ("[Jai.OS] %s/@%s | Machine: %s"):format(me.ai, me.agent, me.machine)
+  local first_line = opts.message:match("^[^\n]*")
+
+  check_sync_state(remote, rbranch)                                          -- step 1
+
+  local _, dirty = git({ "status", "--porcelain" })
+  local _, ahead = git({ "rev-list", "--count", remote .. "/" .. rbranch .. "..HEAD" }, true)
+  if dirty == "" and (tonumber(ahead) or 0) == 0 then
+    say("nothing to push (clean working tree, nothing ahead of ", remote, "/", rbranch, ")")
+    return nil
+  end
+
+  acquire(first_line)                                                        -- step 2
+  say(("holding %s with fencing token %s"):format(lock, tostring(held.fencing_token)))
+
+  if dirty ~= "" then                                                        -- step 3
+    git({ "add", "--all" })
+    git({ "commit", "--quiet", "-m", opts.message .. "\n\n" .. trailer })
+  end
+  renew()
+
+  local r = git({ "pull", "--rebase", "--quiet", remote, rbranch }, true)    -- step 4
+  if not r.ok and not rebase_in_progress() then
+    stop(EXIT.error, "push: git pull --rebase failed (nothing pushed):\n" .. r.stdout .. r.stderr)
+  end
+  if not r.ok then
+    local undecided = resolve_conflicts(me, remote, rbranch)
+    if undecided then
+      local coord = (load_policy().coordinator or "marcus")
+      local _, head = git({ "rev-parse", "--short", "HEAD" })
+      local msg = ("@%s CONFLICT: %s/@%s cannot push %q to %s: conflicting changes in %s need an owner. " ..
+                   "Rebase aborted; the commit stays local (%s) on %s/@%s's machine %s.")
+        :format(coord, me.ai, me.agent, first_line, project, table.concat(undecided, ", "), head, me.ai, me.agent, me.machine)
+      chat("alert", msg, { conflict = undecided, commit = head, agent = me.agent })
+      api("POST", "/tasks", { title = "Resolve push conflict in " .. table.concat(undecided, ", ") .. " (@" .. me.agent .. ")",
+                               project = project, assigned_to = coord, status = "pending" })
+      stop(EXIT.conflict, ("push: CONFLICT in %s (no owner in the conflict policy). The rebase was aborted, " ..
+        "nothing was pushed, your commit is kept locally, and @%s was alerted.\n" ..
+        "What to do: wait for @%s to assign an owner, or resolve it yourself: git pull --rebase %s %s, " ..
+        "fix the files, git rebase --continue, then run push.lua again.")
+        :format(table.concat(undecided, ", "), coord, coord, remote, rbranch))
+    end
+  end
+  renew()
+
+  local _, n = git({ "rev-list", "--count", remote .. "/" .. rbranch .. "..HEAD" })
+  if tonumber(n) == 0 then
+    say("nothing left to push: the remote already has everything (your changes were superseded)")
+    return nil
+  end
+  local p = git({ "push", "--porcelain", "-o", "fencing_token=" .. tostring(held.fencing_token),
+                  remote, "HEAD:refs/heads/" .. rbranch }, true)               -- step 5
+  if not p.ok then
+    stop(EXIT.rejected, "push: the remote rejected the push:\n" .. p.stdout .. p.stderr)
+  end
+  local _, commit = git({ "rev-parse", "HEAD" })
+
+  local st, v = api("POST", "/sync/state", { project = project, commit = commit, message = opts.message })  -- step 6
+  if st ~= 200 then say(("warning: recording the push failed: %d %s"):format(st, v.error or "")) end
+  return { commit = commit, n = tonumber(n), me = me, first_line = first_line, remote = remote, branch = rbranch }
+end
+
+local ok, res = xpcall(main, function(e) return type(e) == "table" and e or debug.traceback(tostring(e), 2) end)
+local rok, rerr = pcall(release)                                               -- step 7, always
+if not rok then say("warning: release: ", tostring(type(rerr) == "table" and rerr.msg or rerr)) end
+if not ok then
+  if type(res) == "table" then cli.fail(res.msg, res.code) end
+  cli.fail("push: internal error: " .. tostring(res), EXIT.error)
+end
+if res then
+  pcall(chat, "sync", ("[%s/@%s] Pushed to %s: %s (%s, %d commit%s)"):format(res.me.ai, res.me.agent, project,
+    res.first_line, res.commit:sub(1, 12), res.n, res.n == 1 and "" or "s"), { commit = res.commit, branch = res.branch })
+  io.stdout:write(res.commit, "\n")
+end
+os.exit(EXIT.ok)

@@ -1,0 +1,302 @@
+"""push.lua with real git: a bare remote guarded by the fencing pre-receive hook
+(push_hook.lua), clones per agent, a real `hostsync serve` (docs/brain.md, "The push workflow")."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import HOSTSYNC  # noqa: E402
+from brain_support import Brain, call, make_token  # noqa: E402
+
+AGENTS = [("claude", "marcus", "m1"), ("gemini", "milo", "m2"), ("chatgpt", "priya", "m3"), ("grok", "rowan", "m4")]
+GIT_ENV = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null", GIT_TERMINAL_PROMPT="0",
+               GIT_CONFIG_COUNT="2", GIT_CONFIG_KEY_0="gc.auto", GIT_CONFIG_VALUE_0="0",
+               GIT_CONFIG_KEY_1="maintenance.auto", GIT_CONFIG_VALUE_1="false",
+               GIT_AUTHOR_NAME="Agent", GIT_AUTHOR_EMAIL="agent@example.invalid",
+               GIT_COMMITTER_NAME="Agent", GIT_COMMITTER_EMAIL="agent@example.invalid")
+
+
+def git(cwd, *args, check=True):
+    p = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=GIT_ENV, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {p.returncode}\n{p.stdout}{p.stderr}")
+    return p
+
+
+class PushTest(unittest.TestCase):
+    """One server and one set of tokens for the class; each test has its own project
+    (so its own lock, sync state and chat), bare remote and clones."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ctmp = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-push-brain-"))
+        cls.addClassCleanup(shutil.rmtree, cls.ctmp, True)
+        db = cls.ctmp / "brain.sqlite"
+        cls.tokens, cls.token_files = {}, {}
+        for ai, agent, machine in AGENTS + [("git", "remote", "server")]:
+            t = make_token(db, ai, agent, machine, "*")
+            cls.tokens[agent] = t
+            f = cls.ctmp / f"{agent}.token"
+            f.write_text(t + "\n")
+            cls.token_files[agent] = f
+        holder = unittest.TestCase()
+        cls.brain = Brain(holder, db)
+        cls.addClassCleanup(holder.doCleanups)
+
+    def setUp(self):
+        self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-push-"))
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.project = self.id().rsplit(".", 1)[-1][len("test_"):]
+        self.remote = self.tmp / "remote.git"
+        git(self.tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(self.remote))
+        seed = self.tmp / "seed"
+        git(self.tmp, "clone", "--quiet", str(self.remote), str(seed))
+        (seed / "design").mkdir()
+        (seed / "design/hero.css").write_text("hero { color: black; }\n")
+        (seed / "README.md").write_text("# project\n")
+        git(seed, "add", "-A")
+        git(seed, "commit", "--quiet", "-m", "initial")
+        git(seed, "push", "--quiet", "origin", "HEAD:main")
+        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--bare-repo", str(self.remote),
+                            "--server", self.brain.base, "--token-file", str(self.token_files["remote"]),
+                            "--project", self.project], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.policy = self.tmp / "conflicts.lua"
+        self.policy.write_text('local M = dofile(%r)\nM.owners = { { "^design/", "priya" } }\nM.coordinator = "marcus"\nreturn M\n'
+                               % str(pathlib.Path(__file__).resolve().parents[2] / "policies/push_conflicts.lua"))
+
+    def clone(self, agent):
+        d = self.tmp / agent
+        if not d.exists():
+            git(self.tmp, "clone", "--quiet", str(self.remote), str(d))
+        return d
+
+    def push(self, agent, message, *extra, project=None):
+        p = subprocess.run([HOSTSYNC, "run", "push.lua", "--server", self.brain.base, "--token-file",
+                            str(self.token_files[agent]), "--project", project or self.project, "--message", message,
+                            "--repo", str(self.clone(agent)), *extra],
+                           capture_output=True, text=True, env=GIT_ENV, timeout=120)
+        return p
+
+    def remote_log(self):
+        out = git(self.remote, "log", "--format=%H%x00%B%x01", "main").stdout
+        return [c.strip("\n").split("\0", 1) for c in out.split("\x01") if c.strip()]
+
+    def remote_file(self, path):
+        return git(self.remote, "show", "main:" + path).stdout
+
+    def lock_held(self):
+        st, body = call(self.brain.base, "GET", f"/locks/push:{self.project}", self.tokens["marcus"])
+        self.assertEqual(st, 200)
+        return body["held"]
+
+    def chat(self):
+        st, body = call(self.brain.base, "GET", "/chat?limit=1000", self.tokens["marcus"])
+        self.assertEqual(st, 200)
+        return [m for m in body["messages"] if m["project"] == self.project]
+
+    def test_clean_push_attribution_lock_released_sync_message(self):
+        repo = self.clone("marcus")
+        (repo / "feature.txt").write_text("feature\n")
+        p = self.push("marcus", "feat: add feature\n\n- one file")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        head, msg = self.remote_log()[0]
+        self.assertEqual(p.stdout.strip(), head)
+        self.assertTrue(msg.startswith("feat: add feature\n\n- one file\n\n"), msg)
+        self.assertTrue(msg.rstrip().endswith("[Jai.OS] claude/@marcus | Machine: m1"), msg)
+        self.assertEqual(self.remote_file("feature.txt"), "feature\n")
+        self.assertFalse(self.lock_held())
+        syncs = [m for m in self.chat() if m["type"] == "sync"]
+        self.assertEqual(len(syncs), 1)
+        self.assertIn(f"Pushed to {self.project}: feat: add feature", syncs[0]["message"])
+        self.assertIn(head[:12], syncs[0]["message"])
+        st, state = call(self.brain.base, "GET", f"/sync/state?project={self.project}", self.tokens["milo"])
+        self.assertEqual(state["last_push"]["commit"], head)
+        self.assertEqual(state["last_push"]["agent"], "marcus")
+        # nothing left: exit 0 without taking the lock
+        p = self.push("marcus", "chore: nothing")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("nothing to push", p.stderr)
+        self.assertEqual(len(self.remote_log()), 2)
+
+    def test_busy_lock_bounded_wait_and_help(self):
+        p = subprocess.run([HOSTSYNC, "run", "push.lua", "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("--token-file", p.stdout)
+        p = subprocess.run([HOSTSYNC, "run", "push.lua", "--server", self.brain.base], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--token-file is required", p.stderr)
+        st, g = call(self.brain.base, "POST", f"/locks/push:{self.project}/acquire", self.tokens["milo"],
+                     {"project": self.project, "reason": "long deploy"})
+        self.assertEqual(st, 200)
+        (self.clone("marcus") / "y.txt").write_text("y\n")
+        p = self.push("marcus", "feat: y", "--wait", "1")
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn("BLOCKED: gemini/@milo holds push:", p.stderr)
+        self.assertIn("long deploy", p.stderr)
+        self.assertEqual(len(self.remote_log()), 1)
+        # the lock is still milo's (push.lua never releases what it does not hold)
+        st, body = call(self.brain.base, "GET", f"/locks/push:{self.project}", self.tokens["marcus"])
+        self.assertEqual(body["fencing_token"], g["fencing_token"])
+        call(self.brain.base, "POST", f"/locks/push:{self.project}/release", self.tokens["milo"],
+             {"fencing_token": g["fencing_token"]})
+        # nothing was committed while the lock was refused: the next run commits and pushes it
+        p = self.push("marcus", "feat: y")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.remote_file("y.txt"), "y\n")
+        self.assertFalse(self.lock_held())
+
+    def test_hook_rejects_stale_or_missing_fencing_token(self):
+        repo = self.clone("marcus")
+        (repo / "x.txt").write_text("x\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", "direct")
+        base = self.brain.base
+        st, g1 = call(base, "POST", f"/locks/push:{self.project}/acquire", self.tokens["marcus"], {"project": self.project})
+        self.assertEqual(st, 200)
+        # no option at all
+        p = git(repo, "push", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no fencing_token push option", p.stderr)
+        self.assertEqual(call(base, "POST", f"/locks/push:{self.project}/release", self.tokens["marcus"],
+                              {"fencing_token": g1["fencing_token"]})[0], 200)
+        # released: nobody holds it, the old token is stale
+        p = git(repo, "push", "-o", f"fencing_token={g1['fencing_token']}", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(f"stale: nobody holds push:{self.project}", p.stderr)
+        st, g2 = call(base, "POST", f"/locks/push:{self.project}/acquire", self.tokens["milo"], {"project": self.project})
+        self.assertEqual(st, 200)
+        self.assertGreater(g2["fencing_token"], g1["fencing_token"])
+        p = git(repo, "push", "-o", f"fencing_token={g1['fencing_token']}", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("held by gemini/@milo", p.stderr)
+        self.assertEqual(len(self.remote_log()), 1)    # nothing landed
+        p = git(repo, "push", "-o", f"fencing_token={g2['fencing_token']}", "origin", "HEAD:main", check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)    # the current token passes
+        self.assertEqual(len(self.remote_log()), 2)
+        call(base, "POST", f"/locks/push:{self.project}/release", self.tokens["milo"],
+             {"fencing_token": g2["fencing_token"]})
+        # push.lua holding the wrong lock (another project's): the hook refuses, exit 6,
+        # and push.lua still releases the lock it held
+        (repo / "z.txt").write_text("z\n")
+        other = self.project + "_other"
+        p = self.push("marcus", "feat: z", project=other)
+        self.assertEqual(p.returncode, 6, p.stderr)
+        self.assertIn("the remote rejected the push", p.stderr)
+        self.assertIn(f"nobody holds push:{self.project}", p.stderr)
+        self.assertEqual(len(self.remote_log()), 2)
+        st, body = call(base, "GET", f"/locks/push:{other}", self.tokens["marcus"])
+        self.assertFalse(body["held"])
+
+    def test_refuses_when_someone_pushed_since_last_pull(self):
+        milo = self.clone("milo")
+        (self.clone("marcus") / "a.txt").write_text("a\n")
+        self.assertEqual(self.push("marcus", "feat: a").returncode, 0)
+        (milo / "b.txt").write_text("b\n")
+        p = self.push("milo", "feat: b")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("claude/@marcus pushed", p.stderr)
+        self.assertIn("feat: a", p.stderr)
+        self.assertFalse(self.lock_held())
+        self.assertEqual(len(self.remote_log()), 2)
+        p = self.push("milo", "feat: b", "--pull")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("WARNING: claude/@marcus pushed", p.stderr)
+        self.assertEqual(self.remote_file("a.txt"), "a\n")
+        self.assertEqual(self.remote_file("b.txt"), "b\n")
+
+    def test_four_agents_three_commits_each_concurrently(self):
+        for _, agent, _ in AGENTS:
+            self.clone(agent)
+        failures = []
+
+        def run(agent):
+            for i in range(3):
+                (self.clone(agent) / f"{agent}_{i}.txt").write_text(f"{agent} {i}\n")
+                p = self.push(agent, f"feat: {agent} change {i}", "--pull")
+                if p.returncode != 0:
+                    failures.append((agent, i, p.returncode, p.stderr))
+                    return
+        threads = [threading.Thread(target=run, args=(a,)) for _, a, _ in AGENTS]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(failures, [])
+        log = self.remote_log()
+        self.assertEqual(len(log), 1 + 12)
+        seen = set()
+        for commit, msg in log[:-1]:
+            first = msg.split("\n", 1)[0]
+            agent, i = first[len("feat: "):].split(" change ")
+            ai, _, machine = next(a for a in AGENTS if a[1] == agent)
+            self.assertTrue(msg.rstrip().endswith(f"[Jai.OS] {ai}/@{agent} | Machine: {machine}"), msg)
+            seen.add((agent, int(i)))
+        self.assertEqual(seen, {(a, i) for _, a, _ in AGENTS for i in range(3)})
+        for _, agent, _ in AGENTS:
+            for i in range(3):
+                self.assertEqual(self.remote_file(f"{agent}_{i}.txt"), f"{agent} {i}\n")
+        self.assertFalse(self.lock_held())
+        self.assertEqual(len([m for m in self.chat() if m["type"] == "sync"]), 12)
+        st, state = call(self.brain.base, "GET", f"/sync/state?project={self.project}", self.tokens["milo"])
+        self.assertEqual(state["last_push"]["commit"], log[0][0])
+
+    def test_conflict_in_specialist_file_resolves_to_the_owner(self):
+        priya, milo = self.clone("priya"), self.clone("milo")
+        (priya / "design/hero.css").write_text("hero { color: teal; }\n")
+        self.assertEqual(self.push("priya", "style: teal hero", "--policy", str(self.policy)).returncode, 0)
+        # milo (not the owner) edits the same lines on a stale base: the owner's side wins
+        (milo / "design/hero.css").write_text("hero { color: red; }\n")
+        (milo / "notes.txt").write_text("mobile notes\n")
+        p = self.push("milo", "fix: mobile hero", "--pull", "--policy", str(self.policy))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("design/hero.css resolved to the remote's side", p.stderr)
+        self.assertEqual(self.remote_file("design/hero.css"), "hero { color: teal; }\n")
+        self.assertEqual(self.remote_file("notes.txt"), "mobile notes\n")
+        # priya (the owner) on a stale base over someone else's change: her side wins
+        (milo / "design/hero.css").write_text("hero { color: green; }\n")
+        self.assertEqual(self.push("milo", "fix: green", "--policy", str(self.policy)).returncode, 0)
+        (priya / "design/hero.css").write_text("hero { color: navy; }\n")
+        p = self.push("priya", "style: navy hero", "--pull", "--policy", str(self.policy))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("resolved to your side", p.stderr)
+        self.assertEqual(self.remote_file("design/hero.css"), "hero { color: navy; }\n")
+        self.assertTrue(self.remote_log()[0][1].rstrip().endswith("[Jai.OS] chatgpt/@priya | Machine: m3"))
+        self.assertFalse(self.lock_held())
+
+    def test_other_conflict_aborts_alerts_coordinator_releases_lock(self):
+        marcus, milo = self.clone("marcus"), self.clone("milo")
+        (marcus / "README.md").write_text("# project by marcus\n")
+        self.assertEqual(self.push("marcus", "docs: readme", "--policy", str(self.policy)).returncode, 0)
+        (milo / "README.md").write_text("# project by milo\n")
+        p = self.push("milo", "docs: my readme", "--pull", "--policy", str(self.policy))
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertIn("CONFLICT in README.md", p.stderr)
+        self.assertIn("What to do", p.stderr)
+        self.assertFalse(self.lock_held())
+        self.assertEqual(self.remote_file("README.md"), "# project by marcus\n")
+        self.assertEqual(len(self.remote_log()), 2)
+        # no rebase left half-done; milo's commit is kept locally
+        self.assertFalse((milo / ".git/rebase-merge").exists())
+        self.assertFalse((milo / ".git/rebase-apply").exists())
+        self.assertEqual((milo / "README.md").read_text(), "# project by milo\n")
+        self.assertIn("docs: my readme", git(milo, "log", "-1", "--format=%s").stdout)
+        alerts = [m for m in self.chat() if m["type"] == "alert"]
+        self.assertEqual(len(alerts), 1)
+        self.assertIn("marcus", alerts[0]["mentions"])
+        self.assertIn("README.md", alerts[0]["message"])
+        self.assertEqual(alerts[0]["agent"], "milo")
+        st, tasks = call(self.brain.base, "GET", f"/tasks?project={self.project}&assigned_to=marcus", self.tokens["marcus"])
+        self.assertEqual(st, 200)
+        self.assertEqual(len(tasks["tasks"]), 1)
+        self.assertIn("README.md", tasks["tasks"][0]["title"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
