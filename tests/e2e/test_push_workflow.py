@@ -194,6 +194,33 @@ class PushTest(unittest.TestCase):
         st, body = call(base, "GET", f"/locks/push:{other}", self.tokens["marcus"])
         self.assertFalse(body["held"])
 
+    def test_client_pre_push_hook_requires_holding_the_lock(self):
+        milo = self.clone("milo")
+        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--clone", str(milo),
+                            "--server", self.brain.base, "--token-file", str(self.token_files["milo"]),
+                            "--project", self.project], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue((milo / ".git/hooks/pre-push").exists())
+        (milo / "m.txt").write_text("m\n")
+        git(milo, "add", "-A")
+        git(milo, "commit", "--quiet", "-m", "plain push")
+        p = git(milo, "push", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("hostsync pre-push: push refused: you do not hold push:", p.stderr)
+        st, g = call(self.brain.base, "POST", f"/locks/push:{self.project}/acquire", self.tokens["marcus"],
+                     {"project": self.project})
+        self.assertEqual(st, 200)
+        p = git(milo, "push", "-o", f"fencing_token={g['fencing_token']}", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("is held by claude/@marcus (machine m1), not by you", p.stderr)
+        call(self.brain.base, "POST", f"/locks/push:{self.project}/release", self.tokens["marcus"],
+             {"fencing_token": g["fencing_token"]})
+        self.assertEqual(len(self.remote_log()), 1)
+        p = self.push("milo", "feat: m")    # push.lua holds the lock while git pushes: both hooks pass
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.remote_file("m.txt"), "m\n")
+        self.assertFalse(self.lock_held())
+
     def test_refuses_when_someone_pushed_since_last_pull(self):
         milo = self.clone("milo")
         (self.clone("marcus") / "a.txt").write_text("a\n")
