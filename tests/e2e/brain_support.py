@@ -107,3 +107,30 @@ def read_sse(port, token, last_id, count, timeout=20, on_open=None):
             cur[k] = v[1:] if v.startswith(" ") else v
     conn.close()
     return events
+
+
+def race_for_lock(test, bases, tokens, lock, rounds, workdir):
+    """Starts one brain_client.py "race" process per token (spread over `bases`, the
+    servers' URLs), each taking `lock` `rounds` times and proving exclusivity with a
+    witness file it creates exclusively; returns the fencing tokens in grant order."""
+    import os
+    import sys
+    client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brain_client.py")
+    witness, log = os.path.join(workdir, "witness"), os.path.join(workdir, "fences.log")
+    os.mkdir(witness)
+    procs = [subprocess.Popen([sys.executable, client, "race", bases[i % len(bases)], t, lock, str(rounds),
+                               witness, log], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for i, t in enumerate(tokens)]
+
+    def reap():
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+    test.addCleanup(reap)
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        test.assertEqual(p.returncode, 0, err.decode())
+    with open(log) as f:
+        return [int(x) for x in f.read().split()]
+

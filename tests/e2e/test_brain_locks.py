@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from brain_support import Brain, call, make_token
+from brain_support import Brain, call, make_token, race_for_lock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "brain_client.py")
@@ -27,22 +27,7 @@ class BrainLocksTest(unittest.TestCase):
         clients, rounds = 16, 20
         tokens = [make_token(self.db, agent=f"agent{i}", machine=f"m{i}") for i in range(clients)]
         brain = Brain(self, self.db, threads=8)
-        witness = os.path.join(self.dir, "witness")
-        os.mkdir(witness)
-        log = os.path.join(self.dir, "fences.log")
-        procs = [subprocess.Popen([sys.executable, CLIENT, "race", brain.base, t, "github-push", str(rounds), witness, log],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for t in tokens]
-        def reap():
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                p.communicate()
-        self.addCleanup(reap)
-        for p in procs:
-            out, err = p.communicate(timeout=300)
-            self.assertEqual(p.returncode, 0, err.decode())
-        with open(log) as f:
-            fences = [int(x) for x in f.read().split()]
+        fences = race_for_lock(self, [brain.base], tokens, "github-push", rounds, self.dir)
         self.assertEqual(len(fences), clients * rounds)
         self.assertTrue(all(a < b for a, b in zip(fences, fences[1:])), "fencing tokens not strictly increasing")
         st, body = call(brain.base, "GET", "/locks/github-push", tokens[0])

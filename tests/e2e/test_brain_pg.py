@@ -3,16 +3,12 @@
 streamed from the other), and the API's lock race holds there too."""
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import unittest
 
-from brain_support import Brain, call, make_token, read_sse
+from brain_support import Brain, call, make_token, read_sse, race_for_lock
 from pgserver import PgServer
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CLIENT = os.path.join(HERE, "brain_client.py")
 
 
 @unittest.skipUnless(PgServer.available() or os.environ.get("CI"), "PostgreSQL binaries not installed")
@@ -61,22 +57,7 @@ class BrainPostgresTest(unittest.TestCase):
         servers = [Brain(self, self.url, threads=4) for _ in range(2)]
         tmp = tempfile.mkdtemp(prefix="hostsync-brain-pg-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        witness, log = os.path.join(tmp, "w"), os.path.join(tmp, "fences.log")
-        os.mkdir(witness)
-        procs = [subprocess.Popen([sys.executable, CLIENT, "race", servers[i % 2].base, t, "pg-lock", str(rounds), witness, log],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i, t in enumerate(tokens)]
-
-        def reap():
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                p.communicate()
-        self.addCleanup(reap)
-        for p in procs:
-            _, err = p.communicate(timeout=300)
-            self.assertEqual(p.returncode, 0, err.decode())
-        with open(log) as f:
-            fences = [int(x) for x in f.read().split()]
+        fences = race_for_lock(self, [s.base for s in servers], tokens, "pg-lock", rounds, tmp)
         self.assertEqual(len(fences), clients * rounds)
         self.assertTrue(all(x < y for x, y in zip(fences, fences[1:])))
 
