@@ -26,25 +26,6 @@ http::HeaderList headers_from(lua_State* L, int idx) {
     return out;
 }
 
-// Header names lower-cased; repeated fields joined with ", ".
-void push_headers(lua_State* L, const http::HeaderList& headers) {
-    lua_createtable(L, 0, static_cast<int>(headers.size()));
-    for (const auto& [k, v] : headers) {
-        std::string name = k;
-        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        lua_getfield(L, -1, name.c_str());
-        if (lua_isstring(L, -1)) {
-            lua_pushstring(L, ", ");
-            lua_pushlstring(L, v.data(), v.size());
-            lua_concat(L, 3);
-        } else {
-            lua_pop(L, 1);
-            lua_pushlstring(L, v.data(), v.size());
-        }
-        lua_setfield(L, -2, name.c_str());
-    }
-}
-
 http::ClientOptions client_options(lua_State* L, int idx) {
     http::ClientOptions o;
     o.timeout = luaL_checknumber(L, idx);
@@ -68,7 +49,7 @@ int l_request(lua_State* L) {
     std::string err;
     if (!http::request(req, opts, res, err)) return hostsync::push_fail(L, err);
     lua_pushinteger(L, res.status);
-    push_headers(L, res.headers);
+    http::push_header_table(L, res.headers);
     lua_pushlstring(L, res.body.data(), res.body.size());
     lua_pushinteger(L, res.attempts);
     return 4;

@@ -1,5 +1,6 @@
 #include "http_lua_worker.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <memory>
 
@@ -185,19 +186,7 @@ private:
             lua_setfield(L, -2, k.c_str());
         }
         lua_setfield(L, -2, "query");
-        lua_createtable(L, 0, static_cast<int>(req.headers.size()));
-        for (const auto& [k, v] : req.headers) {
-            lua_getfield(L, -1, k.c_str());
-            if (lua_isstring(L, -1)) {
-                lua_pushstring(L, ", ");
-                lua_pushlstring(L, v.data(), v.size());
-                lua_concat(L, 3);
-            } else {
-                lua_pop(L, 1);
-                lua_pushlstring(L, v.data(), v.size());
-            }
-            lua_setfield(L, -2, k.c_str());
-        }
+        push_header_table(L, req.headers);
         lua_setfield(L, -2, "headers");
     }
 
@@ -209,6 +198,24 @@ private:
 };
 
 }  // namespace
+
+void push_header_table(lua_State* L, const HeaderList& headers) {
+    lua_createtable(L, 0, static_cast<int>(headers.size()));
+    for (const auto& [k, v] : headers) {
+        std::string name = k;
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        lua_getfield(L, -1, name.c_str());
+        if (lua_isstring(L, -1)) {
+            lua_pushstring(L, ", ");
+            lua_pushlstring(L, v.data(), v.size());
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushlstring(L, v.data(), v.size());
+        }
+        lua_setfield(L, -2, name.c_str());
+    }
+}
 
 std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error) {
     auto w = std::make_unique<LuaWorker>(spec, index);

@@ -6,6 +6,8 @@
 
 #include "http_server.hpp"
 
+struct lua_State;
+
 namespace hostsync::http {
 
 struct LuaAppSpec {
@@ -16,6 +18,11 @@ struct LuaAppSpec {
 };
 
 // nullptr with `error` (the Lua message with traceback) if the app fails to load.
+// Pushes headers as a Lua table: names lower-cased, repeated fields joined with ", " (as
+// RFC 9110 allows for list-valued fields). Used for requests here and responses in
+// bindings/http.cpp.
+void push_header_table(lua_State* L, const HeaderList& headers);
+
 std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error);
 
 }  // namespace hostsync::http
