@@ -1,5 +1,8 @@
 """Several runs started together never emit a record twice."""
+import os
+import signal
 import subprocess
+import time
 import unittest
 
 from harness import Root, HEADER, HOSTSYNC, tricky_records, csv_records
@@ -26,22 +29,27 @@ class ConcurrencyTest(unittest.TestCase):
 
     def test_lock_held_without_waiting_exits_75(self):
         root = Root(self)
-        root.write(HEADER.encode() + tricky_records(60_000))
-        first = self.start(root)
-        # Wait until the first run holds the lock (its lock file has its pid).
-        import time
-        lock = root.state_dir / "run.lock"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
-            time.sleep(0.005)
+        root.write(HEADER.encode() + tricky_records(1_000))
+        # The first run stops itself (SIGSTOP) while it holds the lock, so the race is
+        # certain instead of depending on timing.
+        first = subprocess.Popen([HOSTSYNC, "run", "phase2.lua", "--root", str(root.path), "--quiet"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 env=dict(os.environ, HOSTSYNC_FAILPOINT="before_rename:stop"))
+        self.addCleanup(lambda: first.poll() is None and first.kill())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with open(f"/proc/{first.pid}/stat") as f:
+                if f.read().split(")")[1].split()[0] == "T":
+                    break
+            time.sleep(0.01)
         second = self.start(root, "--wait", "0")
         code = second.wait()
         err = second.stderr.read().decode()
-        self.assertEqual(first.wait(), 0)
-        if code == 0:
-            self.skipTest("the first run finished before the second started; nothing to race")
         self.assertEqual(code, 75, err)
-        self.assertIn("held by pid", err)
+        self.assertIn("held by pid %d" % first.pid, err)
+        first.send_signal(signal.SIGCONT)
+        self.assertEqual(first.wait(timeout=60), 0)
+        self.assertEqual(len(root.packets()), 1_000)
 
 
 if __name__ == "__main__":
