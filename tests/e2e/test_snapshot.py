@@ -191,7 +191,8 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("symlink", p.err)
         snaps = self.repo.path / ".adam_os/artifacts/snapshots"
-        self.assertEqual(os.listdir(snaps) if snaps.exists() else [], [])
+        visible = [n for n in (os.listdir(snaps) if snaps.exists() else []) if n != ".export.lock"]
+        self.assertEqual(visible, [])
 
     def test_registry_rewritten_during_export_stops_before_registering(self):
         before_records = len(self.repo.registry())
@@ -215,6 +216,18 @@ class SnapshotTest(unittest.TestCase):
         self.assertIn(b"append-only invariant violated", err)
         self.assertEqual(len(self.repo.registry()), before_records - 1)   # nothing was appended
 
+    def test_concurrent_exports_both_complete(self):
+        procs = [subprocess.Popen([HOSTSYNC, "run", "adam.lua", "snapshot_export", "--repo", str(self.repo.path),
+                                   "--at", "2026-11-24T08:00:00Z", "--work-order", self.wo["artifact_id"],
+                                   "--recipient", self.recipient, "--snapshot-id", sid],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for sid in ("one", "two")]
+        for p in procs:
+            _, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+        for sid in ("one", "two"):
+            p = self.repo.tool("snapshot_verify", "--snapshot-id", sid, "--identity-file", self.key, check=False)
+            self.assertEqual(p.returncode, 0, p.err)
+
     def test_missing_work_order_chain_is_refused(self):
         san = [r for r in self.repo.registry() if r["artifact_type"] == "sanitized"][0]
         p = self.repo.tool("snapshot_export", "--work-order", san["artifact_id"], "--recipient", self.recipient,
@@ -235,7 +248,7 @@ class SnapshotCrashTest(unittest.TestCase):
             registered = {pathlib.Path(r["relpath"]).parent.name for r in repo.registry()
                           if r["artifact_type"] in ("snapshot", "snapshot_manifest")}
             for name in (os.listdir(snaps) if snaps.exists() else []):
-                if name.startswith(".staging-"):
+                if name.startswith(".staging-") or name == ".export.lock":
                     continue
                 files = sorted(os.listdir(snaps / name))
                 self.assertEqual(files, ["snapshot.enc", "snapshot_manifest.json"], name)

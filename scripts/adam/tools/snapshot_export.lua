@@ -66,6 +66,12 @@ function M.run(store, opts)
   if not chain then return nil, err end
   local keys, scheme = snapshot.keys_from_options(opts, false)
   if not keys then return nil, scheme end
+  -- One export at a time: recover() removes staging directories, which must never be
+  -- those of an export still running.
+  local ok, merr = fs.safe_mkdir(store.repo, snapshot.SNAPSHOTS, { within = store_mod.ARTIFACTS, parents = true })
+  if not ok then return nil, merr end
+  local lock, lerr = fs.lock(store.repo .. "/" .. snapshot.SNAPSHOTS .. "/.export.lock", { wait = 600 })
+  if not lock then return nil, lerr end
   recover(store)
 
   local id = opts.snapshot_id or default_id(store.at, chain.work_order)
@@ -94,7 +100,7 @@ function M.run(store, opts)
   local inputs, ierr = snapshot.inputs(store.repo)
   if not inputs then return nil, ierr end
   local staging = snapshot.SNAPSHOTS .. "/.staging-" .. id
-  local ok, merr = fs.safe_mkdir(store.repo, staging,
+  ok, merr = fs.safe_mkdir(store.repo, staging,
     { within = snapshot.SNAPSHOTS, parents = true, exclusive = true })
   if not ok then return nil, merr end
   local staging_abs = store.repo .. "/" .. staging
