@@ -47,5 +47,16 @@ return function(backend)
       -- (deleted on release), so tokens keep increasing across release and expiry.
       "CREATE TABLE lock_fences (name TEXT PRIMARY KEY, last_token BIGINT NOT NULL)",
     } },
+    { version = 3, name = "push conflicts", up = {
+      -- The seed's "flag conflict in Shared Brain": one row per push the conflict policy
+      -- could not resolve. files is a JSON array of paths; resolved_* is set by the owner
+      -- the coordinator assigns.
+      ([[CREATE TABLE push_conflicts (
+          id %s PRIMARY KEY, project_id TEXT, ai TEXT NOT NULL, agent TEXT NOT NULL,
+          machine TEXT, files %s NOT NULL, local_commit TEXT, upstream_commit TEXT,
+          status TEXT NOT NULL DEFAULT 'open', assigned_to TEXT, chat_seq BIGINT,
+          created_at %s, resolved_at %s)]]):format(serial, json, ts, ts),
+      "CREATE INDEX idx_push_conflicts_project ON push_conflicts(project_id, status)",
+    } },
   }
 end
