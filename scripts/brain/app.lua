@@ -3,6 +3,7 @@
 -- handle; shared state lives only in the database.
 local auth = require "brain.auth"
 local chat = require "brain.chat"
+local conflicts = require "brain.conflicts"
 local locks = require "brain.locks"
 local records = require "brain.records"
 local store = require "brain.store"
@@ -66,6 +67,10 @@ return function(config)
     { "GET",  "/handoffs",            authed(function(db, _, req) return records.list_handoffs(db, req) end) },
     { "POST", "/tasks",               authed(function(db, id, _, body) return records.post_task(db, id, body) end, true) },
     { "GET",  "/tasks",               authed(function(db, _, req) return records.list_tasks(db, req) end) },
+    { "POST", "/conflicts",              authed(function(db, id, _, body) return conflicts.post(db, id, body, config.coordinator) end, true) },
+    { "GET",  "/conflicts",              authed(function(db, id, req) return conflicts.list(db, id, req) end) },
+    { "POST", "/conflicts/:id/assign",   authed(function(db, id, req, body) return conflicts.assign(db, id, req, body) end, true) },
+    { "POST", "/conflicts/:id/resolve",  authed(function(db, id, req, body) return conflicts.resolve(db, id, req, body) end, "optional") },
     { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list } end) },
   }
   return app

@@ -49,13 +49,15 @@ return function(backend)
     } },
     { version = 3, name = "push conflicts", up = {
       -- The seed's "flag conflict in Shared Brain": one row per push the conflict policy
-      -- could not resolve. files is a JSON array of paths; resolved_* is set by the owner
-      -- the coordinator assigns.
+      -- could not resolve (scripts/brain/conflicts.lua). files is a JSON array of paths;
+      -- summary what was being pushed; coordinator the agent alerted, who assigns an owner
+      -- (assigned_to); resolved_* is set by whoever resolves it; chat_seq is the alert.
       ([[CREATE TABLE push_conflicts (
           id %s PRIMARY KEY, project_id TEXT, ai TEXT NOT NULL, agent TEXT NOT NULL,
           machine TEXT, files %s NOT NULL, local_commit TEXT, upstream_commit TEXT,
+          summary TEXT, coordinator TEXT NOT NULL,
           status TEXT NOT NULL DEFAULT 'open', assigned_to TEXT, chat_seq BIGINT,
-          created_at %s, resolved_at %s)]]):format(serial, json, ts, ts),
+          created_at %s, resolved_at %s, resolved_by TEXT, resolution TEXT)]]):format(serial, json, ts, ts),
       "CREATE INDEX idx_push_conflicts_project ON push_conflicts(project_id, status)",
     } },
   }
