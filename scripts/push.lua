@@ -1,4 +1,4 @@
--- hostsync run push.lua --server URL --token-file F --project P --message MSG [--repo DIR]
+-- hostsync run push.lua [--server URL] [--token-file F] --project P --message MSG [--repo DIR]
 -- The seed's push workflow with real git (docs/brain.md, "The push workflow"):
 --   1 check sync state   2 acquire push:<project>   3 commit with attribution
 --   4 git pull --rebase (conflicts: policies/push_conflicts.lua)   5 git push -o fencing_token=N
@@ -6,8 +6,7 @@
 -- The lock is renewed between steps (single-threaded: no background heartbeat), with a TTL
 -- that covers one step. Every failure after the grant releases the lock before exiting.
 local cli = require "hostsync.cli"
-local http = require "hostsync.http"
-local json = require "hostsync.json"
+local client = require "brain.client"
 local proc = require "hostsync.proc"
 local fs = require "hostsync.fs"
 local time = require "hostsync.time"
@@ -15,14 +14,12 @@ local time = require "hostsync.time"
 local EXIT = { ok = 0, error = 1, usage = 2, stale = 3, conflict = 4, busy = 5, rejected = 6 }
 
 local spec = {
-  usage = "hostsync run push.lua --server URL --token-file F --project P --message MSG [options]",
+  usage = "hostsync run push.lua [--server URL --token-file F] --project P --message MSG [options]",
   summary = "Commit the working tree with the Jai.OS attribution and push it under the project's push lock.\n" ..
     "Exit status: 0 pushed (or nothing to push), 1 error, 2 usage, 3 someone pushed since your last pull,\n" ..
     "4 conflict the policy cannot resolve (rebase aborted, coordinator alerted), 5 lock busy too long,\n" ..
     "6 the remote rejected the push (e.g. the fencing hook).",
-  options = {
-    { "--server", "URL", "the brain's base URL" },
-    { "--token-file", "F", "file holding this agent's bearer token" },
+  options = client.with_options {
     { "--project", "P", "project id (lock push:P)" },
     { "--message", "MSG", "commit message (<type>: <description>[\\n\\n<body>])" },
     { "--repo", "DIR", "the clone (default: .)", default = "." },
@@ -36,30 +33,18 @@ local spec = {
 }
 local opts, rest = cli.parse(arg, spec)
 if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", spec.usage) end
-for _, k in ipairs { "server", "token_file", "project", "message" } do
-  if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k:gsub("_", "-") .. " is required", spec.usage) end
-end
 
 -- Failures inside the workflow are raised as {code, msg} so the lock is released first.
 local function stop(code, msg) error({ code = code, msg = msg }, 0) end
 
-local token_text, terr = fs.read_file(opts.token_file)
-if not token_text then cli.fail("push: cannot read token file: " .. terr) end
-local token = token_text:match("^%s*(.-)%s*$")
-local base = opts.server:gsub("/+$", "")
+local brain = client.connect(opts, { name = "push", usage = spec.usage, fail = function(msg) stop(EXIT.error, msg) end })
+for _, k in ipairs { "project", "message" } do
+  if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k:gsub("_", "-") .. " is required", spec.usage) end
+end
+local function api(method, path, body) return brain:api(method, path, body) end
 local project = opts.project
 local lock = "push:" .. project
-local lock_path = "/locks/" .. lock:gsub("[^%w%-%._~:]", function(c) return ("%%%02X"):format(c:byte()) end)
-
-local function api(method, path, body)
-  local res, err = http.request { method = method, url = base .. path, retries = 5, backoff = 0.1, timeout = 30,
-    headers = { Authorization = "Bearer " .. token, ["Content-Type"] = body and "application/json" or nil,
-                Accept = "application/json" },
-    body = body and json.encode(body) or nil }
-  if not res then stop(EXIT.error, "push: brain: " .. err) end
-  local ok, v = pcall(json.decode, res.body)
-  return res.status, ok and v or { error = res.body }
-end
+local lock_path = "/locks/" .. client.segment(lock)
 
 local function git(args, allow_fail)
   local argv = { "git" }
