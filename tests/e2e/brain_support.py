@@ -19,10 +19,10 @@ def make_token(db, ai="claude", agent="marcus", machine="m1", project="P"):
 
 
 class Brain:
-    """`hostsync serve --port 0 --db DB`; stderr collected in the background."""
+    """`hostsync serve --port PORT --db DB` (port 0: the kernel picks); stderr collected in the background."""
 
-    def __init__(self, test, db, threads=8, cwd=None):
-        args = [HOSTSYNC, "serve", "--port", "0", "--threads", str(threads)] + (["--db", str(db)] if db else [])
+    def __init__(self, test, db, threads=8, cwd=None, port=0):
+        args = [HOSTSYNC, "serve", "--port", str(port), "--threads", str(threads)] + (["--db", str(db)] if db else [])
         self.proc = subprocess.Popen(args,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
         self.lines = []
