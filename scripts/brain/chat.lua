@@ -1,7 +1,14 @@
 -- The chatroom: post, history by sequence number, and a live stream (SSE) that resumes
 -- from Last-Event-ID. seq is assigned as MAX+1 while writers are serialized (SQLite's
 -- BEGIN IMMEDIATE; a transaction advisory lock on PostgreSQL), so seq order is commit
--- order and a reader polling "seq > last seen" can never skip a message committed late.
+-- order and a reader asking for "seq > last seen" can never skip a message committed late.
+--
+-- Fan-out: on PostgreSQL every insert also NOTIFYs CHANNEL (delivered at COMMIT, dropped
+-- on ROLLBACK), and a stream LISTENs and sleeps until a notification or a timeout, so
+-- several servers on one database share one live stream. The notification is only a
+-- wake-up: the stream always re-reads "seq > last sent", so a missed, merged or late
+-- notification can delay a message but never lose or repeat one. SQLite (one server)
+-- polls every POLL seconds.
 local json = require "hostsync.json"
 local auth = require "brain.auth"
 local store = require "brain.store"
@@ -10,6 +17,10 @@ local validate = require "brain.validate"
 local M = {}
 M.TYPES = { "chat", "sync", "alert", "handoff", "question", "decision" }
 local CHAT_LOCK = "7526479701740773749"   -- advisory lock key for chat inserts (a string: beyond 2^53)
+M.CHANNEL = "hostsync_chat"               -- NOTIFY channel; the payload is the new seq
+local POLL = 0.25          -- SQLite: seconds between polls
+local KEEPALIVE = 5        -- PostgreSQL: seconds without a message before a ping and a re-read
+local SLICE = 0.5          -- PostgreSQL: wait in slices this long so a server shutdown is noticed
 
 local function view(r)
   r = store.plain(r)
@@ -48,6 +59,7 @@ function M.insert(h, ident, mtype, message, project, metadata)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chatroom), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq]],
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
       metadata and json.encode(metadata) or nil, store.now()))
+    if tx:backend() == "postgres" then assert(tx:notify(M.CHANNEL, tostring(rows[1].seq))) end
     return 201, { id = rows[1].seq, type = mtype, mentions = mentions }
   end
   if h:in_transaction() then return run(h) end
@@ -74,7 +86,58 @@ function M.history(h, req)
   return 200, { messages = M.after(h, since, limit) }
 end
 
+-- Sends every message after `since` -> the last id sent, or nil once the client is gone.
+local function send_after(h, since, send)
+  while true do
+    local batch = M.after(h, since, 200)
+    for _, m in ipairs(batch) do
+      if not send{ id = tostring(m.id), event = "chat", data = m } then return nil end
+      since = m.id
+    end
+    if #batch < 200 then return since end
+  end
+end
+
+local function poll_loop(h, since, send, wait)
+  while true do
+    since = send_after(h, since, send)
+    if not since or not send{ event = "ping" } or not wait(POLL) then return end
+  end
+end
+
+-- -> true on a notification, false after KEEPALIVE seconds, nil when the server is stopping.
+local function await_notification(h, wait)
+  local waited = 0
+  while waited < KEEPALIVE do
+    local n, err = h:wait_notification(SLICE)
+    if n then
+      -- Drain what else is queued: one re-read covers all of it.
+      repeat n, err = h:wait_notification(0) until not n
+      if err then error(err, 0) end
+      return true
+    end
+    if err then error(err, 0) end
+    if not wait(0) then return nil end
+    waited = waited + SLICE
+  end
+  return false
+end
+
+local function notified_loop(h, since, send, wait)
+  while true do
+    since = send_after(h, since, send)
+    if not since then return end
+    local woke = await_notification(h, wait)
+    if woke == nil then return end
+    -- A quiet stream still writes now and then: a closed connection is only noticed at a write.
+    if not woke and not send{ event = "ping" } then return end
+  end
+end
+
 -- Each stream holds a worker while open (docs/api/http.md): size --threads for it.
+-- On PostgreSQL it LISTENs on the worker's own handle (the worker serves nothing else
+-- while the stream is open) and UNLISTENs when the stream ends, dropping what was queued,
+-- so the handle goes back to ordinary requests without notifications piling up.
 function M.stream(h, req)
   -- Without Last-Event-ID or ?since= a stream starts at the current end (only new
   -- messages, like tail -f); history is GET /chat or ?since=0.
@@ -86,17 +149,13 @@ function M.stream(h, req)
     since = since_of(from, "Last-Event-ID")
   end
   return { sse = function(send, wait)
-    while true do
-      local batch = M.after(h, since, 200)
-      for _, m in ipairs(batch) do
-        if not send{ id = tostring(m.id), event = "chat", data = m } then return end
-        since = m.id
-      end
-      if #batch < 200 then
-        if not send{ event = "ping" } then return end
-        if not wait(0.25) then return end
-      end
-    end
+    if h:backend() ~= "postgres" then return poll_loop(h, since, send, wait) end
+    -- LISTEN before the first read: a message committed after that read is notified.
+    assert(h:listen(M.CHANNEL))
+    local ok, err = pcall(notified_loop, h, since, send, wait)
+    local uok = h:unlisten(M.CHANNEL)
+    if uok then repeat until not h:wait_notification(0) end
+    if not ok then error(err, 0) end
   end }
 end
 

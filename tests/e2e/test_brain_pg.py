@@ -1,13 +1,18 @@
 """The brain on PostgreSQL: two `hostsync serve` instances on one database behave as one
 (a lock taken through one is refused through the other; chat posted to one is read and
-streamed from the other), and the API's lock race holds there too."""
+streamed from the other, woken by LISTEN/NOTIFY), and the API's lock race holds there too."""
 import os
 import shutil
+import subprocess
 import tempfile
+import threading
 import unittest
 
 from brain_support import Brain, call, make_token, read_sse, race_for_lock
+from harness import HOSTSYNC
 from pgserver import PgServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 
@@ -50,6 +55,74 @@ class BrainPostgresTest(unittest.TestCase):
         self.assertEqual(st, 200, body)
         st, body = call(s2.base, "GET", "/sync/state?project=P", b)
         self.assertEqual(body["last_push"]["commit"], "abc123")
+
+    def test_post_notifies_and_a_stream_on_the_other_server_receives_it(self):
+        a = make_token(self.url, agent="marcus")
+        b = make_token(self.url, agent="milo", ai="gemini")
+        s1 = Brain(self, self.url, threads=4)
+        s2 = Brain(self, self.url, threads=4)
+        # An independent LISTENer sees the brain's NOTIFY, with the new message's id.
+        listener = subprocess.Popen([HOSTSYNC, "run", os.path.join(HERE, "pg_listen.lua"), self.url, "hostsync_chat", "1"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: listener.poll() is None and listener.kill())
+        self.assertEqual(listener.stdout.readline().strip(), "ready", listener.stderr.read() if listener.poll() else "")
+        st, posted = call(s1.base, "POST", "/chat", a, {"message": "notify me"})
+        self.assertEqual(st, 201, posted)
+        out, err = listener.communicate(timeout=30)
+        self.assertEqual((listener.returncode, out.strip()), (0, str(posted["id"])), err)
+        # A stream on B, opened at the current end, receives what is then posted on A.
+        sent = []
+        got = read_sse(s2.port, b, None, 1, on_open=lambda: sent.append(
+            call(s1.base, "POST", "/chat", a, {"message": "from A to B's stream"})[1]["id"]))
+        self.assertEqual([(i, m["message"]) for i, m in got], [(sent[0], "from A to B's stream")])
+        # The stream's worker handle went back to ordinary requests (UNLISTENed): it still serves.
+        st, body = call(s2.base, "GET", f"/chat?since={sent[0] - 1}", b)
+        self.assertEqual((st, [m["id"] for m in body["messages"]]), (200, sent))
+
+    def test_concurrent_posts_reach_streams_on_both_servers_once_in_order(self):
+        posters, each = 4, 15
+        tokens = [make_token(self.url, agent=f"p{i}") for i in range(posters)]
+        reader = make_token(self.url, agent="reader")
+        servers = [Brain(self, self.url, threads=4) for _ in range(2)]
+        total = posters * each + 1           # + the sentinel posted after everything else
+        opened, results, errors = threading.Barrier(3), {}, []
+
+        def stream(i):
+            try:
+                results[i] = read_sse(servers[i].port, reader, None, total, timeout=60, on_open=opened.wait)
+            except Exception as e:   # noqa: BLE001 - reported by the main thread
+                errors.append(e)
+                opened.abort()
+        readers = [threading.Thread(target=stream, args=(i,)) for i in range(2)]
+        for t in readers:
+            t.start()
+        opened.wait(timeout=30)              # both streams have fixed their start point
+        posted = []
+        lock = threading.Lock()
+
+        def post(i):
+            for k in range(each):
+                st, body = call(servers[k % 2].base, "POST", "/chat", tokens[i], {"message": f"p{i} #{k}"})
+                assert st == 201, (st, body)
+                with lock:
+                    posted.append(body["id"])
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(posters)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertEqual(len(posted), posters * each)
+        st, last = call(servers[0].base, "POST", "/chat", reader, {"message": "sentinel"})
+        self.assertEqual(st, 201, last)
+        for t in readers:
+            t.join(120)
+        self.assertEqual(errors, [])
+        want = sorted(posted) + [last["id"]]
+        for i in range(2):
+            ids = [n for n, _ in results[i]]
+            # every message exactly once, in id order, nothing from before the stream opened
+            self.assertEqual(ids, want, f"stream on server {i}")
+            self.assertEqual(results[i][-1][1]["message"], "sentinel")
 
     def test_race_across_two_servers(self):
         clients, rounds = 8, 10
