@@ -1,5 +1,20 @@
--- The conflict policy of push.lua (docs/brain.md, "The push workflow"): the seed's rule
--- "specialist wins in their domain". Copy this file, change the map, and run
+-- The conflict policy of push.lua (docs/brain.md, "Conflict rules"). The seed's automatic
+-- rules, in order:
+--
+-- 1. "Check timestamps - more recent change wins (if non-overlapping)." Nothing to code
+--    here: this is what `git pull --rebase` already does before any policy runs. Rebase
+--    replays the pusher's commits (the more recent change) onto the remote's with a
+--    three-way merge, line range by line range; changes that do not overlap are BOTH kept,
+--    which is lossless where "the more recent side wins" would throw the older side's
+--    non-overlapping lines away. Only when git finds changes that overlap (or touch:
+--    edits of adjacent lines count as overlapping for git) does it stop with a conflict,
+--    and rule 1 says nothing about those. So a file reaches resolve() below only when
+--    rule 1 could not apply.
+-- 2. "Check agent authority - specialist wins in their domain": resolve() below.
+-- Anything else is the seed's manual resolution: push.lua aborts the rebase and records
+-- the conflict in the brain (POST /conflicts), which alerts the coordinator.
+--
+-- Copy this file, change the map, and run
 -- `hostsync run push.lua --policy my_conflicts.lua ...` (or put your copy first in
 -- $HOSTSYNC_PATH as policies/push_conflicts.lua).
 --

@@ -297,6 +297,24 @@ class PushTest(unittest.TestCase):
         self.assertTrue(self.remote_log()[0][1].rstrip().endswith("[Jai.OS] chatgpt/@priya | Machine: m3"))
         self.assertFalse(self.lock_held())
 
+    def test_non_overlapping_changes_to_one_file_both_land(self):
+        # The seed's rule 1 ("more recent change wins, if non-overlapping") is git's own
+        # three-way merge during pull --rebase: both sides' lines are kept, no conflict.
+        marcus = self.clone("marcus")
+        lines = [f"line {i}\n" for i in range(1, 11)]
+        (marcus / "notes.txt").write_text("".join(lines))
+        self.assertEqual(self.push("marcus", "docs: notes").returncode, 0)
+        milo = self.clone("milo")
+        (marcus / "notes.txt").write_text("".join(["line 1 by marcus\n"] + lines[1:]))
+        self.assertEqual(self.push("marcus", "docs: first line").returncode, 0)
+        (milo / "notes.txt").write_text("".join(lines[:-1] + ["line 10 by milo\n"]))
+        p = self.push("milo", "docs: last line", "--pull", "--policy", str(self.policy))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.remote_file("notes.txt"), "".join(["line 1 by marcus\n"] + lines[1:-1] + ["line 10 by milo\n"]))
+        st, body = call(self.brain.base, "GET", f"/conflicts?project={self.project}", self.tokens["marcus"])
+        self.assertEqual((st, body["conflicts"]), (200, []))
+        self.assertEqual([m for m in self.chat() if m["type"] == "alert"], [])
+
     def test_other_conflict_aborts_alerts_coordinator_releases_lock(self):
         marcus, milo = self.clone("marcus"), self.clone("milo")
         (marcus / "README.md").write_text("# project by marcus\n")
