@@ -15,7 +15,8 @@
 --   action = "apply" | "proposal" | "reject", reason = "...", rule = "7.x",
 --   event = { kind = ..., ... } | nil }
 -- context.writer_level is the writer's level bound to its identity (token); it defaults
--- to item.truth_level. context.field_classes ({field = "security"|"billing"|"ownership"})
+-- to item.truth_level. context.vault_mode is the tenant's mode (section 8): in
+-- "local_first", AI cloud writes become proposals. context.field_classes ({field = "security"|"billing"|"ownership"})
 -- and context.system_fields ({field = true}) override the defaults below.
 local M = {}
 
@@ -288,6 +289,13 @@ function M.check_write(item, existing, context)
       return reject(class == "ownership" and "7.2" or "7.3",
         class .. " field '" .. tostring(f) .. "' is not writable below level 1", { field = f, field_class = class })
     end
+  end
+  -- Section 8.1: in a local_first tenant the local vault is canonical; what AI cloud (C5)
+  -- writes is a suggestion, never applied to entities (cloud_first: the rules below).
+  if writer == 5 and context.vault_mode == "local_first" then
+    return { action = "proposal", rule = "8.1",
+             reason = "local_first tenant: AI cloud output is kept as a proposal",
+             event = write_event("proposal", "8.1", item, writer, existing, { vault_mode = "local_first" }) }
   end
   local existing_u1 = existing ~= nil and not existing.deleted and effective_level(existing) == 1
   if not existing_u1 then

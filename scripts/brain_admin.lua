@@ -5,7 +5,8 @@ local cli = require "hostsync.cli"
 local auth = require "brain.auth"
 local store = require "brain.store"
 
-local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...] [--db URL]
+local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...]
+           [--tenant T --level user|automation|ai-local|ai-lan|ai-cloud|1..5] [--db URL]
        hostsync run brain_admin.lua token list [--db URL]
        hostsync run brain_admin.lua token revoke ID [--db URL]]==]
 local spec = {
@@ -16,6 +17,8 @@ local spec = {
     { "--agent", "NAME", "the agent, e.g. marcus (without @)" },
     { "--machine", "ID", "machine identifier" },
     { "--project", "P", "allowed projects, comma separated" },
+    { "--tenant", "T", "sync tenant of this principal (needed for /sync/*; see docs/sync-contract.md)" },
+    { "--level", "L", "its truth level: user, automation, ai-local, ai-lan, ai-cloud or 1..5" },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
   },
 }
@@ -40,14 +43,23 @@ if action == "create" then
   end
   local projects = {}
   for p in opts.project:gmatch("[^,]+") do projects[#projects + 1] = p end
-  local token, terr = auth.create(h, opts.ai, (opts.agent:gsub("^@", "")), opts.machine, projects)
+  local level
+  if (opts.tenant ~= nil) ~= (opts.level ~= nil) then cli.usage_error("--tenant and --level go together", usage) end
+  if opts.tenant == "" then cli.usage_error("--tenant must not be empty", usage) end
+  if opts.level then
+    level = auth.level_of(opts.level)
+    if not level then cli.usage_error("--level must be one of " .. table.concat(auth.LEVELS, ", ") .. " or 1..5", usage) end
+  end
+  local token, terr = auth.create(h, opts.ai, (opts.agent:gsub("^@", "")), opts.machine, projects, opts.tenant, level)
   if not token then cli.fail("brain_admin: " .. terr) end
   io.stdout:write(token, "\n")
 elseif action == "list" then
-  local rows = assert(h:query("SELECT id, ai, agent, machine, projects, revoked_at FROM tokens ORDER BY id"))
+  local null = require("hostsync.db").null
+  local rows = assert(h:query("SELECT id, ai, agent, machine, projects, revoked_at, tenant, level FROM tokens ORDER BY id"))
   for _, r in ipairs(rows) do
-    io.stdout:write(("%d\t%s/@%s\t%s\t%s%s\n"):format(r.id, r.ai, r.agent, r.machine, r.projects,
-      r.revoked_at ~= require("hostsync.db").null and "\trevoked" or ""))
+    local principal = r.tenant ~= null and ("\ttenant=%s level=%s"):format(r.tenant, auth.LEVELS[r.level] or tostring(r.level)) or ""
+    io.stdout:write(("%d\t%s/@%s\t%s\t%s%s%s\n"):format(r.id, r.ai, r.agent, r.machine, r.projects, principal,
+      r.revoked_at ~= null and "\trevoked" or ""))
   end
 else
   local id = tonumber(rest[1] or "")

@@ -7,6 +7,11 @@ local conflicts = require "brain.conflicts"
 local locks = require "brain.locks"
 local records = require "brain.records"
 local store = require "brain.store"
+local sync_policy = require "brain.sync_policy"
+local sync_pull = require "brain.sync_pull"
+local sync_push = require "brain.sync_push"
+local sync_resolve = require "brain.sync_resolve"
+local sync_tenant = require "brain.sync_tenant"
 local validate = require "brain.validate"
 
 return function(config)
@@ -53,6 +58,18 @@ return function(config)
     end
   end
 
+  -- The sync contract (docs/sync-contract.md): only tokens with a tenant, and this
+  -- worker's own sandboxed policy, reloaded when its file changes.
+  local policy = sync_policy.new(config.sync_policy)
+  local function synced(fn, parse_body)
+    return authed(function(db, id, req, body)
+      if not id.tenant then
+        error({ status = 403, error = "this token has no sync tenant (brain_admin.lua token create ... --tenant T --level L)" }, 0)
+      end
+      return fn(db, id, req, body)
+    end, parse_body)
+  end
+
   app.routes = {
     { "POST", "/locks/:name/acquire", authed(function(db, id, req, body) return locks.acquire(db, id, req.params.name, body) end, "optional") },
     { "POST", "/locks/:name/renew",   authed(function(db, id, req, body) return locks.renew(db, id, req.params.name, body) end, true) },
@@ -71,7 +88,15 @@ return function(config)
     { "GET",  "/conflicts",              authed(function(db, id, req) return conflicts.list(db, id, req) end) },
     { "POST", "/conflicts/:id/assign",   authed(function(db, id, req, body) return conflicts.assign(db, id, req, body) end, true) },
     { "POST", "/conflicts/:id/resolve",  authed(function(db, id, req, body) return conflicts.resolve(db, id, req, body) end, "optional") },
-    { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list } end) },
+    { "POST", "/sync/push",           synced(function(db, id, _, body) return sync_push.push(db, id, body, policy) end, true) },
+    { "GET",  "/sync/pull",           synced(function(db, id, req) return sync_pull.pull(db, id, req) end) },
+    { "GET",  "/sync/events",         synced(function(db, id, req) return sync_pull.events(db, id, req) end) },
+    { "POST", "/sync/conflict-resolve", synced(function(db, id, _, body) return sync_resolve.resolve(db, id, body) end, true) },
+    { "GET",  "/sync/tenant",         synced(function(db, id) return sync_tenant.get(db, id) end) },
+    { "POST", "/sync/tenant",         synced(function(db, id, _, body) return sync_tenant.set(db, id, body) end, true) },
+    { "GET",  "/sync/policy",         synced(function() policy:refresh(); return 200, policy:status() end) },
+    { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list,
+                                                                                      tenant = id.tenant, level = id.level } end) },
   }
   return app
 end

@@ -1,16 +1,29 @@
 -- Bearer tokens: issued by brain_admin.lua, stored as SHA-256 only. The identity of a
 -- request (ai, agent, machine, projects) comes from here and never from the body.
+local db = require "hostsync.db"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local store = require "brain.store"
 
 local M = {}
 
-function M.create(h, ai, agent, machine, projects)
+-- Truth levels of the sync contract (seed section 2): lower is more authority.
+M.LEVELS = { "user", "automation", "ai-local", "ai-lan", "ai-cloud" }
+
+-- "user" | "1" | ... -> 1..5, or nil
+function M.level_of(s)
+  local n = tonumber(s)
+  if n and n >= 1 and n <= 5 and n == math.floor(n) then return n end
+  for i, name in ipairs(M.LEVELS) do if name == s then return i end end
+  return nil
+end
+
+-- tenant and level are optional (nil for brain-only tokens) but go together.
+function M.create(h, ai, agent, machine, projects, tenant, level)
   local token = "hsb_" .. store.random_hex(32)
-  local ok, err = h:exec([[INSERT INTO tokens(token_sha256, ai, agent, machine, projects, created_at)
-                           VALUES (?, ?, ?, ?, ?, ?)]],
-    hash.sha256_hex(token), ai, agent, machine, json.encode(json.array(projects)), store.now())
+  local ok, err = h:exec([[INSERT INTO tokens(token_sha256, ai, agent, machine, projects, created_at, tenant, level)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?)]],
+    hash.sha256_hex(token), ai, agent, machine, json.encode(json.array(projects)), store.now(), tenant, level)
   if not ok then return nil, err end
   return token
 end
@@ -19,7 +32,7 @@ end
 function M.identify(h, req)
   local token = (req.headers.authorization or ""):match("^[Bb]earer%s+(%S+)%s*$")
   if not token then return nil end
-  local rows, err = h:query([[SELECT id, ai, agent, machine, projects FROM tokens
+  local rows, err = h:query([[SELECT id, ai, agent, machine, projects, tenant, level FROM tokens
                               WHERE token_sha256 = ? AND revoked_at IS NULL]], hash.sha256_hex(token))
   if not rows then return nil, err end
   local r = rows[1]
@@ -27,7 +40,8 @@ function M.identify(h, req)
   local projects = {}
   for _, p in ipairs(json.decode(r.projects) or {}) do projects[p] = true end
   return { token_id = r.id, ai = r.ai, agent = r.agent, machine = r.machine, projects = projects,
-           project_list = json.decode(r.projects) }
+           project_list = json.decode(r.projects),
+           tenant = r.tenant ~= db.null and r.tenant or nil, level = r.level ~= db.null and r.level or nil }
 end
 
 function M.may_use(ident, project)

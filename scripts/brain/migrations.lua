@@ -60,5 +60,53 @@ return function(backend)
           created_at %s, resolved_at %s, resolved_by TEXT, resolution TEXT)]]):format(serial, json, ts, ts),
       "CREATE INDEX idx_push_conflicts_project ON push_conflicts(project_id, status)",
     } },
+    { version = 4, name = "sync contract", up = {
+      -- A token's principal: its tenant and truth level (1 user .. 5 AI cloud). Both NULL
+      -- for brain-only tokens, which get 403 on the sync routes.
+      "ALTER TABLE tokens ADD COLUMN tenant TEXT",
+      "ALTER TABLE tokens ADD COLUMN level SMALLINT",
+      -- One row per tenant: the version counter (incremented inside each write
+      -- transaction while the row is locked, so version order is commit order) and
+      -- the vault mode of seed section 8.
+      [[CREATE TABLE sync_tenants (
+          tenant TEXT PRIMARY KEY, last_version BIGINT NOT NULL DEFAULT 0,
+          vault_mode TEXT NOT NULL DEFAULT 'local_first')]],
+      -- The current state of each entity; version is the server version of its last change.
+      -- last_modified_at is kept as the client sent it (RFC 3339 text) on both backends.
+      ([[CREATE TABLE sync_entities (
+          tenant TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
+          version BIGINT NOT NULL, truth_level SMALLINT NOT NULL, origin_source TEXT,
+          origin_chain %s NOT NULL, last_modified_at TEXT NOT NULL, payload %s NOT NULL,
+          deleted BOOLEAN NOT NULL, accepted_by_user BOOLEAN NOT NULL,
+          last_modified_by_level SMALLINT NOT NULL, writer_token_id BIGINT,
+          PRIMARY KEY (tenant, entity_type, entity_id))]]):format(json, json),
+      "CREATE UNIQUE INDEX idx_sync_entities_feed ON sync_entities(tenant, version)",
+      -- Changes kept as suggestions (AI output on U1 content, cloud AI in a local_first
+      -- tenant). Each takes a version of the tenant's feed; base_version is the entity's
+      -- version it was written against.
+      ([[CREATE TABLE sync_proposals (
+          tenant TEXT NOT NULL, version BIGINT NOT NULL, entity_type TEXT NOT NULL,
+          entity_id TEXT NOT NULL, truth_level SMALLINT NOT NULL, origin_source TEXT,
+          origin_chain %s NOT NULL, last_modified_at TEXT NOT NULL, payload %s NOT NULL,
+          deleted BOOLEAN NOT NULL, accepted_by_user BOOLEAN NOT NULL,
+          last_modified_by_level SMALLINT NOT NULL, writer_token_id BIGINT,
+          base_version BIGINT NOT NULL, status TEXT NOT NULL DEFAULT 'open', created_at %s,
+          PRIMARY KEY (tenant, version))]]):format(json, json, ts),
+      "CREATE INDEX idx_sync_proposals_entity ON sync_proposals(tenant, entity_type, entity_id)",
+      -- The first result of each client mutation, returned again on a replay.
+      ([[CREATE TABLE sync_mutations (
+          tenant TEXT NOT NULL, mutation_id TEXT NOT NULL, result TEXT NOT NULL,
+          created_at %s, PRIMARY KEY (tenant, mutation_id))]]):format(ts),
+      -- Every decision: conflicts, discarded updates, upgrades, rejections, proposals,
+      -- resolutions, with the stored and the incoming item.
+      ([[CREATE TABLE sync_events (
+          id %s PRIMARY KEY, tenant TEXT NOT NULL, entity_type TEXT, entity_id TEXT,
+          kind TEXT NOT NULL, rule TEXT, reason TEXT, mutation_id TEXT,
+          stored_version BIGINT, incoming_version BIGINT, result_version BIGINT,
+          stored %s, incoming %s, detail %s, writer_token_id BIGINT, writer_level SMALLINT,
+          created_at %s)]]):format(serial, json, json, json, ts),
+      "CREATE INDEX idx_sync_events_entity ON sync_events(tenant, entity_type, entity_id, id)",
+      "CREATE INDEX idx_sync_events_tenant ON sync_events(tenant, id)",
+    } },
   }
 end

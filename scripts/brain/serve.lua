@@ -13,8 +13,9 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, tls = {cert, key}" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, tls = {cert, key}" },
     { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
+    { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
   },
 }
 local opts, rest = cli.parse(arg, spec)
@@ -32,7 +33,17 @@ end
 for _, k in ipairs { "address", "port", "db", "threads" } do
   if opts[k] ~= nil then config[k] = opts[k] end
 end
+if opts.sync_policy ~= nil then config.sync_policy = opts.sync_policy end
 config.db = config.db or store.DEFAULT_DB
+
+-- The sync policy, loaded here once so that a broken policy fails before listening
+-- (workers are threads of this process: a relative path means the same to them).
+local policy_path = config.sync_policy or package.searchpath("truth_hierarchy", package.path)
+if not policy_path then cli.fail("hostsync serve: policies/truth_hierarchy.lua not found on the script path") end
+local sandbox = require "hostsync.sandbox"
+local _, perr = sandbox.load(policy_path)
+if perr then cli.fail("hostsync serve: sync policy " .. policy_path .. ": " .. perr) end
+config.sync_policy = policy_path
 
 -- Migrate once here, not in every worker, so a bad database fails before listening.
 local h, err = store.open(config.db)
@@ -48,6 +59,7 @@ local wf = assert(io.open(wrapper, "wb"))
 wf:write("return require('brain.app')(require('hostsync.json').decode(", ("%q"):format(json.encode(config)), "))\n")
 wf:close()
 local served, serr = http.serve{ script = wrapper, address = config.address or "127.0.0.1",
-  port = config.port or 8377, threads = config.threads or 8, tls = config.tls }
+  port = config.port or 8377, threads = config.threads or 8, tls = config.tls,
+  max_body = config.max_body or 8 * 1024 * 1024 }
 os.remove(wrapper)
 if not served then cli.fail("hostsync serve: " .. serr) end

@@ -1,0 +1,170 @@
+-- SyncItems (seed section 6.1, plus accepted_by_user and last_modified_by_level from
+-- 4.1): checking and normalising what a client pushes, the plain copy a sandboxed policy
+-- can receive, and the JSON text of a stored row for /sync/pull (built by concatenation:
+-- payload and origin_chain are stored as JSON text and never decoded on the read path).
+local db = require "hostsync.db"
+local json = require "hostsync.json"
+local time = require "hostsync.time"
+
+local M = {}
+local ARRAY_MT = getmetatable(json.array())
+local null = json.null
+
+M.MAX_ID = 200              -- entity_type, entity_id, mutation_id, origin_source (bytes)
+M.MAX_PAYLOAD = 256 * 1024  -- encoded payload (bytes)
+
+local function is_object(v) return type(v) == "table" and getmetatable(v) ~= ARRAY_MT end
+local function is_array(v) return type(v) == "table" and (getmetatable(v) == ARRAY_MT or next(v) == nil) end
+local function given(v) return v ~= nil and v ~= null end
+
+local function id_field(raw, name, required)
+  local v = raw[name]
+  if not given(v) then
+    if required then return nil, ("field '%s' is required (string)"):format(name) end
+    return nil
+  end
+  if type(v) ~= "string" then return nil, ("field '%s' must be a string"):format(name) end
+  if v == "" then return nil, ("field '%s' must not be empty"):format(name) end
+  if #v > M.MAX_ID then return nil, ("field '%s' is longer than %d bytes"):format(name, M.MAX_ID) end
+  return v
+end
+
+local function bool_field(raw, name)
+  local v = raw[name]
+  if not given(v) then return false end
+  if type(v) ~= "boolean" then return nil, ("field '%s' must be a boolean"):format(name) end
+  return v
+end
+
+local function int_field(raw, name, lo, hi)
+  local v = raw[name]
+  if not given(v) then return nil end
+  if type(v) ~= "number" or v ~= math.floor(v) or v < lo or v > hi then
+    return nil, ("field '%s' must be an integer %d..%d"):format(name, lo, hi)
+  end
+  return v
+end
+
+-- The mutation id alone, so a malformed item can still be answered (and remembered)
+-- under its id.
+function M.mutation_id(raw)
+  if not is_object(raw) then return nil, "item must be a JSON object" end
+  return id_field(raw, "mutation_id", true)
+end
+
+-- raw (decoded JSON), ident (the token) -> item, payload_text, chain_text | nil, reason
+-- The identity-bound rules are checked here, before any policy: the tenant comes from the
+-- token, a truth level may not claim more authority than the token's, and only a user
+-- principal may set accepted_by_user. The writer's level is recorded as
+-- last_modified_by_level whatever the client sent.
+function M.normalise(raw, ident, now)
+  local it, err = {}, nil
+  it.entity_type, err = id_field(raw, "entity_type", true); if err then return nil, err end
+  it.entity_id, err = id_field(raw, "entity_id", true); if err then return nil, err end
+  local tenant = raw.tenant_id
+  if given(tenant) and tenant ~= ident.tenant then
+    return nil, "cross-tenant: tenant_id is not this token's tenant", "cross_tenant"
+  end
+  it.tenant_id = ident.tenant
+  local level; level, err = int_field(raw, "truth_level", 1, 5); if err then return nil, err end
+  level = level or ident.level
+  if level < ident.level then
+    return nil, ("forged truth level: truth_level %d claims more authority than this token (level %d)")
+      :format(level, ident.level), "forged_level"
+  end
+  it.truth_level = level
+  it.accepted_by_user, err = bool_field(raw, "accepted_by_user"); if err then return nil, err end
+  if it.accepted_by_user and ident.level ~= 1 then
+    return nil, "forged accepted_by_user: only a user-level (1) token may accept", "forged_acceptance"
+  end
+  it.deleted, err = bool_field(raw, "deleted"); if err then return nil, err end
+  it.origin_source, err = id_field(raw, "origin_source", false); if err then return nil, err end
+  local v; v, err = int_field(raw, "version", 0, 2^53 - 1); if err then return nil, err end
+  it.version = v or 0
+  _, err = int_field(raw, "last_modified_by_level", 1, 5); if err then return nil, err end
+  it.last_modified_by_level = ident.level
+  local at = raw.last_modified_at
+  if given(at) then
+    if type(at) ~= "string" then return nil, "field 'last_modified_at' must be an RFC 3339 string" end
+    local ok, perr = time.parse_iso(at)
+    if not ok then return nil, "field 'last_modified_at' is not RFC 3339: " .. perr end
+    it.last_modified_at = at
+  else
+    it.last_modified_at = now
+  end
+  local payload = raw.payload
+  if not given(payload) then payload = {} end
+  if not is_object(payload) then return nil, "field 'payload' must be an object" end
+  it.payload = payload
+  local chain = raw.origin_chain
+  if not given(chain) then chain = json.array() end
+  if not is_array(chain) then return nil, "field 'origin_chain' must be an array" end
+  it.origin_chain = setmetatable(chain, ARRAY_MT)
+  local payload_text = json.encode(payload)
+  if #payload_text > M.MAX_PAYLOAD then return nil, ("field 'payload' is larger than %d bytes"):format(M.MAX_PAYLOAD) end
+  local chain_text = json.encode(chain)
+  -- PostgreSQL's JSONB cannot hold U+0000; refuse it on both backends alike.
+  if payload_text:find("\\u0000", 1, true) or chain_text:find("\\u0000", 1, true) then
+    return nil, "field 'payload' contains U+0000, which is not stored"
+  end
+  return it, payload_text, chain_text
+end
+
+-- JSON null is a light userdata, which cannot cross into the sandbox: a policy sees it
+-- as this string (policies compare payloads; they do not produce them).
+M.NULL_FOR_POLICY = "\0json.null"
+local function strip_nulls(v)
+  if v == null then return M.NULL_FOR_POLICY end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = strip_nulls(x) end
+  return out
+end
+
+-- The copy of an item a policy receives; text is its encoded payload + chain, used to
+-- skip the walk when there is no null at all.
+function M.for_policy(it, payload_text, chain_text)
+  if not (payload_text:find("null", 1, true) or chain_text:find("null", 1, true)) then return it end
+  local c = {}
+  for k, x in pairs(it) do c[k] = x end
+  c.payload, c.origin_chain = strip_nulls(it.payload), strip_nulls(it.origin_chain)
+  return c
+end
+
+local function truthy(v) return v == true or v == 1 end
+
+-- A stored row (sync_entities or sync_proposals) -> a SyncItem table.
+function M.from_row(r, tenant)
+  local payload, chain = json.decode(r.payload), json.decode(r.origin_chain)
+  return {
+    entity_type = r.entity_type, entity_id = r.entity_id, tenant_id = tenant,
+    truth_level = r.truth_level, origin_source = r.origin_source ~= db.null and r.origin_source or nil,
+    origin_chain = chain, version = r.version, last_modified_at = r.last_modified_at,
+    payload = payload, deleted = truthy(r.deleted), accepted_by_user = truthy(r.accepted_by_user),
+    last_modified_by_level = r.last_modified_by_level,
+  }, r.payload, r.origin_chain
+end
+
+-- A SyncItem table -> JSON text (what is stored in sync_events and returned).
+function M.encode(it)
+  return json.encode(it)
+end
+
+local enc = json.encode
+-- A stored row -> the SyncItem's JSON text, by concatenation (the read path's only work).
+function M.row_json(r, tenant_json)
+  local src = r.origin_source
+  return table.concat {
+    '{"entity_type":', enc(r.entity_type), ',"entity_id":', enc(r.entity_id),
+    ',"tenant_id":', tenant_json, ',"truth_level":', r.truth_level,
+    ',"origin_source":', src ~= db.null and enc(src) or "null",
+    ',"origin_chain":', r.origin_chain, ',"version":', r.version,
+    ',"last_modified_at":', enc(r.last_modified_at), ',"payload":', r.payload,
+    ',"deleted":', truthy(r.deleted) and "true" or "false",
+    ',"accepted_by_user":', truthy(r.accepted_by_user) and "true" or "false",
+    ',"last_modified_by_level":', r.last_modified_by_level,
+    (r.base_version ~= nil and r.base_version ~= db.null) and (',"base_version":' .. r.base_version) or "",
+    "}" }
+end
+
+return M

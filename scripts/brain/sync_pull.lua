@@ -1,0 +1,84 @@
+-- GET /sync/pull and GET /sync/events: a tenant's changes and decisions in order.
+--
+-- The feed is every entity at its current version plus every proposal, ordered by
+-- version. Versions are handed out while the tenant row is locked, so they commit in
+-- order and one SELECT (one snapshot) always sees a prefix of them: a client paging with
+-- `next` never misses or repeats a change. An entity changed again after a client's
+-- cursor shows up once, at its newest version. The response is built as text from the
+-- stored JSON columns; nothing is decoded on this path.
+local json = require "hostsync.json"
+local items = require "brain.sync_items"
+local sstore = require "brain.sync_store"
+local store = require "brain.store"
+local validate = require "brain.validate"
+
+local M = {}
+M.DEFAULT_LIMIT, M.MAX_LIMIT = 500, 5000
+
+local function int_query(req, name, default, max)
+  local s = req.query[name]
+  if s == nil or s == "" then return default end
+  local n = tonumber(s)
+  if not n or n < 0 or n ~= math.floor(n) then validate.fail(("query parameter '%s' must be a non-negative integer"):format(name)) end
+  if max and n > max then validate.fail(("query parameter '%s' must be at most %d"):format(name, max)) end
+  return n
+end
+
+local FEED_COLS = sstore.ITEM_COLS
+local FEED_SQL = ([[SELECT * FROM (SELECT 'entity' AS kind, %s, NULL AS base_version FROM sync_entities
+    WHERE tenant = ? AND version > ? ORDER BY version LIMIT ?) e
+  UNION ALL
+  SELECT * FROM (SELECT 'proposal' AS kind, %s, base_version FROM sync_proposals
+    WHERE tenant = ? AND version > ? ORDER BY version LIMIT ?) p
+  ORDER BY version LIMIT ?]]):format(FEED_COLS, FEED_COLS)
+
+function M.pull(h, ident, req)
+  local since = int_query(req, "since", 0)
+  local limit = int_query(req, "limit", M.DEFAULT_LIMIT, M.MAX_LIMIT)
+  if limit == 0 then limit = M.DEFAULT_LIMIT end
+  local tenant = ident.tenant
+  -- One row more than asked tells whether there is more.
+  local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, limit + 1, tenant, since, limit + 1, limit + 1))
+  local more = #rows > limit
+  local n = more and limit or #rows
+  local tenant_json = json.encode(tenant)
+  local parts, next_v = {}, since
+  for i = 1, n do
+    local r = rows[i]
+    parts[i] = ('{"kind":"%s","version":%s,"item":%s}'):format(r.kind, r.version, items.row_json(r, tenant_json))
+    next_v = r.version
+  end
+  local body = '{"changes":[' .. table.concat(parts, ",") .. '],"next":' .. next_v .. ',"more":' .. tostring(more) .. "}"
+  return 200, { ["Content-Type"] = "application/json" }, body
+end
+
+local function decoded(v)
+  if v == nil or v == sstore.null then return json.null end
+  return json.decode(v) or json.null
+end
+
+-- ?entity_type=&entity_id=&since=EVENT_ID&limit=N (default 100, max 1000)
+function M.events(h, ident, req)
+  local since = int_query(req, "since", 0)
+  local limit = int_query(req, "limit", 100, 1000)
+  if limit == 0 then limit = 100 end
+  local et, eid = req.query.entity_type, req.query.entity_id
+  if et == "" then et = nil end
+  if eid == "" then eid = nil end
+  local rows = assert(h:query(([[SELECT id, entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,
+      incoming_version, result_version, stored, incoming, detail, writer_token_id, writer_level, %s AS created_at
+    FROM sync_events WHERE tenant = ? AND id > ? AND (CAST(? AS TEXT) IS NULL OR entity_type = ?)
+      AND (CAST(? AS TEXT) IS NULL OR entity_id = ?) ORDER BY id LIMIT ?]]):format(store.ts(h, "created_at")),
+    ident.tenant, since, et, et, eid, eid, limit))
+  local out, next_id = json.array(), since
+  for i, r in ipairs(rows) do
+    local stored, incoming, detail = r.stored, r.incoming, r.detail
+    r = store.plain(r)
+    r.stored, r.incoming, r.detail = decoded(stored), decoded(incoming), decoded(detail)
+    out[i] = r
+    next_id = r.id
+  end
+  return 200, { events = out, next = next_id, more = #rows == limit }
+end
+
+return M

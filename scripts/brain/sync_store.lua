@@ -1,0 +1,107 @@
+-- The sync tables (migration 4): the tenant row and its version counter, entities,
+-- proposals, mutation results and sync_events. Statements are prepared once per
+-- database handle (docs/api/db.md) because a push runs them per item.
+local db = require "hostsync.db"
+local json = require "hostsync.json"
+local store = require "brain.store"
+
+local M = {}
+
+local cache = setmetatable({}, { __mode = "k" })   -- handle -> { sql -> statement }
+
+local function stmt(h, sql)
+  local per = cache[h]
+  if not per then per = {}; cache[h] = per end
+  local s = per[sql]
+  if not s then
+    s = assert(h:prepare(sql))
+    per[sql] = s
+  end
+  return s
+end
+M.stmt = stmt
+
+local ITEM_COLS = "entity_type, entity_id, version, truth_level, origin_source, origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level"
+M.ITEM_COLS = ITEM_COLS
+
+-- Creates the tenant's row if needed and locks it for the rest of the transaction
+-- (PostgreSQL: the upsert's row lock; SQLite: BEGIN IMMEDIATE already serializes
+-- writers). Every write to a tenant starts here, so versions are handed out in commit
+-- order. -> last_version, vault_mode
+function M.lock_tenant(tx, tenant)
+  local r = assert(stmt(tx, [[INSERT INTO sync_tenants(tenant, last_version, vault_mode) VALUES (?, 0, 'local_first')
+    ON CONFLICT (tenant) DO UPDATE SET last_version = sync_tenants.last_version
+    RETURNING last_version, vault_mode]]):query(tenant))[1]
+  return tonumber(r.last_version), r.vault_mode
+end
+
+function M.set_last_version(tx, tenant, v)
+  assert(stmt(tx, "UPDATE sync_tenants SET last_version = ? WHERE tenant = ?"):exec(v, tenant))
+end
+
+function M.tenant(h, tenant)
+  local r = assert(stmt(h, "SELECT vault_mode FROM sync_tenants WHERE tenant = ?"):query(tenant))[1]
+  return r and r.vault_mode or "local_first"
+end
+
+function M.set_vault_mode(tx, tenant, mode)
+  M.lock_tenant(tx, tenant)
+  assert(stmt(tx, "UPDATE sync_tenants SET vault_mode = ? WHERE tenant = ?"):exec(mode, tenant))
+end
+
+function M.entity(h, tenant, etype, eid)
+  return assert(stmt(h, "SELECT " .. ITEM_COLS .. " FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?")
+    :query(tenant, etype, eid))[1]
+end
+
+function M.put_entity(tx, tenant, it, payload_text, chain_text, token_id)
+  assert(stmt(tx, [[INSERT INTO sync_entities(tenant, entity_type, entity_id, version, truth_level, origin_source,
+      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (tenant, entity_type, entity_id) DO UPDATE SET version = excluded.version,
+      truth_level = excluded.truth_level, origin_source = excluded.origin_source, origin_chain = excluded.origin_chain,
+      last_modified_at = excluded.last_modified_at, payload = excluded.payload, deleted = excluded.deleted,
+      accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
+      writer_token_id = excluded.writer_token_id]]):exec(tenant, it.entity_type, it.entity_id, it.version,
+    it.truth_level, it.origin_source, chain_text, it.last_modified_at, payload_text, it.deleted,
+    it.accepted_by_user, it.last_modified_by_level, token_id))
+end
+
+function M.put_proposal(tx, tenant, it, payload_text, chain_text, token_id, base_version)
+  assert(stmt(tx, [[INSERT INTO sync_proposals(tenant, version, entity_type, entity_id, truth_level, origin_source,
+      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
+      base_version, status, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)]]):exec(tenant, it.version, it.entity_type,
+    it.entity_id, it.truth_level, it.origin_source, chain_text, it.last_modified_at, payload_text, it.deleted,
+    it.accepted_by_user, it.last_modified_by_level, token_id, base_version, store.now()))
+end
+
+function M.close_proposal(tx, tenant, version, status)
+  return assert(stmt(tx, "UPDATE sync_proposals SET status = ? WHERE tenant = ? AND version = ? AND status = 'open'")
+    :exec(status, tenant, version))
+end
+
+function M.mutation(h, tenant, mutation_id)
+  local r = assert(stmt(h, "SELECT result FROM sync_mutations WHERE tenant = ? AND mutation_id = ?"):query(tenant, mutation_id))[1]
+  return r and r.result
+end
+
+function M.put_mutation(tx, tenant, mutation_id, result_text, now)
+  assert(stmt(tx, "INSERT INTO sync_mutations(tenant, mutation_id, result, created_at) VALUES (?, ?, ?, ?)")
+    :exec(tenant, mutation_id, result_text, now))
+end
+
+-- e = { entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,
+--       incoming_version, result_version, stored (JSON text), incoming (JSON text),
+--       detail (table) }
+function M.put_event(tx, tenant, e, ident, now)
+  assert(stmt(tx, [[INSERT INTO sync_events(tenant, entity_type, entity_id, kind, rule, reason, mutation_id,
+      stored_version, incoming_version, result_version, stored, incoming, detail, writer_token_id, writer_level, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)]]):exec(tenant, e.entity_type, e.entity_id, e.kind,
+    e.rule, e.reason, e.mutation_id, e.stored_version, e.incoming_version, e.result_version, e.stored, e.incoming,
+    e.detail and json.encode(e.detail) or nil, ident.token_id, ident.level, now))
+end
+
+M.null = db.null
+
+return M
