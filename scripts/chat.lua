@@ -140,6 +140,7 @@ end
 local function tail()
   if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
   local last = since or current_end()
+  io.stderr:write(("chat: tail: following after #%d\n"):format(last))
   local printed = 0
   local delay, MAX_DELAY = 0.25, 5
   local url = brain.base .. "/chat/stream"
