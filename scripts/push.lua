@@ -199,6 +199,35 @@ local function resolve_conflicts(me, remote, rbranch)
   end
 end
 
+-- The seed's manual resolution: record the conflict in the brain (POST /conflicts, which
+-- posts the `alert` mentioning the coordinator in the same transaction) -> the message
+-- push.lua exits with. The conflict id also goes to stdout, for scripts.
+local function record_conflict(me, files, first_line, remote, rbranch)
+  local coord = load_policy().coordinator or "marcus"
+  local _, head = git({ "rev-parse", "--short", "HEAD" })
+  local ur, upstream = git({ "rev-parse", "--short", remote .. "/" .. rbranch }, true)
+  local st, v = api("POST", "/conflicts", { project = project, files = files, local_commit = head,
+    upstream_commit = ur.ok and upstream or nil, summary = first_line, coordinator = coord })
+  local recorded, cid = nil, "ID"
+  if st == 201 then
+    cid = tostring(v.id)
+    recorded = ("It is recorded as conflict #%s and @%s was alerted."):format(cid, v.coordinator)
+    io.stdout:write("conflict ", cid, "\n")
+  else
+    -- A brain without /conflicts (or refusing it): still alert the coordinator in the chat.
+    say(("warning: recording the conflict failed: %d %s"):format(st, v.error or ""))
+    chat("alert", ("@%s CONFLICT: %s/@%s cannot push %q to %s: conflicting changes in %s need an owner. " ..
+                   "The commit stays local (%s) on machine %s."):format(coord, me.ai, me.agent, first_line, project,
+                   table.concat(files, ", "), head, me.machine), { conflict = files, commit = head, agent = me.agent })
+    recorded = ("@%s was alerted in the chat (not recorded: %d)."):format(coord, st)
+  end
+  return ("push: CONFLICT in %s (no owner in the conflict policy). The rebase was aborted, " ..
+    "nothing was pushed and your commit is kept locally. %s\n" ..
+    "What to do: wait for @%s to assign an owner (POST /conflicts/%s/assign), or resolve it yourself: " ..
+    "git pull --rebase %s %s, fix the files, git rebase --continue, run push.lua again, then POST /conflicts/%s/resolve.")
+    :format(table.concat(files, ", "), recorded, coord, cid, remote, rbranch, cid)
+end
+
 local function main()
   local me, remote, rbranch = prepare()
   local trailer = ("[Jai.OS] %s/@%s | Machine: %s"):format(me.ai, me.agent, me.machine)
@@ -229,19 +258,7 @@ local function main()
   if not r.ok then
     local undecided = resolve_conflicts(me, remote, rbranch)
     if undecided then
-      local coord = (load_policy().coordinator or "marcus")
-      local _, head = git({ "rev-parse", "--short", "HEAD" })
-      local msg = ("@%s CONFLICT: %s/@%s cannot push %q to %s: conflicting changes in %s need an owner. " ..
-                   "Rebase aborted; the commit stays local (%s) on %s/@%s's machine %s.")
-        :format(coord, me.ai, me.agent, first_line, project, table.concat(undecided, ", "), head, me.ai, me.agent, me.machine)
-      chat("alert", msg, { conflict = undecided, commit = head, agent = me.agent })
-      api("POST", "/tasks", { title = "Resolve push conflict in " .. table.concat(undecided, ", ") .. " (@" .. me.agent .. ")",
-                               project = project, assigned_to = coord, status = "pending" })
-      stop(EXIT.conflict, ("push: CONFLICT in %s (no owner in the conflict policy). The rebase was aborted, " ..
-        "nothing was pushed, your commit is kept locally, and @%s was alerted.\n" ..
-        "What to do: wait for @%s to assign an owner, or resolve it yourself: git pull --rebase %s %s, " ..
-        "fix the files, git rebase --continue, then run push.lua again.")
-        :format(table.concat(undecided, ", "), coord, coord, remote, rbranch))
+      stop(EXIT.conflict, record_conflict(me, undecided, first_line, remote, rbranch))
     end
   end
   renew()

@@ -315,7 +315,7 @@ class PushTest(unittest.TestCase):
         self.assertEqual((st, body["conflicts"]), (200, []))
         self.assertEqual([m for m in self.chat() if m["type"] == "alert"], [])
 
-    def test_other_conflict_aborts_alerts_coordinator_releases_lock(self):
+    def test_other_conflict_aborts_records_conflict_alerts_coordinator(self):
         marcus, milo = self.clone("marcus"), self.clone("milo")
         (marcus / "README.md").write_text("# project by marcus\n")
         self.assertEqual(self.push("marcus", "docs: readme", "--policy", str(self.policy)).returncode, 0)
@@ -332,15 +332,24 @@ class PushTest(unittest.TestCase):
         self.assertFalse((milo / ".git/rebase-apply").exists())
         self.assertEqual((milo / "README.md").read_text(), "# project by milo\n")
         self.assertIn("docs: my readme", git(milo, "log", "-1", "--format=%s").stdout)
+        # recorded in the brain (the seed's "flag conflict in Shared Brain"), id printed
+        st, body = call(self.brain.base, "GET", f"/conflicts?project={self.project}", self.tokens["marcus"])
+        self.assertEqual(st, 200)
+        self.assertEqual(len(body["conflicts"]), 1)
+        c = body["conflicts"][0]
+        self.assertEqual(p.stdout.strip(), f"conflict {c['id']}")
+        self.assertIn(f"conflict #{c['id']}", p.stderr)
+        self.assertEqual((c["files"], c["status"], c["coordinator"], c["summary"]), (["README.md"], "open", "marcus", "docs: my readme"))
+        self.assertEqual(c["reporter"], {"ai": "gemini", "agent": "milo", "machine": "m2"})
+        self.assertTrue(git(milo, "rev-parse", "HEAD").stdout.startswith(c["local_commit"]))
+        self.assertTrue(git(self.remote, "rev-parse", "main").stdout.startswith(c["upstream_commit"]))
+        # ...with the coordinator's alert, posted in the same transaction
         alerts = [m for m in self.chat() if m["type"] == "alert"]
         self.assertEqual(len(alerts), 1)
+        self.assertEqual(alerts[0]["id"], c["chat_id"])
         self.assertIn("marcus", alerts[0]["mentions"])
         self.assertIn("README.md", alerts[0]["message"])
         self.assertEqual(alerts[0]["agent"], "milo")
-        st, tasks = call(self.brain.base, "GET", f"/tasks?project={self.project}&assigned_to=marcus", self.tokens["marcus"])
-        self.assertEqual(st, 200)
-        self.assertEqual(len(tasks["tasks"]), 1)
-        self.assertIn("README.md", tasks["tasks"][0]["title"])
 
 
 if __name__ == "__main__":
