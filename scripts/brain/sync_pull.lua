@@ -25,7 +25,7 @@ local function int_query(req, name, default, max)
 end
 
 local FEED_COLS = sstore.ITEM_COLS
-local FEED_SQL = ([[SELECT * FROM (SELECT 'entity' AS kind, %s, NULL AS base_version FROM sync_entities
+local FEED_SQL = ([[SELECT * FROM (SELECT 'entity' AS kind, %s, CAST(NULL AS BIGINT) AS base_version FROM sync_entities
     WHERE tenant = ? AND version > ? ORDER BY version LIMIT ?) e
   UNION ALL
   SELECT * FROM (SELECT 'proposal' AS kind, %s, base_version FROM sync_proposals
