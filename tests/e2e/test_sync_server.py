@@ -1,0 +1,623 @@
+"""The sync contract's server side (docs/sync-contract.md): /sync/push, /sync/pull,
+/sync/events, /sync/conflict-resolve, /sync/tenant and /sync/policy of a real
+`hostsync serve`, on a real SQLite file and on a real PostgreSQL (pgserver.py).
+
+Every rule of seed sections 6.3, 7 and 8 is a row of RULES, pushed through HTTP with the
+expected result, the expected stored winner and the expected sync_events record."""
+import json
+import os
+import pathlib
+import random
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+
+from brain_support import Brain, call
+from harness import HOSTSYNC, SOURCE_DIR, hostsync
+from pgserver import PgServer
+
+LEVELS = {1: "user", 2: "automation", 3: "ai-local", 4: "ai-lan", 5: "ai-cloud"}
+SOURCES = {1: "user:desktop", 2: "automation:rule-1", 3: "ai-local:model-x", 4: "ai-lan:box", 5: "ai-cloud:llama"}
+T1, T2, T3 = "2025-11-24T16:00:00Z", "2025-11-24T17:00:00Z", "2025-11-24T18:00:00Z"
+
+
+def sync_token(db, tenant, level, agent="syncer"):
+    proc = hostsync("run", "brain_admin.lua", "token", "create", "--ai", "claude", "--agent", agent,
+                    "--machine", "m1", "--project", "*", "--tenant", tenant, "--level", LEVELS[level],
+                    "--db", str(db), timeout=60)
+    assert proc.returncode == 0, proc.err
+    return proc.out.strip()
+
+
+def item(eid, level=None, at=T1, payload=None, version=0, mid=None, **fields):
+    it = {"entity_type": "note", "entity_id": eid, "origin_source": SOURCES.get(level or 1),
+          "origin_chain": [{"level": level or 1, "source": SOURCES.get(level or 1), "timestamp": at}],
+          "version": version, "last_modified_at": at, "payload": payload if payload is not None else {"title": eid},
+          "mutation_id": mid or str(uuid.uuid4())}
+    if level is not None:
+        it["truth_level"] = level
+    it.update(fields)
+    return it
+
+
+class Server(Brain):
+    """`hostsync serve` with extra flags (--sync-policy); brain_support.Brain otherwise."""
+
+    def __init__(self, test, db, threads=4, extra=()):
+        import subprocess
+        import re  # noqa: F401 (Brain._read uses it)
+        args = [HOSTSYNC, "serve", "--port", "0", "--threads", str(threads), "--db", str(db), *extra]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines, self.port = [], None
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        test.addCleanup(self.kill)
+        if not self._ready.wait(30) or self.port is None:
+            self.kill()
+            raise AssertionError("server did not start:\n" + "".join(self.lines))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+
+class Tenant:
+    """A fresh tenant on the shared server, with one token per level."""
+
+    def __init__(self, case, levels=(1, 2, 3, 4, 5)):
+        self.case = case
+        self.name = "t-" + uuid.uuid4().hex[:12]
+        self.tok = {lv: sync_token(case.db, self.name, lv, agent=f"l{lv}") for lv in levels}
+
+    def push(self, level, *items, expect=200):
+        st, body = call(self.case.server.base, "POST", "/sync/push", self.tok[level], {"items": list(items)})
+        self.case.assertEqual(st, expect, body)
+        return body["results"] if expect == 200 else body
+
+    def push1(self, level, it):
+        return self.push(level, it)[0]
+
+    def pull(self, since=0, limit=None, level=1):
+        q = f"/sync/pull?since={since}" + (f"&limit={limit}" if limit else "")
+        st, body = call(self.case.server.base, "GET", q, self.tok[level])
+        self.case.assertEqual(st, 200, body)
+        return body
+
+    def pull_all(self, since=0, level=1):
+        out = []
+        while True:
+            body = self.pull(since, 5000, level)
+            out += body["changes"]
+            since = body["next"]
+            if not body["more"]:
+                return out
+
+    def entity(self, eid):
+        """The entity's current stored item (from the feed), or None."""
+        got = [c["item"] for c in self.pull_all() if c["kind"] == "entity" and c["item"]["entity_id"] == eid]
+        return got[-1] if got else None
+
+    def events(self, eid=None, level=1):
+        q = "/sync/events?limit=1000" + (f"&entity_type=note&entity_id={eid}" if eid else "")
+        st, body = call(self.case.server.base, "GET", q, self.tok[level])
+        self.case.assertEqual(st, 200, body)
+        return body["events"]
+
+
+def existing(eid, level, at=T1, **kw):
+    return (level, item(eid, level, at, **kw))
+
+
+# Each rule: the stored entity (written first by a token of its level, or of `stored_by`;
+# or None), then the
+# incoming change by a token of `writer` level, based on the stored version ("current") or
+# on none ("stale": an offline edit that never saw it). Expected: the push result's
+# status, the stored entity afterwards (a subset) and the sync_events record (a subset,
+# or None for no event).
+RULES = [
+    # section 6.3 (decide: a stale change meets a stored one)
+    dict(name="6.3.2 a stale U1 delete beats stored A2 content (higher level)",
+         stored=(2, {"at": T2}), writer=1, incoming={"at": T1, "deleted": True}, base="stale",
+         status="applied", after={"deleted": True, "truth_level": 1},
+         event={"kind": "discarded", "rule": "6.3.2"}),
+    dict(name="6.3.2 stored A2 delete beats a stale L3 update",
+         stored=(2, {"at": T1, "deleted": True}), writer=3, incoming={"at": T2}, base="stale",
+         status="conflict", after={"deleted": True, "truth_level": 2},
+         event={"kind": "discarded", "rule": "6.3.2"}),
+    dict(name="6.3.2 both U1: a more recent stale delete wins",
+         stored=(1, {"at": T1}), writer=1, incoming={"at": T2, "deleted": True}, base="stale",
+         status="applied", after={"deleted": True}, event={"kind": "conflict", "rule": "6.3.2"}),
+    dict(name="6.3.2 both U1: an older stale delete loses",
+         stored=(1, {"at": T2}), writer=1, incoming={"at": T1, "deleted": True}, base="stale",
+         status="conflict", after={"deleted": False}, event={"kind": "conflict", "rule": "6.3.2"}),
+    dict(name="6.3.3A a stale U1 update beats stored L3 content, logged as discarded",
+         stored=(3, {"at": T2}), writer=1, incoming={"at": T1}, base="stale",
+         status="applied", after={"truth_level": 1}, event={"kind": "discarded", "rule": "6.3.3A"}),
+    dict(name="6.3.3B both U1: the later stale write wins, conflict logged",
+         stored=(1, {"at": T1}), writer=1, incoming={"at": T2}, base="stale",
+         status="applied", after={"truth_level": 1, "last_modified_at": T2},
+         event={"kind": "conflict", "rule": "6.3.3B", "detail": {"winner": "remote", "discarded_level": 1}}),
+    dict(name="6.3.3B both U1: an older stale write loses, conflict with the current item",
+         stored=(1, {"at": T2}), writer=1, incoming={"at": T1}, base="stale",
+         status="conflict", after={"last_modified_at": T2},
+         event={"kind": "conflict", "rule": "6.3.3B", "detail": {"winner": "local", "discarded_version": 0}}),
+    dict(name="6.3.3C A2 beats stored L3 even when older",
+         stored=(3, {"at": T2}), writer=2, incoming={"at": T1}, base="stale",
+         status="applied", after={"truth_level": 2}, event={"kind": "discarded", "rule": "6.3.3C"}),
+    dict(name="6.3.3C stored A2 beats a newer stale LN4",
+         stored=(2, {"at": T1}), writer=4, incoming={"at": T2}, base="stale",
+         status="conflict", after={"truth_level": 2}, event={"kind": "discarded", "rule": "6.3.3C"}),
+    dict(name="6.3.3C same level: last write wins",
+         stored=(3, {"at": T1}), writer=3, incoming={"at": T2}, base="stale",
+         status="applied", after={"truth_level": 3, "last_modified_at": T2},
+         event={"kind": "conflict", "rule": "6.3.3C"}),
+    dict(name="6.3.4 a stale accepted change counts as U1 and wins by last write",
+         stored=(1, {"at": T1}), writer=1, incoming={"at": T2, "truth_level": 4, "accepted_by_user": True},
+         base="stale", status="applied", after={"truth_level": 1, "accepted_by_user": True},
+         event={"kind": "conflict", "rule": "6.3.3B"}),
+    dict(name="6.3.4 upgrade at sync time: accepted AI content is stored as U1",
+         stored=(3, {"at": T1}), writer=1, incoming={"at": T2, "truth_level": 3, "accepted_by_user": True},
+         base="current", status="applied", after={"truth_level": 1, "last_modified_by_level": 1},
+         event={"kind": "upgrade"}),
+    dict(name="fast-forward: a change built on the stored version applies without an event",
+         stored=(3, {"at": T2}), writer=3, incoming={"at": T1}, base="current",
+         status="applied", after={"truth_level": 3, "last_modified_at": T1}, event=None),
+    # section 7 (check_write)
+    dict(name="7.1 U1 writes anything, even ownership fields of A2 content",
+         stored=(2, {}), writer=1, incoming={"payload": {"owner_id": "u-2"}}, base="current",
+         status="applied", after={"payload": {"owner_id": "u-2"}}, event=None),
+    dict(name="7.2 automation cannot change ownership",
+         stored=(2, {"payload": {"owner_id": "u-1"}}), stored_by=1, writer=2, incoming={"payload": {"owner_id": "u-9"}},
+         base="current", status="rejected", after={"payload": {"owner_id": "u-1"}},
+         event={"kind": "write_rejected", "rule": "7.2"}),
+    dict(name="7.2 automation cannot hard-delete a U1 entity",
+         stored=(1, {}), writer=2, incoming={"deleted": True}, base="current",
+         status="rejected", after={"deleted": False}, event={"kind": "write_rejected", "rule": "7.2"}),
+    dict(name="7.2 automation may update system fields of U1 content",
+         stored=(1, {"payload": {"title": "mine"}}), writer=2, incoming={"payload": {"title": "mine", "status": "done"}},
+         base="current", status="applied", after={"payload": {"title": "mine", "status": "done"}}, event=None),
+    dict(name="5.2 automation rewriting U1 content is a proposal",
+         stored=(1, {"payload": {"title": "mine"}}), writer=2, incoming={"payload": {"title": "auto"}},
+         base="current", status="proposal", after={"payload": {"title": "mine"}},
+         event={"kind": "proposal", "rule": "5.2"}),
+    dict(name="7.3 AI cannot change a billing field",
+         stored=(3, {"payload": {"plan": "free"}}), stored_by=1, writer=3, incoming={"payload": {"plan": "pro"}},
+         base="current", status="rejected", after={"payload": {"plan": "free"}},
+         event={"kind": "write_rejected", "rule": "7.3"}),
+    dict(name="7.3 AI never replaces U1 content: a proposal",
+         stored=(1, {"payload": {"title": "mine"}}), writer=4, incoming={"payload": {"title": "better"}},
+         base="current", status="proposal", after={"payload": {"title": "mine"}, "truth_level": 1},
+         event={"kind": "proposal", "rule": "7.3"}),
+    dict(name="7.3 an AI deletion of U1 content is a proposal",
+         stored=(1, {}), writer=3, incoming={"deleted": True}, base="current",
+         status="proposal", after={"deleted": False}, event={"kind": "proposal", "rule": "7.3"}),
+    dict(name="7.3 AI may create new content",
+         stored=None, writer=3, incoming={}, base="current", status="applied", after={"truth_level": 3}, event=None),
+    # identity binds the level (checked by the server before any policy)
+    dict(name="forged truth level is rejected",
+         stored=None, writer=3, incoming={"truth_level": 1}, base="current", status="rejected",
+         reason="forged truth level", after=None, event={"kind": "write_rejected", "rule": "forged_level"}),
+    dict(name="forged accepted_by_user is rejected",
+         stored=(3, {}), writer=2, incoming={"truth_level": 3, "accepted_by_user": True}, base="current",
+         status="rejected", reason="forged accepted_by_user", after={"accepted_by_user": False},
+         event={"kind": "write_rejected", "rule": "forged_acceptance"}),
+    dict(name="an item for another tenant is rejected",
+         stored=None, writer=1, incoming={"tenant_id": "someone-else"}, base="current", status="rejected",
+         reason="cross-tenant", after=None, event={"kind": "write_rejected", "rule": "cross_tenant"}),
+    # section 8 (the tenant's vault_mode, default local_first)
+    dict(name="8.1 local_first: AI cloud output is a proposal, even for new content",
+         stored=None, writer=5, incoming={}, base="current", status="proposal", after=None,
+         event={"kind": "proposal", "rule": "8.1"}),
+    dict(name="8.2 cloud_first: AI cloud new content is applied", mode="cloud_first",
+         stored=None, writer=5, incoming={}, base="current", status="applied", after={"truth_level": 5}, event=None),
+    dict(name="8.2 cloud_first: AI cloud still never replaces U1 content", mode="cloud_first",
+         stored=(1, {}), writer=5, incoming={"payload": {"title": "cloud"}}, base="current",
+         status="proposal", after={"truth_level": 1}, event={"kind": "proposal", "rule": "7.3"}),
+]
+
+
+def subset(got, want):
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(k in got and subset(got[k], v) for k, v in want.items())
+    return got == want
+
+
+class SyncServerTests:
+    """The suite; a subclass names the database (SQLite file or PostgreSQL URL)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-sync-"))
+        cls.db = cls.database()
+        cls._cleanups_cls = []
+
+        class Owner:
+            addCleanup = staticmethod(cls.addClassCleanup)
+        cls.server = Server(Owner, cls.db, threads=6)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, True)
+
+    # -- basics -----------------------------------------------------------------------
+
+    def test_push_then_pull_in_version_order_with_paging(self):
+        t = Tenant(self, levels=(1,))
+        res = t.push(1, *[item(f"n{i}", payload={"i": i}) for i in range(5)])
+        self.assertEqual([r["status"] for r in res], ["applied"] * 5)
+        versions = [r["version"] for r in res]
+        self.assertEqual(versions, list(range(versions[0], versions[0] + 5)))
+        self.assertEqual([r["entity_id"] for r in res], [f"n{i}" for i in range(5)])
+        page = t.pull(0, 2)
+        self.assertEqual(([c["version"] for c in page["changes"]], page["more"]), (versions[:2], True))
+        self.assertEqual(page["next"], versions[1])
+        rest = t.pull(page["next"])
+        self.assertEqual(([c["version"] for c in rest["changes"]], rest["more"]), (versions[2:], False))
+        it = rest["changes"][-1]["item"]
+        self.assertEqual(rest["changes"][-1]["kind"], "entity")
+        self.assertTrue(subset(it, {"entity_type": "note", "entity_id": "n4", "tenant_id": t.name, "truth_level": 1,
+                                    "version": versions[4], "payload": {"i": 4}, "deleted": False,
+                                    "accepted_by_user": False, "last_modified_by_level": 1,
+                                    "origin_source": "user:desktop", "last_modified_at": T1}), it)
+        self.assertEqual(t.pull(rest["next"]), {"changes": [], "next": rest["next"], "more": False})
+
+    def test_replayed_mutation_changes_nothing(self):
+        t = Tenant(self, levels=(1, 3))
+        first = item("r1", payload={"v": 1}, mid="m-1")
+        a = t.push1(1, first)
+        self.assertEqual(a["status"], "applied")
+        # Same mutation id again (even with other content), alone and twice in one batch.
+        again = dict(first, payload={"v": 2})
+        b = t.push(1, again, again)
+        for r in b:
+            self.assertEqual(r, dict(a, replayed=True))
+        self.assertEqual(t.entity("r1")["payload"], {"v": 1})
+        self.assertEqual(len(t.pull_all()), 1)
+        # A rejected mutation is replayed as rejected, and logged once.
+        bad = item("r2", 3, truth_level=1, mid="m-2")
+        self.assertEqual(t.push1(3, bad)["status"], "rejected")
+        self.assertTrue(t.push1(3, bad)["replayed"])
+        self.assertEqual(len(t.events("r2")), 1)
+        # Mutation ids are per tenant: another tenant's m-1 is its own.
+        u = Tenant(self, levels=(1,))
+        self.assertNotIn("replayed", u.push1(1, item("r1", mid="m-1")))
+
+    def test_request_errors(self):
+        t = Tenant(self, levels=(1,))
+        base, tok = self.server.base, t.tok[1]
+        st, body = call(base, "POST", "/sync/push", tok, {"items": [item(f"x{i}") for i in range(1001)]})
+        self.assertEqual(st, 400)
+        self.assertIn("'items'", body["error"])
+        self.assertEqual(call(base, "POST", "/sync/push", tok, {})[0], 400)
+        self.assertEqual(call(base, "POST", "/sync/push", tok, raw=b"{nope")[0], 400)
+        self.assertEqual(call(base, "GET", "/sync/pull?since=-1", tok)[0], 400)
+        self.assertEqual(call(base, "GET", "/sync/pull?limit=5001", tok)[0], 400)
+        # Per-item problems never fail the request: each is answered in order.
+        res = t.push(1, item("ok1"), {"entity_type": "note", "entity_id": "x"},
+                     item("bad", payload=[1, 2]), item("late", last_modified_at="yesterday"), item("ok2"))
+        self.assertEqual([r["status"] for r in res], ["applied", "rejected", "rejected", "rejected", "applied"])
+        self.assertIn("mutation_id", res[1]["reason"])
+        self.assertIn("payload", res[2]["reason"])
+        self.assertIn("last_modified_at", res[3]["reason"])
+        # Oversize bodies get 413.
+        st, _ = call(base, "POST", "/sync/push", tok, raw=b"{\"items\": [" + b" " * (9 * 1024 * 1024) + b"]}")
+        self.assertEqual(st, 413)
+
+    # -- the rules, table-driven --------------------------------------------------------
+
+    def test_every_rule_through_http(self):
+        tenants = {}
+        for rule in RULES:
+            with self.subTest(rule["name"]):
+                mode = rule.get("mode", "local_first")
+                if mode not in tenants:
+                    tenants[mode] = Tenant(self)
+                    if mode != "local_first":
+                        st, body = call(self.server.base, "POST", "/sync/tenant", tenants[mode].tok[1],
+                                        {"vault_mode": mode})
+                        self.assertEqual((st, body["vault_mode"]), (200, mode))
+                t = tenants[mode]
+                eid = "e-" + uuid.uuid4().hex[:8]
+                stored = None
+                if rule["stored"]:
+                    lv, kw = rule["stored"]
+                    kw = dict(kw)
+                    at = kw.pop("at", T1)
+                    st_item = item(eid, lv, at, **kw)
+                    r = t.push1(rule.get("stored_by", lv), st_item)
+                    self.assertEqual(r["status"], "applied", r)
+                    stored = t.entity(eid)
+                    self.assertEqual(stored["truth_level"], lv)
+                inc = dict(rule["incoming"])
+                inc.setdefault("payload", {"title": "changed"})
+                at = inc.pop("at", T2)
+                lv = inc.pop("truth_level", rule["writer"])
+                version = stored["version"] if (stored and rule["base"] == "current") else 0
+                sent = item(eid, lv, at, version=version, **inc)
+                res = t.push1(rule["writer"], sent)
+                self.assertEqual(res["status"], rule["status"], res)
+                if "reason" in rule:
+                    self.assertIn(rule["reason"], res["reason"])
+                after = t.entity(eid)
+                if rule["after"] is None:
+                    self.assertIsNone(after)
+                else:
+                    self.assertTrue(subset(after, rule["after"]), after)
+                if res["status"] == "conflict":
+                    self.assertEqual(res["current"], stored)
+                if res["status"] == "proposal":
+                    prop = [c for c in t.pull_all() if c["kind"] == "proposal" and c["version"] == res["version"]]
+                    self.assertEqual(len(prop), 1)
+                    self.assertEqual(prop[0]["item"]["payload"], sent["payload"])
+                    self.assertEqual(prop[0]["item"]["base_version"], stored["version"] if stored else 0)
+                events = t.events(eid)
+                if rule["event"] is None:
+                    self.assertEqual(events, [])
+                else:
+                    self.assertEqual(len(events), 1, events)
+                    e = events[0]
+                    self.assertTrue(subset(e, rule["event"]), e)
+                    self.assertEqual(e["mutation_id"], sent["mutation_id"])
+                    self.assertEqual(e["incoming"]["payload"], sent["payload"])
+                    self.assertEqual(e["writer_level"], rule["writer"])
+                    if stored:
+                        self.assertEqual((e["stored"], e["stored_version"]), (stored, stored["version"]))
+                    else:
+                        self.assertIsNone(e["stored"])
+
+    # -- conflict-resolve and vault_mode ----------------------------------------------------
+
+    def test_conflict_resolve(self):
+        t = Tenant(self, levels=(1, 3))
+        t.push1(1, item("c1", 1, T2, payload={"title": "server"}))
+        stored = t.entity("c1")
+        res = t.push1(1, item("c1", 1, T1, payload={"title": "offline"}))
+        self.assertEqual((res["status"], res["current"]), ("conflict", stored))
+        merge = {"entity_type": "note", "entity_id": "c1", "base_version": stored["version"],
+                 "payload": {"title": "server + offline"}}
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[3], merge)
+        self.assertEqual(st, 403, body)
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[1], dict(merge, base_version=0))
+        self.assertEqual((st, body["current"]), (409, stored))
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[1], dict(merge, base_version="x"))
+        self.assertEqual(st, 400)
+        self.assertIn("base_version", body["error"])
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[1], merge)
+        self.assertEqual(st, 200, body)
+        now = t.entity("c1")
+        self.assertEqual(body["item"], now)
+        self.assertTrue(subset(now, {"payload": {"title": "server + offline"}, "truth_level": 1,
+                                     "accepted_by_user": True, "version": body["version"]}))
+        self.assertEqual(now["origin_chain"][:-1], stored["origin_chain"])
+        self.assertEqual(now["origin_chain"][-1]["source"], "resolve")
+        ev = t.events("c1")
+        self.assertEqual([e["kind"] for e in ev], ["conflict", "resolved"])
+        self.assertEqual((ev[1]["stored"], ev[1]["incoming"], ev[1]["result_version"]), (stored, now, now["version"]))
+        # Resolving a proposal closes it: a second resolve naming it is refused.
+        r = t.push1(3, item("c1", 3, T3, version=now["version"], payload={"title": "ai idea"}))
+        self.assertEqual(r["status"], "proposal")
+        pick = {"entity_type": "note", "entity_id": "c1", "base_version": now["version"],
+                "payload": {"title": "ai idea, edited"}, "proposal_version": r["version"]}
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[1], pick)
+        self.assertEqual(st, 200, body)
+        st, body = call(self.server.base, "POST", "/sync/conflict-resolve", t.tok[1], dict(pick, base_version=body["version"]))
+        self.assertEqual(st, 404, body)
+
+    def test_vault_mode(self):
+        t = Tenant(self, levels=(1, 5))
+        base = self.server.base
+        self.assertEqual(call(base, "GET", "/sync/tenant", t.tok[5]), (200, {"tenant": t.name, "vault_mode": "local_first"}))
+        self.assertEqual(t.push1(5, item("v1", 5))["status"], "proposal")
+        st, _ = call(base, "POST", "/sync/tenant", t.tok[5], {"vault_mode": "cloud_first"})
+        self.assertEqual(st, 403)
+        st, body = call(base, "POST", "/sync/tenant", t.tok[1], {"vault_mode": "sideways"})
+        self.assertEqual(st, 400)
+        self.assertIn("vault_mode", body["error"])
+        self.assertEqual(call(base, "POST", "/sync/tenant", t.tok[1], {"vault_mode": "cloud_first"})[0], 200)
+        self.assertEqual(call(base, "GET", "/sync/tenant", t.tok[5])[1]["vault_mode"], "cloud_first")
+        self.assertEqual(t.push1(5, item("v2", 5))["status"], "applied")
+        self.assertEqual(call(base, "POST", "/sync/tenant", t.tok[1], {"vault_mode": "local_first"})[0], 200)
+        self.assertEqual(t.push1(5, item("v3", 5))["status"], "proposal")
+
+    # -- security --------------------------------------------------------------------------
+
+    def test_tenants_are_isolated(self):
+        a, b = Tenant(self, levels=(1,)), Tenant(self, levels=(1,))
+        a.push1(1, item("secret", payload={"pin": "1234"}))
+        self.assertEqual(b.pull_all(), [])
+        self.assertEqual(b.events(), [])
+        # b cannot write into a's tenant, by tenant_id or by the same entity id.
+        r = b.push1(1, item("secret", tenant_id=a.name, payload={"pin": "0000"}))
+        self.assertEqual(r["status"], "rejected")
+        self.assertIn("cross-tenant", r["reason"])
+        self.assertEqual(b.push1(1, item("secret", payload={"pin": "0000"}))["status"], "applied")
+        self.assertEqual(a.entity("secret")["payload"], {"pin": "1234"})
+        self.assertEqual(a.entity("secret")["tenant_id"], a.name)
+        # A brain token without a tenant gets 403 on every sync route.
+        proc = hostsync("run", "brain_admin.lua", "token", "create", "--ai", "claude", "--agent", "x",
+                        "--machine", "m", "--project", "*", "--db", str(self.db), check=True)
+        plain = proc.out.strip()
+        for method, path, body in [("POST", "/sync/push", {"items": []}), ("GET", "/sync/pull", None),
+                                   ("GET", "/sync/events", None), ("GET", "/sync/tenant", None),
+                                   ("GET", "/sync/policy", None),
+                                   ("POST", "/sync/conflict-resolve", {"entity_type": "note"})]:
+            st, body = call(self.server.base, method, path, plain, body)
+            self.assertEqual(st, 403, (path, body))
+        self.assertEqual(call(self.server.base, "GET", "/sync/pull", None)[0], 401)
+
+    def test_token_admin_shows_tenant_and_level(self):
+        db = self.tmp / "admin.sqlite"
+        sync_token(db, "acme", 4)
+        bad = hostsync("run", "brain_admin.lua", "token", "create", "--ai", "a", "--agent", "b", "--machine", "m",
+                       "--project", "*", "--tenant", "acme", "--level", "boss", "--db", db)
+        self.assertEqual(bad.returncode, 2, bad.err)
+        self.assertIn("--level", bad.err)
+        lonely = hostsync("run", "brain_admin.lua", "token", "create", "--ai", "a", "--agent", "b", "--machine", "m",
+                          "--project", "*", "--tenant", "acme", "--db", db)
+        self.assertEqual(lonely.returncode, 2, lonely.err)
+        listing = hostsync("run", "brain_admin.lua", "token", "list", "--db", db, check=True).out
+        self.assertIn("tenant=acme level=ai-lan", listing)
+
+    # -- paging under concurrent pushes -----------------------------------------------------
+
+    def test_paging_from_random_cursors_during_pushes(self):
+        t = Tenant(self, levels=(1,))
+        top = [max(r["version"] for r in t.push(1, *[item(f"pre{i}") for i in range(20)]))]
+        done = threading.Event()
+        failures, readers = [], []
+
+        def pusher():
+            rng = random.Random(1)
+            try:
+                for b in range(25):
+                    res = t.push(1, *[item(f"b{b}-{i}") for i in range(rng.randint(1, 40))])
+                    top[0] = max(r["version"] for r in res)
+            except BaseException as e:  # noqa: BLE001 (reported by the main thread)
+                failures.append(e)
+            finally:
+                done.set()
+
+        def reader(seed):
+            # Page with random sizes from a random cursor until a page says "no more"
+            # after the pusher finished: then everything after the cursor must have been seen.
+            rng = random.Random(seed)
+            try:
+                start = rng.randint(0, top[0])
+                seen, since = [], start
+                while True:
+                    was_done = done.is_set()
+                    body = t.pull(since, rng.randint(1, 17))
+                    seen += [(c["version"], c["item"]["entity_id"]) for c in body["changes"]]
+                    since = body["next"]
+                    if not body["more"] and was_done:
+                        break
+                readers.append((start, seen))
+            except BaseException as e:  # noqa: BLE001
+                failures.append(e)
+
+        threads = [threading.Thread(target=pusher)] + [threading.Thread(target=reader, args=(s,)) for s in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        if failures:
+            raise failures[0]
+        everything = {c["item"]["entity_id"]: c["version"] for c in t.pull_all()}
+        self.assertEqual(len(everything), len(set(everything.values())))
+        self.assertEqual(len(readers), 4)
+        for start, seen in readers:
+            versions = [v for v, _ in seen]
+            self.assertEqual(versions, sorted(set(versions)), "a version was repeated or out of order")
+            want = sorted((v, e) for e, v in everything.items() if v > start)
+            self.assertEqual(seen, want, f"from cursor {start}: missed or extra changes")
+
+    # -- policies: budgets and hot reload ---------------------------------------------------
+
+    def _policy_file(self, name, text):
+        path = self.tmp / name
+        tmp = self.tmp / (name + ".new")
+        tmp.write_text(text)
+        os.replace(tmp, path)   # a new inode: the server notices even within one mtime tick
+        return path
+
+    def test_runaway_policy_rejects_the_item_and_the_server_keeps_serving(self):
+        path = self._policy_file("evil.lua", """
+local M = {}
+function M.check_write(item)
+  if item.payload.evil == "loop" then while true do end end
+  if item.payload.evil == "alloc" then local t = {} while true do t[#t + 1] = string.rep("x", 4096) .. #t end end
+  if item.payload.evil == "raise" then error("I refuse") end
+  return { action = "apply" }
+end
+function M.decide(l, r) return { winner = "remote" } end
+return M
+""")
+        srv = Server(self, self.db, threads=2, extra=("--sync-policy", str(path)))
+        t = Tenant(self, levels=(1,))
+        st, res = call(srv.base, "POST", "/sync/push", t.tok[1], {"items": [
+            item("p1", payload={"evil": "loop"}), item("p2", payload={"evil": "alloc"}),
+            item("p3", payload={"evil": "raise"}), item("p4", payload={"fine": True})]})
+        self.assertEqual(st, 200, res)
+        res = res["results"]
+        self.assertEqual([r["status"] for r in res], ["rejected", "rejected", "rejected", "applied"])
+        self.assertIn("policy error", res[0]["reason"])
+        self.assertIn("instruction budget exceeded", res[0]["reason"])
+        self.assertIn("memory budget exceeded", res[1]["reason"])
+        self.assertIn("I refuse", res[2]["reason"])
+        self.assertEqual([e["kind"] for e in t.events()], ["policy_error"] * 3)
+        for _ in range(3):
+            st, res = call(srv.base, "POST", "/sync/push", t.tok[1], {"items": [item("p5")]})
+            self.assertEqual((st, res["results"][0]["status"]), (200, "applied"))
+
+    def test_policy_hot_reload(self):
+        v1 = 'return { check_write = function() return { action = "apply" } end, decide = function() return { winner = "remote" } end }\n'
+        v2 = 'return { check_write = function() return { action = "reject", reason = "v2 says no" } end, decide = function() return { winner = "local" } end }\n'
+        path = self._policy_file("hot.lua", v1)
+        srv = Server(self, self.db, threads=1, extra=("--sync-policy", str(path)))
+        t = Tenant(self, levels=(1,))
+
+        def push():
+            st, body = call(srv.base, "POST", "/sync/push", t.tok[1], {"items": [item("h")]})
+            self.assertEqual(st, 200, body)
+            return body["results"][0]
+
+        def policy():
+            st, body = call(srv.base, "GET", "/sync/policy", t.tok[1])
+            self.assertEqual(st, 200, body)
+            return body
+
+        import hashlib
+        p = policy()
+        self.assertEqual((p["path"], p["sha256"], p["last_error"]), (str(path), hashlib.sha256(v1.encode()).hexdigest(), None))
+        self.assertEqual(push()["status"], "applied")
+        self._policy_file("hot.lua", v2)
+        deadline = time.monotonic() + 30
+        while push()["status"] != "rejected":
+            self.assertLess(time.monotonic(), deadline, "the edited policy never took effect")
+            time.sleep(0.2)
+        self.assertEqual(push()["reason"], "v2 says no")
+        p = policy()
+        self.assertEqual((p["sha256"], p["last_error"]), (hashlib.sha256(v2.encode()).hexdigest(), None))
+        # A broken edit keeps v2 in force and says why.
+        self._policy_file("hot.lua", "return { check_write = function( end }\n")
+        deadline = time.monotonic() + 30
+        while policy()["last_error"] is None:
+            self.assertLess(time.monotonic(), deadline, "the broken edit was never noticed")
+            time.sleep(0.2)
+        p = policy()
+        self.assertEqual(p["sha256"], hashlib.sha256(v2.encode()).hexdigest())
+        self.assertIn("hot.lua", p["last_error"])
+        self.assertEqual(push()["reason"], "v2 says no")
+        self.assertTrue(any("not reloaded" in line and "hot.lua" in line for line in srv.lines), srv.lines)
+        # A broken policy at start-up stops the server before it listens.
+        proc = hostsync("serve", "--port", "0", "--db", self.db, "--sync-policy", path, timeout=60)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("hot.lua", proc.err)
+
+    def test_default_policy_is_the_truth_hierarchy(self):
+        t = Tenant(self, levels=(1,))
+        st, p = call(self.server.base, "GET", "/sync/policy", t.tok[1])
+        self.assertEqual(st, 200, p)
+        self.assertTrue(p["path"].endswith("policies/truth_hierarchy.lua"), p)
+        import hashlib
+        self.assertEqual(p["sha256"], hashlib.sha256((SOURCE_DIR / "policies/truth_hierarchy.lua").read_bytes()).hexdigest())
+
+
+class SyncServerSQLiteTest(SyncServerTests, unittest.TestCase):
+    @classmethod
+    def database(cls):
+        return cls.tmp / "brain.sqlite"
+
+
+@unittest.skipUnless(PgServer.available() or os.environ.get("CI"), "PostgreSQL binaries not installed")
+class SyncServerPostgresTest(SyncServerTests, unittest.TestCase):
+    @classmethod
+    def database(cls):
+        cls.pg = PgServer().__enter__()
+        cls.addClassCleanup(cls.pg.__exit__, None, None, None)
+        return cls.pg.url
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
