@@ -124,6 +124,24 @@ class BrainPostgresTest(unittest.TestCase):
             self.assertEqual(ids, want, f"stream on server {i}")
             self.assertEqual(results[i][-1][1]["message"], "sentinel")
 
+    def test_conflict_recorded_assigned_resolved_across_servers(self):
+        milo = make_token(self.url, agent="milo", ai="gemini", machine="m2")
+        marcus = make_token(self.url, agent="marcus")
+        priya = make_token(self.url, agent="priya", ai="chatgpt", machine="m3")
+        s1, s2 = Brain(self, self.url, threads=2), Brain(self, self.url, threads=2)
+        st, got = call(s1.base, "POST", "/conflicts", milo, {"project": "P", "files": ["README.md"], "local_commit": "abc"})
+        self.assertEqual(st, 201, got)
+        st, body = call(s2.base, "GET", f"/chat?since={got['chat_id'] - 1}&limit=1", marcus)
+        self.assertEqual((body["messages"][0]["type"], body["messages"][0]["metadata"]["conflict_id"]), ("alert", got["id"]))
+        self.assertEqual(call(s2.base, "POST", f"/conflicts/{got['id']}/assign", priya, {"to": "priya"})[0], 403)
+        st, c = call(s2.base, "POST", f"/conflicts/{got['id']}/assign", marcus, {"to": "priya"})
+        self.assertEqual((st, c["status"], c["assigned_to"]), (200, "assigned", "priya"), c)
+        st, c = call(s1.base, "POST", f"/conflicts/{got['id']}/resolve", priya, {"resolution": "def"})
+        self.assertEqual((st, c["status"], c["resolved_by"], c["files"]), (200, "resolved", "priya", ["README.md"]), c)
+        st, body = call(s2.base, "GET", "/conflicts?project=P&status=resolved", milo)
+        self.assertEqual([x["id"] for x in body["conflicts"]], [got["id"]])
+        self.assertEqual(call(s2.base, "POST", f"/conflicts/{got['id']}/resolve", marcus, {})[0], 409)
+
     def test_race_across_two_servers(self):
         clients, rounds = 8, 10
         tokens = [make_token(self.url, agent=f"r{i}") for i in range(clients)]
