@@ -24,7 +24,17 @@ local function apply_result(v, sent, res)
   local e = v:entity(etype, eid)
   local known = e and e.server_version or 0
   local status = res.status
-  if status == "applied" then
+  if status == "applied" and res.unchanged == true then
+    -- The server found nothing to change (e.g. both sides deleted): what it holds at
+    -- res.version is its own item, not ours. Take it from `current` if given, else
+    -- rewind the pull cursor so the next pull fetches it again.
+    if type(res.current) == "table" and (tonumber(res.current.version) or 0) > known then
+      v:set_server(etype, eid, res.current, not later and res.current or nil)
+    else
+      if not later then v:restore_server_view(etype, eid) end
+      v:rewind_cursor((tonumber(res.version) or 1) - 1)
+    end
+  elseif status == "applied" then
     local version = tonumber(res.version) or 0
     if version > known then
       local stored = shallow(item)

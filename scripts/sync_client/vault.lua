@@ -37,6 +37,7 @@ local SCHEMA = {
     [[CREATE TABLE outcomes (
         mutation_id TEXT PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
         status TEXT NOT NULL, version INTEGER, reason TEXT, replayed INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0,      -- applied, but the server had nothing to change
         item TEXT NOT NULL, at TEXT NOT NULL)]],
     -- Suggestions pulled from the server (kind "proposal" in the pull feed).
     [[CREATE TABLE proposals (
@@ -74,6 +75,12 @@ end
 function M:set_config(key, value)
   assert(self.h:exec("INSERT INTO config(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     key, tostring(value)))
+end
+
+-- The next pull starts at or before `version` (for an entity whose state must be read again).
+function M:rewind_cursor(version)
+  local cur = tonumber(self:get_config("pull_cursor") or "0")
+  if version < cur then self:set_config("pull_cursor", math.max(version, 0)) end
 end
 
 function M:config()
@@ -199,10 +206,11 @@ function M:rebase_unsent(etype, eid, version)
 end
 
 function M:record_outcome(res, item)
-  assert(self.h:exec([[INSERT INTO outcomes(mutation_id, entity_type, entity_id, status, version, reason, replayed, item, at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mutation_id) DO NOTHING]],
+  assert(self.h:exec([[INSERT INTO outcomes(mutation_id, entity_type, entity_id, status, version, reason, replayed,
+      unchanged, item, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(mutation_id) DO NOTHING]],
     res.mutation_id, item.entity_type, item.entity_id, res.status, tonumber(res.version),
-    type(res.reason) == "string" and res.reason or nil, res.replayed == true and 1 or 0, json.encode(item), M.now()))
+    type(res.reason) == "string" and res.reason or nil, res.replayed == true and 1 or 0,
+    res.unchanged == true and 1 or 0, json.encode(item), M.now()))
 end
 
 function M:outcomes()

@@ -168,8 +168,9 @@ class ConvergenceMixin:
                     continue
                 # Applied over a version the client had not seen: the stored item was
                 # discarded by the policy's decision, which must be logged with both items.
+                # (unchanged: the policy found both sides the same, nothing was discarded.)
                 before = [v for v in versions.get(key, []) if v < o["version"]]
-                if before and o["item"]["version"] < max(before) and not o["replayed"]:
+                if before and o["item"]["version"] < max(before) and not o["replayed"] and not o["unchanged"]:
                     decided += 1
                     self.assertTrue([e for e in logged if e.get("stored") and e.get("incoming")],
                                     f"{c.name}: {key} applied at v{o['version']} over v{max(before)} without a "
