@@ -17,7 +17,8 @@ local spec = {
   usage = "hostsync run push.lua [--server URL --token-file F] --project P --message MSG [options]",
   summary = "Commit the working tree with the Jai.OS attribution and push it under the project's push lock.\n" ..
     "Exit status: 0 pushed (or nothing to push), 1 error, 2 usage, 3 someone pushed since your last pull,\n" ..
-    "4 conflict the policy cannot resolve (rebase aborted, coordinator alerted), 5 lock busy too long,\n" ..
+    "4 conflict the policy cannot resolve (rebase aborted; recorded in the brain, which alerts the coordinator;\n" ..
+    "prints 'conflict ID'), 5 lock busy too long,\n" ..
     "6 the remote rejected the push (e.g. the fencing hook).",
   options = client.with_options {
     { "--project", "P", "project id (lock push:P)" },
