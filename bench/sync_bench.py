@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Sync throughput (issue 6): `hostsync serve` on a fresh database, a user token, then
+bench/sync_bench.lua pushes N items in batches and pulls them all. Runs the server with
+the default policy (policies/truth_hierarchy.lua) and with bench/noop_policy.lua on
+SQLite (alternating, best of --repeat), and with the default policy on PostgreSQL
+(tests/e2e/pgserver.py). Prints items/s, the policy overhead and SQLite/PostgreSQL.
+
+The driver's CPU time is measured (its process's user+system time, from getrusage) and
+printed next to the server's (from /proc/PID/stat), so a driver that is the bottleneck
+would show up: its CPU time would approach the wall time."""
+import argparse
+import json
+import os
+import pathlib
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from pgserver import PgServer  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class Server:
+    def __init__(self, hostsync, db, policy, threads):
+        args = [hostsync, "serve", "--port", "0", "--threads", str(threads), "--db", db]
+        if policy:
+            args += ["--sync-policy", policy]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.port, ready = None, threading.Event()
+
+        def read():
+            for line in self.proc.stderr:
+                m = re.match(r"listening on http://127\.0\.0\.1:(\d+)$", line.strip())
+                if m:
+                    self.port = int(m.group(1))
+                    ready.set()
+                elif line.strip() and "shutting down" not in line:
+                    sys.stderr.write("server: " + line)
+            ready.set()
+        threading.Thread(target=read, daemon=True).start()
+        ready.wait(60)
+        if self.port is None:
+            self.stop()
+            raise SystemExit("server did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_one(hostsync, db, policy, items, batch, threads, workdir):
+    token = subprocess.run([hostsync, "run", "brain_admin.lua", "token", "create", "--ai", "bench", "--agent", "bench",
+                            "--machine", "m", "--project", "*", "--tenant", "bench", "--level", "user", "--db", db],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    token_file = os.path.join(workdir, "token")
+    with open(token_file, "w") as f:
+        f.write(token)
+    srv = Server(hostsync, db, policy, threads)
+    try:
+        server_cpu0 = cpu_of(srv.proc.pid)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = subprocess.run([hostsync, "run", str(HERE / "sync_bench.lua"), "--server", f"http://127.0.0.1:{srv.port}",
+                              "--token-file", token_file, "--items", str(items), "--batch", str(batch)],
+                             capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if out.returncode != 0:
+            raise SystemExit("driver failed:\n" + out.stderr)
+        r = json.loads(out.stdout)
+        r["driver_cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        r["server_cpu_s"] = cpu_of(srv.proc.pid) - server_cpu0
+        return r
+    finally:
+        srv.stop()
+
+
+def fresh_sqlite(workdir, name):
+    path = os.path.join(workdir, name + ".sqlite")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    return path
+
+
+def line(label, r):
+    return (f"{label:<28} push {r['push_items_per_s']:>9,.0f} items/s ({r['push_s']:.2f} s)   "
+            f"pull {r['pull_items_per_s']:>9,.0f} items/s ({r['pull_s']:.2f} s)   "
+            f"driver cpu {r['driver_cpu_s']:.2f} s (of which decode {r['push_driver_s'] + r['pull_driver_s']:.2f} s), "
+            f"server cpu {r['server_cpu_s']:.2f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--hostsync", default=os.environ.get("HOSTSYNC", str(ROOT / "build" / "hostsync")))
+    ap.add_argument("--items", type=int, default=100000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=2, help="SQLite runs per policy; the best counts")
+    ap.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    a = ap.parse_args()
+    noop = str(HERE / "noop_policy.lua")
+    print(f"sync bench: {a.items} items, batches of {a.batch}, {a.threads} server threads; "
+          f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    workdir = tempfile.mkdtemp(prefix="hostsync-syncbench-")
+    try:
+        best = {}
+        for i in range(a.repeat):
+            for label, policy in (("sqlite truth_hierarchy", None), ("sqlite noop policy", noop)):
+                r = run_one(a.hostsync, fresh_sqlite(workdir, "bench"), policy, a.items, a.batch, a.threads, workdir)
+                print(line(f"{label} #{i + 1}", r), flush=True)
+                best.setdefault(label, []).append(r)
+        pg = None
+        if not a.no_pg and PgServer.available():
+            with PgServer() as server:
+                pg = run_one(a.hostsync, server.url, None, a.items, a.batch, a.threads, workdir)
+                print(line("postgres truth_hierarchy", pg), flush=True)
+        # Best of the repeats, push and pull each: the machine is shared, noise only slows.
+        t, n = ({**min(runs, key=lambda r: r["push_s"]), "pull_items_per_s": max(r["pull_items_per_s"] for r in runs),
+                 "pull_s": min(r["pull_s"] for r in runs)}
+                for runs in (best["sqlite truth_hierarchy"], best["sqlite noop policy"]))
+        print()
+        print(line("BEST sqlite truth_hierarchy", t))
+        print(line("BEST sqlite noop policy", n))
+        overhead = (t["push_s"] - n["push_s"]) / n["push_s"] * 100
+        print(f"policy overhead on push: {overhead:+.1f}% (target <= 25%)")
+        print(f"targets: push >= 20,000/s: {'met' if t['push_items_per_s'] >= 20000 else 'NOT met'}; "
+              f"pull >= 50,000/s: {'met' if t['pull_items_per_s'] >= 50000 else 'NOT met'}")
+        if pg:
+            print(f"SQLite/PostgreSQL: push {t['push_items_per_s'] / pg['push_items_per_s']:.2f}x, "
+                  f"pull {t['pull_items_per_s'] / pg['pull_items_per_s']:.2f}x")
+        print(f"load after: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+    finally:
+        shutil.rmtree(workdir, True)
+
+
+if __name__ == "__main__":
+    main()
