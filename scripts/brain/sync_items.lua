@@ -1,7 +1,6 @@
 -- SyncItems (seed section 6.1, plus accepted_by_user and last_modified_by_level from
 -- 4.1): checking and normalising what a client pushes, the plain copy a sandboxed policy
--- can receive, and the JSON text of a stored row for /sync/pull (built by concatenation:
--- payload and origin_chain are stored as JSON text and never decoded on the read path).
+-- can receive, and a stored row back as a SyncItem.
 local db = require "hostsync.db"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
@@ -148,23 +147,6 @@ end
 -- A SyncItem table -> JSON text (what is stored in sync_events and returned).
 function M.encode(it)
   return json.encode(it)
-end
-
-local enc = json.encode
--- A stored row -> the SyncItem's JSON text, by concatenation (the read path's only work).
-function M.row_json(r, tenant_json)
-  local src = r.origin_source
-  return table.concat {
-    '{"entity_type":', enc(r.entity_type), ',"entity_id":', enc(r.entity_id),
-    ',"tenant_id":', tenant_json, ',"truth_level":', r.truth_level,
-    ',"origin_source":', src ~= db.null and enc(src) or "null",
-    ',"origin_chain":', r.origin_chain, ',"version":', r.version,
-    ',"last_modified_at":', enc(r.last_modified_at), ',"payload":', r.payload,
-    ',"deleted":', truthy(r.deleted) and "true" or "false",
-    ',"accepted_by_user":', truthy(r.accepted_by_user) and "true" or "false",
-    ',"last_modified_by_level":', r.last_modified_by_level,
-    (r.base_version ~= nil and r.base_version ~= db.null) and (',"base_version":' .. r.base_version) or "",
-    "}" }
 end
 
 return M

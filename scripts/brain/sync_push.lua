@@ -38,12 +38,25 @@ function M.push(h, ident, body, policy)
   policy:refresh()
   local tenant, now = ident.tenant, store.now()
 
+  -- What the batch needs from the database, asked once: its entity keys and mutation ids.
+  local keys, ids = {}, {}
+  for _, raw in ipairs(list) do
+    if type(raw) == "table" then
+      if type(raw.entity_type) == "string" and type(raw.entity_id) == "string" then
+        keys[#keys + 1] = { raw.entity_type, raw.entity_id }
+      end
+      if type(raw.mutation_id) == "string" then ids[#ids + 1] = raw.mutation_id end
+    end
+  end
+
   local results = assert(h:transaction(function(tx)
     local first, mode = sstore.lock_tenant(tx, tenant)
     local last = first
     local ctx = { writer_level = ident.level, vault_mode = mode }
-    local seen = {}     -- mutation_id -> result JSON text, for repeats inside this batch
+    local rows = sstore.entities(tx, tenant, keys)      -- read after the lock: current
+    local seen = sstore.mutations(tx, tenant, ids)      -- mutation_id -> first result (JSON text)
     local written = {}  -- "type\0id" -> { item, payload_text, chain_text } written by this batch
+    local entity_writes, mutation_writes = {}, {}       -- written at the end, many rows per statement
 
     local function event(e, it, incoming_text, ex)
       e.entity_type, e.entity_id = it and it.entity_type, it and it.entity_id
@@ -56,7 +69,7 @@ function M.push(h, ident, body, policy)
     local function stored(etype, eid)
       local ex = written[etype .. "\0" .. eid]
       if ex then return ex end
-      local row = sstore.entity(tx, tenant, etype, eid)
+      local row = rows[etype .. "\0" .. eid]
       if not row then return nil end
       local e, pt, ct = items.from_row(row, tenant)
       return { item = e, ptext = pt, ctext = ct }
@@ -105,9 +118,15 @@ function M.push(h, ident, body, policy)
         last = last + 1
         if kind then log(kind, d, last) end
         it.version = last
-        ctext = items.encode(it.origin_chain)
-        sstore.put_entity(tx, tenant, it, ptext, ctext, ident.token_id)
-        written[key] = { item = it, ptext = ptext, ctext = ctext }
+        if kind then ctext = items.encode(it.origin_chain) end   -- an upgrade grew the chain
+        local w = written[key]
+        if w then
+          w.item, w.ptext, w.ctext = it, ptext, ctext
+        else
+          w = { item = it, ptext = ptext, ctext = ctext }
+          written[key] = w
+          entity_writes[#entity_writes + 1] = w
+        end
         return { status = "applied", version = last }
       end
 
@@ -158,7 +177,7 @@ function M.push(h, ident, body, policy)
       if not mid then
         res = { mutation_id = null, status = "rejected", reason = ("items[%d]: %s"):format(i, merr) }
       else
-        local prior = seen[mid] or sstore.mutation(tx, tenant, mid)
+        local prior = seen[mid]
         if prior then
           res = json.decode(prior)
           res.replayed = true
@@ -168,12 +187,16 @@ function M.push(h, ident, body, policy)
           res.entity_type = type(raw.entity_type) == "string" and raw.entity_type or null
           res.entity_id = type(raw.entity_id) == "string" and raw.entity_id or null
           local text = json.encode(res)
-          sstore.put_mutation(tx, tenant, mid, text, now)
+          mutation_writes[#mutation_writes + 1] = { mid, text }
           seen[mid] = text
         end
       end
       out[i] = res
     end
+    local ew = {}
+    for i, w in ipairs(entity_writes) do ew[i] = { w.item, w.ptext, w.ctext } end
+    sstore.put_entities(tx, tenant, ew, ident.token_id)
+    sstore.put_mutations(tx, tenant, mutation_writes, now)
     if last ~= first then sstore.set_last_version(tx, tenant, last) end
     return out
   end))

@@ -49,6 +49,84 @@ function M.set_vault_mode(tx, tenant, mode)
   assert(stmt(tx, "UPDATE sync_tenants SET vault_mode = ? WHERE tenant = ?"):exec(mode, tenant))
 end
 
+-- Batch reads for a push: the stored entities of a list of {entity_type, entity_id}
+-- keys and the stored results of a list of mutation ids, one query each (the keys go
+-- in as one JSON parameter). -> { ["type\0id"] = row }, { [mutation_id] = result }
+function M.entities(h, tenant, keys)
+  local sql = h:backend() == "postgres"
+    and "SELECT " .. ITEM_COLS:gsub("([%w_]+)", "e.%1") .. [[ FROM jsonb_array_elements(CAST(? AS JSONB)) j
+        JOIN sync_entities e ON e.tenant = ? AND e.entity_type = j->>0 AND e.entity_id = j->>1]]
+    -- SQLite: CROSS JOIN fixes the order (keys outside, primary-key lookups inside);
+    -- left to itself the planner scans the tenant's entities and re-reads the keys.
+    or "SELECT " .. ITEM_COLS:gsub("([%w_]+)", "e.%1") .. [[ FROM json_each(?) j
+        CROSS JOIN sync_entities e WHERE e.tenant = ? AND e.entity_type = j.value->>0 AND e.entity_id = j.value->>1]]
+  local out = {}
+  if #keys == 0 then return out end
+  for _, r in ipairs(assert(stmt(h, sql):query(json.encode(keys), tenant))) do
+    out[r.entity_type .. "\0" .. r.entity_id] = r
+  end
+  return out
+end
+
+function M.mutations(h, tenant, ids)
+  local sql = h:backend() == "postgres"
+    and "SELECT mutation_id, result FROM sync_mutations WHERE tenant = ? AND mutation_id IN (SELECT jsonb_array_elements_text(CAST(? AS JSONB)))"
+    or "SELECT mutation_id, result FROM sync_mutations WHERE tenant = ? AND mutation_id IN (SELECT value FROM json_each(?))"
+  local out = {}
+  if #ids == 0 then return out end
+  for _, r in ipairs(assert(stmt(h, sql):query(tenant, json.encode(ids)))) do out[r.mutation_id] = r.result end
+  return out
+end
+
+-- Many rows in few statements: INSERT ... VALUES (...), (...) in chunks of 64, 32, ...,
+-- 1 rows, so at most seven statement shapes per table are ever prepared.
+local function insert_rows(tx, head, ncols, tail, rows, width)
+  local one = "(" .. ("?, "):rep(ncols - 1) .. "?)"
+  local i, n = 1, #rows
+  while i <= n do
+    local chunk = 64
+    while chunk > n - i + 1 do chunk = chunk / 2 end
+    local sql = head .. (one .. ", "):rep(chunk - 1) .. one .. tail
+    local params, k = {}, 0
+    for r = i, i + chunk - 1 do
+      local row = rows[r]
+      for c = 1, width do params[k + c] = row[c] end
+      k = k + width
+    end
+    assert(stmt(tx, sql):exec(unpack(params, 1, k)))
+    i = i + chunk
+  end
+end
+
+local ENTITY_HEAD = [[INSERT INTO sync_entities(tenant, entity_type, entity_id, version, truth_level, origin_source,
+      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id)
+    VALUES ]]
+local ENTITY_TAIL = [[
+    ON CONFLICT (tenant, entity_type, entity_id) DO UPDATE SET version = excluded.version,
+      truth_level = excluded.truth_level, origin_source = excluded.origin_source, origin_chain = excluded.origin_chain,
+      last_modified_at = excluded.last_modified_at, payload = excluded.payload, deleted = excluded.deleted,
+      accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
+      writer_token_id = excluded.writer_token_id]]
+
+-- rows: { {it, payload_text, chain_text}, ... }, at most one per entity (a multi-row
+-- upsert may not touch a row twice).
+function M.put_entities(tx, tenant, rows, token_id)
+  local flat = {}
+  for i, r in ipairs(rows) do
+    local it = r[1]
+    flat[i] = { tenant, it.entity_type, it.entity_id, it.version, it.truth_level, it.origin_source or db.null,
+                r[3], it.last_modified_at, r[2], it.deleted, it.accepted_by_user, it.last_modified_by_level, token_id }
+  end
+  insert_rows(tx, ENTITY_HEAD, 13, ENTITY_TAIL, flat, 13)
+end
+
+-- rows: { {mutation_id, result_text}, ... }
+function M.put_mutations(tx, tenant, rows, now)
+  local flat = {}
+  for i, r in ipairs(rows) do flat[i] = { tenant, r[1], r[2], now } end
+  insert_rows(tx, "INSERT INTO sync_mutations(tenant, mutation_id, result, created_at) VALUES ", 4, "", flat, 4)
+end
+
 function M.entity(h, tenant, etype, eid)
   return assert(stmt(h, "SELECT " .. ITEM_COLS .. " FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?")
     :query(tenant, etype, eid))[1]

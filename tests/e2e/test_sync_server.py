@@ -262,6 +262,18 @@ class SyncServerTests:
                                     "origin_source": "user:desktop", "last_modified_at": T1}), it)
         self.assertEqual(t.pull(rest["next"]), {"changes": [], "next": rest["next"], "more": False})
 
+    def test_one_entity_several_times_in_one_batch(self):
+        t = Tenant(self, levels=(1,))
+        res = t.push(1, item("a", 1, T1, payload={"v": 1}), item("b"), item("a", 1, T2, payload={"v": 2}),
+                     item("a", 1, T1, payload={"v": 3}))
+        self.assertEqual([r["status"] for r in res], ["applied", "applied", "applied", "conflict"])
+        a = t.entity("a")
+        self.assertEqual((a["payload"], a["version"]), ({"v": 2}, res[2]["version"]))
+        self.assertEqual(res[3]["current"], a)
+        self.assertEqual([(c["item"]["entity_id"], c["version"]) for c in t.pull_all()],
+                         [("b", res[1]["version"]), ("a", res[2]["version"])])
+        self.assertEqual([e["kind"] for e in t.events("a")], ["conflict", "conflict"])
+
     def test_replayed_mutation_changes_nothing(self):
         t = Tenant(self, levels=(1, 3))
         first = item("r1", payload={"v": 1}, mid="m-1")
