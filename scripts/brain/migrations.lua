@@ -73,12 +73,14 @@ return function(backend)
           vault_mode TEXT NOT NULL DEFAULT 'local_first')]],
       -- The current state of each entity; version is the server version of its last change.
       -- last_modified_at is kept as the client sent it (RFC 3339 text) on both backends.
+      -- feed_json is the entity's /sync/pull entry, written with the row so that a pull
+      -- only reads text (it repeats payload: space traded for pull speed).
       ([[CREATE TABLE sync_entities (
           tenant TEXT NOT NULL, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
           version BIGINT NOT NULL, truth_level SMALLINT NOT NULL, origin_source TEXT,
           origin_chain %s NOT NULL, last_modified_at TEXT NOT NULL, payload %s NOT NULL,
           deleted BOOLEAN NOT NULL, accepted_by_user BOOLEAN NOT NULL,
-          last_modified_by_level SMALLINT NOT NULL, writer_token_id BIGINT,
+          last_modified_by_level SMALLINT NOT NULL, writer_token_id BIGINT, feed_json TEXT NOT NULL,
           PRIMARY KEY (tenant, entity_type, entity_id))]]):format(json, json),
       "CREATE UNIQUE INDEX idx_sync_entities_feed ON sync_entities(tenant, version)",
       -- Changes kept as suggestions (AI output on U1 content, cloud AI in a local_first
@@ -91,7 +93,7 @@ return function(backend)
           deleted BOOLEAN NOT NULL, accepted_by_user BOOLEAN NOT NULL,
           last_modified_by_level SMALLINT NOT NULL, writer_token_id BIGINT,
           base_version BIGINT NOT NULL, status TEXT NOT NULL DEFAULT 'open', created_at %s,
-          PRIMARY KEY (tenant, version))]]):format(json, json, ts),
+          feed_json TEXT NOT NULL, PRIMARY KEY (tenant, version))]]):format(json, json, ts),
       "CREATE INDEX idx_sync_proposals_entity ON sync_proposals(tenant, entity_type, entity_id)",
       -- The first result of each client mutation, returned again on a replay.
       ([[CREATE TABLE sync_mutations (

@@ -144,6 +144,23 @@ function M.from_row(r, tenant)
   }, r.payload, r.origin_chain
 end
 
+local enc = json.encode
+-- The /sync/pull entry of an item: {"kind", "version", "item"} as JSON text, put
+-- together from the already encoded payload and origin_chain (no second encoding).
+function M.feed_json(kind, it, payload_text, chain_text, base_version)
+  local src = it.origin_source
+  return table.concat {
+    '{"kind":"', kind, '","version":', it.version, ',"item":{"entity_type":', enc(it.entity_type),
+    ',"entity_id":', enc(it.entity_id), ',"tenant_id":', enc(it.tenant_id), ',"truth_level":', it.truth_level,
+    ',"origin_source":', (src ~= nil and src ~= null) and enc(src) or "null",
+    ',"origin_chain":', chain_text, ',"version":', it.version,
+    ',"last_modified_at":', enc(it.last_modified_at), ',"payload":', payload_text,
+    ',"deleted":', it.deleted and "true" or "false",
+    ',"accepted_by_user":', it.accepted_by_user and "true" or "false",
+    ',"last_modified_by_level":', it.last_modified_by_level,
+    base_version and (',"base_version":' .. base_version) or "", "}}" }
+end
+
 -- A SyncItem table -> JSON text (what is stored in sync_events and returned).
 function M.encode(it)
   return json.encode(it)

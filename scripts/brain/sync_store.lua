@@ -3,6 +3,7 @@
 -- database handle (docs/api/db.md) because a push runs them per item.
 local db = require "hostsync.db"
 local json = require "hostsync.json"
+local items = require "brain.sync_items"
 local store = require "brain.store"
 
 local M = {}
@@ -99,14 +100,15 @@ local function insert_rows(tx, head, ncols, tail, rows, width)
 end
 
 local ENTITY_HEAD = [[INSERT INTO sync_entities(tenant, entity_type, entity_id, version, truth_level, origin_source,
-      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id)
+      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
+      feed_json)
     VALUES ]]
 local ENTITY_TAIL = [[
     ON CONFLICT (tenant, entity_type, entity_id) DO UPDATE SET version = excluded.version,
       truth_level = excluded.truth_level, origin_source = excluded.origin_source, origin_chain = excluded.origin_chain,
       last_modified_at = excluded.last_modified_at, payload = excluded.payload, deleted = excluded.deleted,
       accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
-      writer_token_id = excluded.writer_token_id]]
+      writer_token_id = excluded.writer_token_id, feed_json = excluded.feed_json]]
 
 -- rows: { {it, payload_text, chain_text}, ... }, at most one per entity (a multi-row
 -- upsert may not touch a row twice).
@@ -115,9 +117,10 @@ function M.put_entities(tx, tenant, rows, token_id)
   for i, r in ipairs(rows) do
     local it = r[1]
     flat[i] = { tenant, it.entity_type, it.entity_id, it.version, it.truth_level, it.origin_source or db.null,
-                r[3], it.last_modified_at, r[2], it.deleted, it.accepted_by_user, it.last_modified_by_level, token_id }
+                r[3], it.last_modified_at, r[2], it.deleted, it.accepted_by_user, it.last_modified_by_level, token_id,
+                items.feed_json("entity", it, r[2], r[3]) }
   end
-  insert_rows(tx, ENTITY_HEAD, 13, ENTITY_TAIL, flat, 13)
+  insert_rows(tx, ENTITY_HEAD, 14, ENTITY_TAIL, flat, 14)
 end
 
 -- rows: { {mutation_id, result_text}, ... }
@@ -133,25 +136,17 @@ function M.entity(h, tenant, etype, eid)
 end
 
 function M.put_entity(tx, tenant, it, payload_text, chain_text, token_id)
-  assert(stmt(tx, [[INSERT INTO sync_entities(tenant, entity_type, entity_id, version, truth_level, origin_source,
-      origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (tenant, entity_type, entity_id) DO UPDATE SET version = excluded.version,
-      truth_level = excluded.truth_level, origin_source = excluded.origin_source, origin_chain = excluded.origin_chain,
-      last_modified_at = excluded.last_modified_at, payload = excluded.payload, deleted = excluded.deleted,
-      accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
-      writer_token_id = excluded.writer_token_id]]):exec(tenant, it.entity_type, it.entity_id, it.version,
-    it.truth_level, it.origin_source, chain_text, it.last_modified_at, payload_text, it.deleted,
-    it.accepted_by_user, it.last_modified_by_level, token_id))
+  M.put_entities(tx, tenant, { { it, payload_text, chain_text } }, token_id)
 end
 
 function M.put_proposal(tx, tenant, it, payload_text, chain_text, token_id, base_version)
   assert(stmt(tx, [[INSERT INTO sync_proposals(tenant, version, entity_type, entity_id, truth_level, origin_source,
       origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
-      base_version, status, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)]]):exec(tenant, it.version, it.entity_type,
+      base_version, status, created_at, feed_json)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)]]):exec(tenant, it.version, it.entity_type,
     it.entity_id, it.truth_level, it.origin_source, chain_text, it.last_modified_at, payload_text, it.deleted,
-    it.accepted_by_user, it.last_modified_by_level, token_id, base_version, store.now()))
+    it.accepted_by_user, it.last_modified_by_level, token_id, base_version, store.now(),
+    items.feed_json("proposal", it, payload_text, chain_text, base_version)))
 end
 
 function M.close_proposal(tx, tenant, version, status)
