@@ -112,7 +112,7 @@ class BrainApiTest(unittest.TestCase):
             st, body = call(self.base, method, path, self.marcus, raw=raw)
             self.assertEqual(st, 400, (path, raw, body))
             self.assertIn(needle, body["error"], (path, raw))
-        st, body = call(self.base, "POST", "/chat", self.marcus, raw=b'{"message":"' + b"x" * (2 << 20) + b'"}')
+        st, body = call(self.base, "POST", "/chat", self.marcus, raw=b'{"message":"' + b"x" * (9 << 20) + b'"}')
         self.assertEqual(st, 413)
         # Nothing was half-applied: no message from the refused posts.
         st, body = call(self.base, "GET", "/chat?since=0&limit=1000", self.marcus)
