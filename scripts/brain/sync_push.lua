@@ -163,7 +163,7 @@ function M.push(h, ident, body, policy)
         return { status = "conflict", reason = dd.reason, current = existing }
       elseif dd.winner == "same" then
         if kind then log(kind, dd) end
-        return { status = "applied", version = existing.version, unchanged = true, reason = dd.reason }
+        return { status = "applied", version = existing.version, unchanged = true, reason = dd.reason, current = existing }
       end
       local msg = "policy error: decide returned winner " .. tostring(dd.winner)
       log("policy_error", nil, nil, msg)

@@ -160,6 +160,9 @@ RULES = [
          stored=(3, {"at": T1}), writer=1, incoming={"at": T2, "truth_level": 3, "accepted_by_user": True},
          base="current", status="applied", after={"truth_level": 1, "last_modified_by_level": 1},
          event={"kind": "upgrade"}),
+    dict(name="6.3.3 a stale change identical to the stored one: applied, unchanged, no event",
+         stored=(1, {"payload": {"title": "same"}}), writer=1, incoming={"payload": {"title": "same"}}, base="stale",
+         status="applied", unchanged=True, after={"payload": {"title": "same"}, "last_modified_at": T1}, event=None),
     dict(name="fast-forward: a change built on the stored version applies without an event",
          stored=(3, {"at": T2}), writer=3, incoming={"at": T1}, base="current",
          status="applied", after={"truth_level": 3, "last_modified_at": T1}, event=None),
@@ -356,8 +359,10 @@ class SyncServerTests:
                     self.assertIsNone(after)
                 else:
                     self.assertTrue(subset(after, rule["after"]), after)
-                if res["status"] == "conflict":
+                if res["status"] == "conflict" or rule.get("unchanged"):
                     self.assertEqual(res["current"], stored)
+                if rule.get("unchanged"):
+                    self.assertEqual((res["unchanged"], res["version"]), (True, stored["version"]))
                 if res["status"] == "proposal":
                     prop = [c for c in t.pull_all() if c["kind"] == "proposal" and c["version"] == res["version"]]
                     self.assertEqual(len(prop), 1)
