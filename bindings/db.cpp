@@ -127,11 +127,12 @@ int push_rows(lua_State* L, const db::Result& r) {
     return 2;
 }
 
-// (url, busy_timeout_ms) -> connection | nil, err, kind, code
+// (url, busy_timeout_ms, group_commit) -> connection | nil, err, kind, code
 int l_open(lua_State* L) {
     std::string url(hostsync::check_view(L, 1));
     db::OpenOptions opts;
     opts.busy_timeout_ms = static_cast<int>(luaL_optnumber(L, 2, opts.busy_timeout_ms));
+    opts.group_commit = lua_toboolean(L, 3);
     auto* slot = static_cast<db::Connection**>(lua_newuserdata(L, sizeof(db::Connection*)));
     *slot = nullptr;
     luaL_getmetatable(L, kConnMeta);
@@ -209,6 +210,43 @@ int l_wait_notification(lua_State* L) {
     return 1;
 }
 
+// (conn) -> whether its transactions go through tx_begin/tx_end (group commit)
+int l_grouped(lua_State* L) {
+    lua_pushboolean(L, check_conn(L, 1)->grouped());
+    return 1;
+}
+
+// (conn) -> true | nil, err, kind, code: enters a grouped transaction
+int l_tx_begin(lua_State* L) {
+    db::Error err;
+    if (!check_conn(L, 1)->begin_grouped(err)) return push_error(L, err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+// (conn, commit) -> true once durable (or rolled back) | nil, err, kind, code
+int l_tx_end(lua_State* L) {
+    db::Error err;
+    if (!check_conn(L, 1)->end_grouped(lua_toboolean(L, 2), err)) return push_error(L, err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+// (conn) -> {queued=, batches=, transactions=, last_batch=} (zeros on a plain handle)
+int l_group_stats(lua_State* L) {
+    auto s = check_conn(L, 1)->group_stats();
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, s.queued);
+    lua_setfield(L, -2, "queued");
+    lua_pushnumber(L, static_cast<lua_Number>(s.batches));
+    lua_setfield(L, -2, "batches");
+    lua_pushnumber(L, static_cast<lua_Number>(s.transactions));
+    lua_setfield(L, -2, "transactions");
+    lua_pushnumber(L, static_cast<lua_Number>(s.last_batch));
+    lua_setfield(L, -2, "last_batch");
+    return 1;
+}
+
 // (conn) -> backend, display url, is_open; works on a closed handle too (for tostring).
 int l_info(lua_State* L) {
     auto* slot = static_cast<db::Connection**>(luaL_checkudata(L, 1, kConnMeta));
@@ -275,6 +313,10 @@ int hostsync_raw_db(lua_State* L) {
         {"run", guarded<l_run>},
         {"wait_notification", guarded<l_wait_notification>},
         {"info", guarded<l_info>},
+        {"grouped", guarded<l_grouped>},
+        {"tx_begin", guarded<l_tx_begin>},
+        {"tx_end", guarded<l_tx_end>},
+        {"group_stats", guarded<l_group_stats>},
         {"close", guarded<l_close>},
         {nullptr, nullptr},
     };

@@ -26,20 +26,26 @@ function M.blob(bytes)
   return setmetatable({ bytes = bytes }, raw.blob_mt)
 end
 
-local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds}])"
+local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean}])"
 
 function M.open(url, opts)
   if type(url) ~= "string" or url == "" then error(OPEN_USAGE, 2) end
-  local busy_ms
+  local busy_ms, group_commit
   if opts ~= nil then
     if type(opts) ~= "table" then error(OPEN_USAGE, 2) end
     for k, v in pairs(opts) do
-      if k ~= "busy_timeout" then error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2) end
-      if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
+      if k == "busy_timeout" then
+        if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
+      elseif k == "group_commit" then
+        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": group_commit must be a boolean", 2) end
+      else
+        error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2)
+      end
     end
     if opts.busy_timeout then busy_ms = floor(opts.busy_timeout * 1000) end
+    group_commit = opts.group_commit   -- ignored for PostgreSQL, which groups commits itself
   end
-  return raw.open(url, busy_ms)
+  return raw.open(url, busy_ms, group_commit)
 end
 
 -- Handle methods ---------------------------------------------------------------
@@ -69,6 +75,15 @@ function methods:backend()
   return (raw.info(self))
 end
 
+function methods:group_commit()
+  return raw.grouped(self)
+end
+
+-- {queued=, batches=, transactions=, last_batch=}: how a group_commit handle batches.
+function methods:group_stats()
+  return raw.group_stats(self)
+end
+
 function methods:url()
   local _, url = raw.info(self)
   return url
@@ -86,9 +101,28 @@ local in_transaction = setmetatable({}, { __mode = "k" })
 
 local function rethrow(err) error(err, 0) end
 
+-- A group_commit handle (SQLite) runs the same protocol through tx_begin/tx_end: its
+-- transaction is a savepoint in a batch that commits with one fsync, and tx_end returns
+-- once the batch is durable (docs/api/db.md, "Group commit").
+local function grouped_transaction(self, fn)
+  local ok, err, kind, code = raw.tx_begin(self)
+  if not ok then return nil, err, kind, code end
+  in_transaction[self] = true
+  local results = { pcall(fn, self) }
+  in_transaction[self] = nil
+  if not results[1] then
+    raw.tx_end(self, false)
+    rethrow(results[2])
+  end
+  ok, err, kind, code = raw.tx_end(self, true)
+  if not ok then return nil, err, kind, code end
+  return select(2, unpack(results, 1, table.maxn(results)))
+end
+
 function methods:transaction(fn)
   if type(fn) ~= "function" then error("Usage: h:transaction(function(tx) ... end)", 2) end
   if in_transaction[self] then error("Usage: h:transaction: already inside a transaction on this handle", 2) end
+  if raw.grouped(self) then return grouped_transaction(self, fn) end
   local begin = raw.info(self) == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN"
   local ok, err, kind, code = raw_execute(self, begin, {}, 0, false)
   if not ok then return nil, err, kind, code end

@@ -66,10 +66,28 @@ public:
     // answers with kind "usage").
     virtual bool wait_notification(double timeout_s, std::optional<Notification>& out, Error& err) = 0;
     virtual void close() = 0;
+
+    // Group commit (SQLite, OpenOptions::group_commit; db_sqlite_group.hpp). A grouped
+    // handle runs a transaction as begin_grouped() .. end_grouped() instead of BEGIN ..
+    // COMMIT: end_grouped returns once the batch holding the work is durable. Plain
+    // handles answer grouped() false and refuse the two calls (kind "usage").
+    struct GroupStats {
+        int queued = 0;                 // transactions waiting to start
+        std::int64_t batches = 0;       // batches committed (or failed) so far
+        std::int64_t transactions = 0;  // transactions those batches held
+        std::int64_t last_batch = 0;    // the batch number of this handle's last transaction
+    };
+    virtual bool grouped() const { return false; }
+    virtual bool begin_grouped(Error& err);
+    virtual bool end_grouped(bool commit, Error& err);
+    virtual GroupStats group_stats() const { return {}; }
 };
 
 struct OpenOptions {
     int busy_timeout_ms = 5000;  // SQLite: how long a writer waits for another
+    // SQLite: concurrent transactions of this process share one connection and one fsync
+    // per batch (db_sqlite_group.hpp). Ignored for PostgreSQL, which groups commits itself.
+    bool group_commit = false;
 };
 
 // Opens a database from a URL: "postgres://..." / "postgresql://..." use libpq, anything

@@ -239,6 +239,8 @@ public:
         shared_->db = nullptr;
     }
 
+    sqlite3* raw() const { return shared_->db; }
+
 private:
     bool check_open(Error& err) {
         if (shared_->db) return true;
@@ -250,6 +252,22 @@ private:
 };
 
 }  // namespace
+
+bool sqlite_read_only(Statement& st) {
+    auto& s = static_cast<SqliteStatement&>(st);
+    return s.st && sqlite3_stmt_readonly(s.st);
+}
+
+bool sqlite_in_transaction(Connection& conn) {
+    sqlite3* db = static_cast<SqliteConnection&>(conn).raw();
+    return db && !sqlite3_get_autocommit(db);
+}
+
+std::string sqlite_file_path(Connection& conn) {
+    sqlite3* db = static_cast<SqliteConnection&>(conn).raw();
+    const char* f = db ? sqlite3_db_filename(db, "main") : nullptr;
+    return f ? f : "";
+}
 
 std::unique_ptr<Connection> open_sqlite(const std::string& url, const OpenOptions& opts, Error& err) {
     auto shared = std::make_shared<Shared>();

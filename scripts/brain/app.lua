@@ -24,7 +24,7 @@ return function(config)
   local h   -- this worker's handle, opened on first use and reopened after a failure
 
   local function handle()
-    if not h then h = assert(store.open(config.db)) end
+    if not h then h = assert(store.open(config.db, config.group_commit)) end
     return h
   end
 

@@ -13,7 +13,7 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, tls = {cert, key}" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, group_commit, tls = {cert, key}" },
     { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
   },
@@ -35,6 +35,9 @@ for _, k in ipairs { "address", "port", "db", "threads" } do
 end
 if opts.sync_policy ~= nil then config.sync_policy = opts.sync_policy end
 config.db = config.db or store.DEFAULT_DB
+-- SQLite: concurrent requests' transactions share one fsync (docs/api/db.md, "Group commit").
+if config.group_commit == nil then config.group_commit = true end
+if type(config.group_commit) ~= "boolean" then cli.fail("hostsync serve: group_commit must be true or false") end
 
 -- The sync policy, loaded here once so that a broken policy fails before listening
 -- (workers are threads of this process: a relative path means the same to them).

@@ -9,8 +9,10 @@ local M = {}
 
 M.DEFAULT_DB = "brain.sqlite"
 
-function M.open(url)
-  local h, err = db.open(url or M.DEFAULT_DB)
+-- group_commit (SQLite): the workers' transactions share one fsync per batch
+-- (docs/api/db.md); the server turns it on unless its config says "group_commit": false.
+function M.open(url, group_commit)
+  local h, err = db.open(url or M.DEFAULT_DB, { group_commit = group_commit == true })
   if not h then return nil, err end
   return h
 end

@@ -8,7 +8,8 @@ Runs Debian's postgresql binaries (/usr/lib/postgresql/<ver>/bin, or PG_BIN). As
 initdb and the server run as the `postgres` user (PostgreSQL refuses to run as root), in
 a temporary directory that user owns. The server listens on 127.0.0.1 on a free port
 with password (scram) authentication, so URLs with passwords are exercised for real;
-fsync is off because test data need not survive a crash of the machine.
+fsync is off because test data need not survive a crash of the machine; PgServer(durable=True)
+keeps PostgreSQL's defaults (fsync, synchronous_commit) for benchmarks that compare durable commits.
 
 PgServer.available() tells whether the binaries exist, so callers can skip cleanly.
 """
@@ -40,7 +41,8 @@ class PgServer:
     PASSWORD = "s3cret-pw:@/x"   # characters that need percent-encoding in a URL
     DATABASE = "hostsync"
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        self.durable = durable
         self.bin = _bin_dir()
         self.dir = None
         self.port = None
@@ -68,8 +70,9 @@ class PgServer:
                         "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"])
         self._as_owner(["mkdir", str(sock)])
         self.port = _free_port()
-        opts = (f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-                f"-c synchronous_commit=off -c full_page_writes=off")
+        opts = f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
             self._as_owner([str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"),
                             "-w", "-t", "30", "start"])

@@ -9,6 +9,10 @@ local PG_URL = os.getenv("HOSTSYNC_TEST_PG_URL")
 
 local backends = {
   { name = "sqlite", open = function() return assert(db.open("sqlite:" .. t.tmpdir() .. "/test.db")) end },
+  -- The same assertions through group commit (docs/api/db.md): one transaction at a
+  -- time here, so each batch holds one; tests/e2e/test_db_group_commit.py has the races.
+  { name = "sqlite (group_commit)", backend = "sqlite", grouped = true,
+    open = function() return assert(db.open("sqlite:" .. t.tmpdir() .. "/test.db", { group_commit = true })) end },
 }
 if PG_URL then
   local n = 0
@@ -30,7 +34,7 @@ local function each(name, fn)
   for _, b in ipairs(backends) do
     t.test(b.name .. ": " .. name, function()
       local h = b.open()
-      local ok, err = pcall(fn, h, b.name)
+      local ok, err = pcall(fn, h, b.backend or b.name, b.grouped)
       h:close()
       if not ok then error(err, 0) end
     end)
@@ -87,15 +91,22 @@ each("exec returns changed rows; several statements run in one exec", function(h
   t.eq(h:exec("CREATE TABLE d(y INTEGER)"), 0)
 end)
 
-each("prepared statements are reused and die with their handle", function(h)
+each("prepared statements are reused and die with their handle", function(h, _, grouped)
   assert(h:exec("CREATE TABLE p(k TEXT PRIMARY KEY, n INTEGER)"))
-  local ins = assert(h:prepare("INSERT INTO p(k, n) VALUES (?, ?)"))
   local sel = assert(h:prepare("SELECT n FROM p WHERE k = ?"))
-  for i = 1, 50 do t.eq(ins:exec("k" .. i, i), 1) end
+  if grouped then
+    -- Writes go through the shared writer connection, never a prepared statement.
+    t.raises(function() h:prepare("INSERT INTO p(k, n) VALUES (?, ?)") end, "prepares read statements only")
+    for i = 1, 50 do t.eq(h:exec("INSERT INTO p(k, n) VALUES (?, ?)", "k" .. i, i), 1) end
+    t.raises(function() sel:query() end, "parameter")
+  else
+    local ins = assert(h:prepare("INSERT INTO p(k, n) VALUES (?, ?)"))
+    for i = 1, 50 do t.eq(ins:exec("k" .. i, i), 1) end
+    t.raises(function() ins:exec("x") end, "parameter")
+  end
   t.eq(sel:query("k7"), { { n = 7 } })
   t.eq(sel:query("nope"), {})
   t.match(tostring(sel), "hostsync.db.statement")
-  t.raises(function() ins:exec("x") end, "parameter")
   h:close()
   t.raises(function() sel:query("k7") end, "Usage: statement used after its database was closed")
 end)
@@ -268,6 +279,39 @@ t.test("sqlite: notifications need PostgreSQL; bad files are failures of the wor
   t.raises(function() db.open(42) end, "Usage: db.open(url")
   t.raises(function() db.open("x.db", { busy = 1 }) end, "unknown option 'busy'")
   t.ok(db.open(":memory:"))
+  t.raises(function() db.open(":memory:", { group_commit = true }) end, "group_commit needs a database file")
+  t.raises(function() db.open("x.db", { group_commit = 1 }) end, "group_commit must be a boolean")
+  t.eq(assert(db.open(dir .. "/plain.db")):group_commit(), false)
+end)
+
+t.test("sqlite (group_commit): handles of one file share batches; reads see only committed data", function()
+  local path = t.tmpdir() .. "/shared.db"
+  local a = assert(db.open(path, { group_commit = true }))
+  local b = assert(db.open(path, { group_commit = true }))
+  t.eq(a:group_commit(), true)
+  -- The writer connection keeps the durable settings.
+  t.eq(assert(a:query("PRAGMA synchronous"))[1].synchronous, 2)
+  assert(a:exec("CREATE TABLE g(x INTEGER)"))
+  local before = a:group_stats()
+  a:transaction(function(tx)
+    assert(tx:exec("INSERT INTO g VALUES (1)"))
+    t.eq(assert(tx:query("SELECT count(*) AS n FROM g"))[1].n, 1, "the transaction sees its own write")
+    -- Another handle's read outside a transaction sees committed data only.
+    t.eq(assert(b:query("SELECT count(*) AS n FROM g"))[1].n, 0)
+    -- A second handle on the same thread cannot start a transaction: it would wait for itself.
+    t.raises(function() b:transaction(function() end) end, "another handle of this thread is inside a transaction")
+    t.raises(function() b:exec("INSERT INTO g VALUES (9)") end, "another handle of this thread")
+  end)
+  t.eq(assert(b:query("SELECT count(*) AS n FROM g"))[1].n, 1)
+  local after = b:group_stats()
+  t.eq(after.batches - before.batches, 1)
+  t.eq(after.transactions - before.transactions, 1)
+  t.eq(a:group_stats().last_batch > 0, true)
+  -- Closing inside a transaction rolls it back and frees the writer for the other handle.
+  pcall(a.transaction, a, function(tx) assert(tx:exec("INSERT INTO g VALUES (2)")); a:close(); error("stop") end)
+  t.eq(b:exec("INSERT INTO g VALUES (3)"), 1)
+  t.eq(assert(b:query("SELECT x FROM g ORDER BY x")), { { x = 1 }, { x = 3 } })
+  b:close()
 end)
 
 t.test("postgres URLs: a password libpq cannot parse is not echoed (no server needed)", function()
