@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <set>
+#include <unordered_map>
 
 #include "db_url.hpp"
 
@@ -119,10 +120,12 @@ bool run_statement(sqlite3_stmt* st, const std::string& name, Result& out, Error
     sqlite3* db = sqlite3_db_handle(st);
     sqlite3_int64 before = sqlite3_total_changes64(db);
     out = Result{};
+    // Columns after the first step: a cached statement that SQLite re-prepared there
+    // (the schema changed) may have other columns than before.
+    int rc = sqlite3_step(st);
     int ncol = sqlite3_column_count(st);
     for (int i = 0; i < ncol; ++i) out.columns.emplace_back(sqlite3_column_name(st, i));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (; rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         std::vector<Value> row;
         row.reserve(ncol);
         for (int i = 0; i < ncol; ++i) row.push_back(column_value(st, i));
@@ -178,8 +181,13 @@ public:
 
     bool execute(const std::string& sql, const std::vector<Value>& params, Result& out, Error& err) override {
         if (!check_open(err)) return false;
-        const char* tail = sql.c_str();
         out = Result{};
+        if (sqlite3_stmt* st = cached(sql)) {
+            if (bind_all(st, params, shared_->name, err)) return run_statement(st, shared_->name, out, err);
+            sqlite3_clear_bindings(st);
+            return false;
+        }
+        const char* tail = sql.c_str();
         // Several statements run one after another (migrations); parameters only make
         // sense for a single one.
         while (!blank(tail)) {
@@ -229,8 +237,29 @@ public:
         return false;
     }
 
+    // A single statement's prepared form, kept for the next execute() of the same text:
+    // a server runs the same few statements on every request, and preparing is a good
+    // part of their cost. nullptr for several statements, or SQL that does not prepare
+    // (execute's loop then reports why).
+    sqlite3_stmt* cached(const std::string& sql) {
+        auto it = cache_.find(sql);
+        if (it != cache_.end()) return it->second;
+        sqlite3_stmt* st = nullptr;
+        const char* next = nullptr;
+        int rc = sqlite3_prepare_v3(shared_->db, sql.c_str(), static_cast<int>(sql.size()) + 1,
+                                    SQLITE_PREPARE_PERSISTENT, &st, &next);
+        if (rc != SQLITE_OK || !st || !blank(next)) {
+            sqlite3_finalize(st);
+            return nullptr;
+        }
+        if (cache_.size() >= kCacheSize) clear_cache();
+        cache_.emplace(sql, st);
+        return st;
+    }
+
     void close() override {
         if (!shared_->db) return;
+        clear_cache();
         for (auto* s : shared_->statements) {
             sqlite3_finalize(s->st);
             s->st = nullptr;
@@ -242,6 +271,13 @@ public:
     sqlite3* raw() const { return shared_->db; }
 
 private:
+    static constexpr std::size_t kCacheSize = 64;
+    void clear_cache() {
+        for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+        cache_.clear();
+    }
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+
     bool check_open(Error& err) {
         if (shared_->db) return true;
         err.kind = "usage";
@@ -256,6 +292,12 @@ private:
 bool sqlite_read_only(Statement& st) {
     auto& s = static_cast<SqliteStatement&>(st);
     return s.st && sqlite3_stmt_readonly(s.st);
+}
+
+bool sqlite_is_read(Connection& conn, const std::string& sql) {
+    auto& c = static_cast<SqliteConnection&>(conn);
+    sqlite3_stmt* st = c.raw() ? c.cached(sql) : nullptr;
+    return st && sqlite3_stmt_readonly(st);
 }
 
 bool sqlite_in_transaction(Connection& conn) {

@@ -187,8 +187,7 @@ public:
         if (held_.owns_lock()) return group_->writer->execute(sql, params, out, err);
         // Outside a transaction: a read runs on this handle's own connection, which sees
         // committed (so durable) data only; anything else is a transaction of its own.
-        Error prepare_err;
-        if (auto st = reader_->prepare(sql, prepare_err); st && sqlite_read_only(*st)) return st->run(params, out, err);
+        if (sqlite_is_read(*reader_, sql)) return reader_->execute(sql, params, out, err);
         if (!begin_grouped(err)) return false;
         bool ok = group_->writer->execute(sql, params, out, err);
         Error end_err;

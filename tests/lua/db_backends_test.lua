@@ -111,6 +111,19 @@ each("prepared statements are reused and die with their handle", function(h, _, 
   t.raises(function() sel:query("k7") end, "Usage: statement used after its database was closed")
 end)
 
+-- SQLite keeps the prepared form of exec/query SQL for reuse: it must follow schema changes.
+each("the same SQL run again after a schema change sees the new columns", function(h)
+  assert(h:exec("CREATE TABLE sc(a INTEGER)"))
+  assert(h:exec("INSERT INTO sc VALUES (1)"))
+  local _, cols = assert(h:query("SELECT * FROM sc"))
+  t.eq(cols, { "a" })
+  assert(h:exec("ALTER TABLE sc ADD COLUMN b TEXT DEFAULT 'x'"))
+  local rows
+  rows, cols = assert(h:query("SELECT * FROM sc"))
+  t.eq(cols, { "a", "b" })
+  t.eq(rows, { { a = 1, b = "x" } })
+end)
+
 each("transactions commit on return, roll back and re-raise on error", function(h)
   assert(h:exec("CREATE TABLE tx(x INTEGER)"))
   local a, b = h:transaction(function(tx)
