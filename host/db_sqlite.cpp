@@ -271,7 +271,7 @@ public:
     sqlite3* raw() const { return shared_->db; }
 
 private:
-    static constexpr std::size_t kCacheSize = 64;
+    static constexpr std::size_t kCacheSize = 128;
     void clear_cache() {
         for (auto& [sql, st] : cache_) sqlite3_finalize(st);
         cache_.clear();
@@ -288,11 +288,6 @@ private:
 };
 
 }  // namespace
-
-bool sqlite_read_only(Statement& st) {
-    auto& s = static_cast<SqliteStatement&>(st);
-    return s.st && sqlite3_stmt_readonly(s.st);
-}
 
 bool sqlite_is_read(Connection& conn, const std::string& sql) {
     auto& c = static_cast<SqliteConnection&>(conn);

@@ -114,10 +114,27 @@ bool usage(Error& err, std::string message) {
     return false;
 }
 
+class GroupConnection;
+
+// Statements outlive close() (Lua collects them in any order): they reach their handle
+// through this slot, which close() empties.
+using OwnerSlot = std::shared_ptr<GroupConnection*>;
+
+class GroupStatement : public Statement {
+public:
+    GroupStatement(OwnerSlot owner, std::string sql) : owner_(std::move(owner)), sql_(std::move(sql)) {}
+    bool run(const std::vector<Value>& params, Result& out, Error& err) override;
+
+private:
+    OwnerSlot owner_;
+    std::string sql_;
+};
+
 class GroupConnection : public Connection {
 public:
     GroupConnection(std::unique_ptr<Connection> reader, std::shared_ptr<Group> group)
-        : reader_(std::move(reader)), group_(std::move(group)), url_(reader_->display_url()) {}
+        : reader_(std::move(reader)), group_(std::move(group)), url_(reader_->display_url()),
+          self_(std::make_shared<GroupConnection*>(this)) {}
     ~GroupConnection() override { close(); }
 
     const char* backend() const override { return "sqlite"; }
@@ -198,14 +215,16 @@ public:
         return ok;
     }
 
+    // A statement of a grouped handle is its SQL, run through execute(): inside a
+    // transaction on the writer, outside it as a read on this handle's connection or a
+    // write in a transaction of its own. Both connections keep the prepared form of the
+    // SQL (db_sqlite.cpp), so it is still prepared once.
     std::unique_ptr<Statement> prepare(const std::string& sql, Error& err) override {
         if (!check_open(err)) return nullptr;
-        auto st = reader_->prepare(sql, err);
-        if (st && !sqlite_read_only(*st)) {
-            usage(err, "a group_commit handle prepares read statements only; run writes with exec or query");
-            return nullptr;
-        }
-        return st;
+        // Checked where it would run now, so a table created in this transaction counts.
+        Connection& where = held_.owns_lock() ? *group_->writer : *reader_;
+        if (!where.prepare(sql, err)) return nullptr;
+        return std::make_unique<GroupStatement>(self_, sql);
     }
 
     GroupStats group_stats() const override {
@@ -228,6 +247,7 @@ public:
             end_grouped(false, ignored);
         }
         reader_->close();
+        *self_ = nullptr;
         closed_ = true;
     }
 
@@ -242,8 +262,14 @@ private:
     std::string url_;
     std::unique_lock<std::mutex> held_;  // owns Group::tx_mu while inside a transaction
     std::int64_t last_batch_ = 0;
+    OwnerSlot self_;
     bool closed_ = false;
 };
+
+bool GroupStatement::run(const std::vector<Value>& params, Result& out, Error& err) {
+    if (*owner_ == nullptr) return usage(err, "statement used after its database was closed");
+    return (*owner_)->execute(sql_, params, out, err);
+}
 
 }  // namespace
 

@@ -15,9 +15,9 @@
 //     with the batch's error if its COMMIT failed: then none of it was applied);
 //   - runs reads outside a transaction on the handle's own connection, which sees only
 //     committed, hence durable, data (in WAL, a commit becomes visible after its fsync).
-// Writes outside a transaction run as a one-statement grouped transaction. prepare()
-// takes read statements only (writes go through exec/query, inside or outside a
-// transaction). Not for ":memory:" (each open would be another database).
+// Writes outside a transaction run as a one-statement grouped transaction; prepared
+// statements follow the same rules. Not for ":memory:" (each open would be another
+// database).
 #include "db.hpp"
 
 namespace hostsync::db {

@@ -31,14 +31,16 @@ app.routes = {
     assert(not ok and tostring(err):find("failing on purpose", 1, true))
     return 409, { k = req.params.k, batch = batch() }
   end },
-  -- Inserts two rows, then waits inside its transaction until `n` other transactions
-  -- queue behind it, so they all land in its batch (a 20 s bound keeps a broken test
-  -- from hanging).
+  -- Inserts two rows, creates GROUP_DB.holding, then waits inside its transaction until
+  -- `n` other transactions queue behind it, so they all land in its batch (a 20 s bound
+  -- keeps a broken test from hanging).
   { "POST", "/hold/:k/:n", function(req)
     local n = tonumber(req.params.n)
     local saw
     assert(h:transaction(function(tx)
       insert_pair(tx, req.params.k)
+      -- Tells the test it may send the others now (they must not start before this).
+      assert(io.open(os.getenv("GROUP_DB") .. ".holding", "wb")):close()
       local deadline = time.now() + 20
       repeat
         saw = h:group_stats().queued

@@ -45,6 +45,12 @@ class GroupCommitTest(unittest.TestCase):
             # The holder waits inside its transaction until the three others queue
             # behind it, so all four share one batch.
             hold = pool.submit(call, srv.base, "POST", "/hold/a/3")
+            holding = self.db + ".holding"
+            for _ in range(3000):   # until the holder is inside its transaction (30 s bound)
+                if os.path.exists(holding) or hold.done():
+                    break
+                threading.Event().wait(0.01)
+            self.assertTrue(os.path.exists(holding), "the holder never started its transaction")
             others = [pool.submit(call, srv.base, "POST", path) for path in ("/ok/b", "/fail/c", "/ok/d")]
             results = [hold.result(60)] + [f.result(60) for f in others]
         statuses = [st for st, _ in results]

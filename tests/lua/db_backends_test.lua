@@ -91,19 +91,21 @@ each("exec returns changed rows; several statements run in one exec", function(h
   t.eq(h:exec("CREATE TABLE d(y INTEGER)"), 0)
 end)
 
-each("prepared statements are reused and die with their handle", function(h, _, grouped)
+each("prepared statements are reused and die with their handle", function(h)
   assert(h:exec("CREATE TABLE p(k TEXT PRIMARY KEY, n INTEGER)"))
+  local ins = assert(h:prepare("INSERT INTO p(k, n) VALUES (?, ?)"))
   local sel = assert(h:prepare("SELECT n FROM p WHERE k = ?"))
-  if grouped then
-    -- Writes go through the shared writer connection, never a prepared statement.
-    t.raises(function() h:prepare("INSERT INTO p(k, n) VALUES (?, ?)") end, "prepares read statements only")
-    for i = 1, 50 do t.eq(h:exec("INSERT INTO p(k, n) VALUES (?, ?)", "k" .. i, i), 1) end
-    t.raises(function() sel:query() end, "parameter")
-  else
-    local ins = assert(h:prepare("INSERT INTO p(k, n) VALUES (?, ?)"))
-    for i = 1, 50 do t.eq(ins:exec("k" .. i, i), 1) end
-    t.raises(function() ins:exec("x") end, "parameter")
-  end
+  for i = 1, 50 do t.eq(ins:exec("k" .. i, i), 1) end
+  t.raises(function() ins:exec("x") end, "parameter")
+  -- Inside a transaction a prepared read sees the transaction's own writes.
+  t.raises(function()
+    h:transaction(function()
+      t.eq(ins:exec("in-tx", 99), 1)
+      t.eq(sel:query("in-tx"), { { n = 99 } })
+      error("roll back")
+    end)
+  end, "roll back")
+  t.eq(sel:query("in-tx"), {})
   t.eq(sel:query("k7"), { { n = 7 } })
   t.eq(sel:query("nope"), {})
   t.match(tostring(sel), "hostsync.db.statement")
