@@ -1,6 +1,9 @@
 -- The sync tables (migration 4): the tenant row and its version counter, entities,
--- proposals, mutation results and sync_events. Statements are prepared once per
--- database handle (docs/api/db.md) because a push runs them per item.
+-- proposals, mutation results and sync_events. A push runs a few statements per batch
+-- (not per item) and the same ones every time, so none is parsed twice: SQLite
+-- connections keep the prepared form of each SQL text (docs/api/db.md; a grouped
+-- handle's h:prepare is for reads only, so SQLite goes through h:query/h:exec), and on
+-- PostgreSQL they are prepared once per handle.
 local db = require "hostsync.db"
 local json = require "hostsync.json"
 local items = require "brain.sync_items"
@@ -8,11 +11,16 @@ local store = require "brain.store"
 
 local M = {}
 
-local cache = setmetatable({}, { __mode = "k" })   -- handle -> { sql -> statement }
+local prepared = setmetatable({}, { __mode = "k" })   -- PostgreSQL handle -> { sql -> statement }
 
+-- -> an object with :query(...) and :exec(...) running `sql` on `h`
 local function stmt(h, sql)
-  local per = cache[h]
-  if not per then per = {}; cache[h] = per end
+  if h:backend() ~= "postgres" then
+    return { query = function(_, ...) return h:query(sql, ...) end,
+             exec = function(_, ...) return h:exec(sql, ...) end }
+  end
+  local per = prepared[h]
+  if not per then per = {}; prepared[h] = per end
   local s = per[sql]
   if not s then
     s = assert(h:prepare(sql))
@@ -152,16 +160,6 @@ end
 function M.close_proposal(tx, tenant, version, status)
   return assert(stmt(tx, "UPDATE sync_proposals SET status = ? WHERE tenant = ? AND version = ? AND status = 'open'")
     :exec(status, tenant, version))
-end
-
-function M.mutation(h, tenant, mutation_id)
-  local r = assert(stmt(h, "SELECT result FROM sync_mutations WHERE tenant = ? AND mutation_id = ?"):query(tenant, mutation_id))[1]
-  return r and r.result
-end
-
-function M.put_mutation(tx, tenant, mutation_id, result_text, now)
-  assert(stmt(tx, "INSERT INTO sync_mutations(tenant, mutation_id, result, created_at) VALUES (?, ?, ?, ?)")
-    :exec(tenant, mutation_id, result_text, now))
 end
 
 -- e = { entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,
