@@ -5,9 +5,9 @@
 -- row only if it has expired. Both databases make that statement atomic against a
 -- concurrent one (SQLite: BEGIN IMMEDIATE serializes writers; PostgreSQL: ON CONFLICT
 -- locks the row and re-checks the WHERE on the newest version), so there is no
--- check-then-write window. While the transaction holds the lock row, the per-lock
--- counter in lock_fences is incremented: grants of one name are serialized by that row,
--- so fencing tokens strictly increase, across release and expiry too.
+-- check-then-write window. The transaction first increments the per-lock counter in
+-- lock_fences and holds that row until it commits: attempts on one name are serialized
+-- by it, so fencing tokens strictly increase, across release and expiry too.
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -39,28 +39,32 @@ function M.acquire(h, ident, name, body)
   return assert(h:transaction(function(tx)
     local now = store.now()
     local expires = store.now(ttl)
-    local granted = assert(tx:query([[
-      INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
-                             expires_at, reason, fencing_token, holder_token_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
-      ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, held_by_ai = excluded.held_by_ai,
-        held_by_machine = excluded.held_by_machine, held_by_agent = excluded.held_by_agent,
-        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
-        fencing_token = 0, holder_token_id = excluded.holder_token_id
-      WHERE sync_locks.expires_at <= ?
-      RETURNING id]], name, f.project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
-      ident.token_id, now))
-    if #granted == 0 then
-      local v = holder_view(tx, name)
-      return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
-    end
+    -- The counter first: on PostgreSQL its row lock serializes acquirers of one name
+    -- before either looks at sync_locks, and on SQLite writers are serial anyway. A
+    -- refused attempt also advances the counter; tokens may skip numbers, never repeat.
+    -- Two statements in the common path: under group commit transactions run one at
+    -- a time, so each statement here is on every acquirer's critical path.
     local fence = assert(tx:query([[
       INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
       ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
       RETURNING last_token]], name))[1].last_token
-    assert(tx:exec("UPDATE sync_locks SET fencing_token = ? WHERE id = ?", fence, name))
+    local granted = assert(tx:query([[
+      INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
+                             expires_at, reason, fencing_token, holder_token_id)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, held_by_ai = excluded.held_by_ai,
+        held_by_machine = excluded.held_by_machine, held_by_agent = excluded.held_by_agent,
+        acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
+        fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id
+      WHERE sync_locks.expires_at <= ?
+      RETURNING id]], name, f.project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
+      fence, ident.token_id, now))
+    if #granted == 0 then
+      local v = holder_view(tx, name)
+      return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
+    end
     return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },
-                  fencing_token = fence, expires_at = holder_view(tx, name).expires_at, project = f.project }
+                  fencing_token = fence, expires_at = expires, project = f.project }
   end))
 end
 
@@ -102,9 +106,15 @@ function M.release(h, ident, name, body)
   check_name(name)
   local f = validate.fields(body, { fencing_token = { "integer", required = true } })
   return assert(h:transaction(function(tx)
-    local r, status, err = owned(tx, ident, name, f.fencing_token)
-    if not r then return status, err end
-    assert(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, f.fencing_token))
+    -- One statement when the caller holds the lock; the diagnosis (stale token or
+    -- another agent's lock) only on the refusal path.
+    local n = assert(tx:exec([[DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?
+                               AND held_by_ai = ? AND held_by_agent = ? AND held_by_machine = ?]],
+      name, f.fencing_token, ident.ai, ident.agent, ident.machine))
+    if n == 0 then
+      local _, status, err = owned(tx, ident, name, f.fencing_token)
+      return status or 409, err or { error = "lock '" .. name .. "' was not released" }
+    end
     return 200, { lock = name, released = true, fencing_token = f.fencing_token }
   end))
 end
