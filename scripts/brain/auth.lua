@@ -48,4 +48,11 @@ function M.may_use(ident, project)
   return project == nil or ident.projects[project] or ident.projects["*"] or false
 end
 
+-- Raises the 403 a handler answers when the token may not use the project (nil: none named).
+function M.require_project(ident, project)
+  if not M.may_use(ident, project) then
+    error({ status = 403, error = "this token may not use project '" .. project .. "'" }, 0)
+  end
+end
+
 return M

@@ -39,9 +39,7 @@ end
 function M.post(h, ident, body)
   local f = validate.fields(body, { type = { "string", one_of = M.TYPES }, message = { "string", required = true, nonempty = true, max = 16000 },
                                     project = { "string", max = 200 }, metadata = { "object" } })
-  if f.project and not auth.may_use(ident, f.project) then
-    error({ status = 403, error = "this token may not use project '" .. f.project .. "'" }, 0)
-  end
+  auth.require_project(ident, f.project)
   return M.insert(h, ident, f.type or "chat", f.message, f.project, f.metadata)
 end
 

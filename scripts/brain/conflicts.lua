@@ -20,12 +20,6 @@ M.DEFAULT_COORDINATOR = "marcus"
 
 local function name(s) return (s:gsub("^@", ""):lower()) end
 
-local function project_allowed(ident, p)
-  if not auth.may_use(ident, p) then
-    error({ status = 403, error = "this token may not use project '" .. p .. "'" }, 0)
-  end
-end
-
 local function view(r)
   r = store.plain(r)
   return { id = r.id, project = r.project_id, reporter = { ai = r.ai, agent = r.agent, machine = r.machine },
@@ -54,7 +48,7 @@ function M.post(h, ident, body, default_coordinator)
                                     files = { "array", required = true },
                                     local_commit = { "string", max = 100 }, upstream_commit = { "string", max = 100 },
                                     summary = { "string", max = 2000 }, coordinator = { "string", nonempty = true, max = 200 } })
-  project_allowed(ident, f.project)
+  auth.require_project(ident, f.project)
   if #f.files == 0 or #f.files > 1000 then validate.fail("field 'files' must list 1 to 1000 paths") end
   for i, p in ipairs(f.files) do
     if type(p) ~= "string" or p == "" or #p > 4096 then
@@ -82,7 +76,7 @@ end
 function M.list(h, ident, req)
   local p, status = req.query.project, req.query.status
   if not p or p == "" then validate.fail("query parameter 'project' is required") end
-  project_allowed(ident, p)
+  auth.require_project(ident, p)
   if status == "" then status = nil end
   if status then validate.fields({ status = status }, { status = { "string", one_of = M.STATUS } }) end
   local out = json.array()
@@ -102,7 +96,7 @@ local function change(h, ident, req, what, allowed, set, message)
     local r = assert(tx:query(select_sql(tx, "id = ?"), id))[1]
     if not r then error({ status = 404, error = "no conflict " .. id }, 0) end
     local c = view(r)
-    project_allowed(ident, c.project)
+    auth.require_project(ident, c.project)
     if c.status == "resolved" then error({ status = 409, error = ("conflict %d is already resolved"):format(id) }, 0) end
     local who = name(ident.agent)
     if not allowed(c, who) then

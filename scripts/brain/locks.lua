@@ -8,6 +8,7 @@
 -- check-then-write window. The transaction first increments the per-lock counter in
 -- lock_fences and holds that row until it commits: attempts on one name are serialized
 -- by it, so fencing tokens strictly increase, across release and expiry too.
+local auth = require "brain.auth"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -32,9 +33,7 @@ function M.acquire(h, ident, name, body)
   check_name(name)
   local f = validate.fields(body, { ttl_seconds = { "integer", min = 1, maxv = 86400 },
                                     project = { "string", max = 200 }, reason = { "string", max = 2000 } })
-  if f.project and not require("brain.auth").may_use(ident, f.project) then
-    error({ status = 403, error = "this token may not use project '" .. f.project .. "'" }, 0)
-  end
+  auth.require_project(ident, f.project)
   local ttl = f.ttl_seconds or 300
   return assert(h:transaction(function(tx)
     local now = store.now()

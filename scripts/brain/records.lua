@@ -8,12 +8,6 @@ local validate = require "brain.validate"
 
 local M = {}
 
-local function project_allowed(ident, p)
-  if not auth.may_use(ident, p) then
-    error({ status = 403, error = "this token may not use project '" .. p .. "'" }, 0)
-  end
-end
-
 function M.get_state(h, req)
   local p = req.query.project
   if not p or p == "" then validate.fail("query parameter 'project' is required") end
@@ -29,7 +23,7 @@ function M.post_state(h, ident, body)
   local f = validate.fields(body, { project = { "string", required = true, nonempty = true, max = 200 },
                                     commit = { "string", required = true, nonempty = true, max = 100 },
                                     message = { "string", max = 2000 } })
-  project_allowed(ident, f.project)
+  auth.require_project(ident, f.project)
   local now = store.now()
   assert(h:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
       last_push_message, last_push_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -46,7 +40,7 @@ function M.post_handoff(h, ident, body)
                                     artifact = { "string", max = 2000 }, context = { "string", max = 16000 },
                                     dependencies = { "object" }, project = { "string", max = 200 },
                                     message = { "string", max = 16000 } })
-  if f.project then project_allowed(ident, f.project) end
+  auth.require_project(ident, f.project)
   return assert(h:transaction(function(tx)
     local rows = assert(tx:query([[INSERT INTO handoffs(from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id]], ident.agent, f.to_agent, f.artifact, f.context,
@@ -75,7 +69,7 @@ function M.post_task(h, ident, body)
   local f = validate.fields(body, { title = { "string", required = true, nonempty = true, max = 2000 },
                                     project = { "string", max = 200 }, assigned_to = { "string", max = 200 },
                                     status = { "string", one_of = M.TASK_STATUS } })
-  if f.project then project_allowed(ident, f.project) end
+  auth.require_project(ident, f.project)
   local rows = assert(h:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at)
     VALUES (?, ?, ?, ?, ?, ?) RETURNING id]], f.project, f.title, f.status or "pending", f.assigned_to, ident.agent, store.now()))
   return 201, { id = rows[1].id }
