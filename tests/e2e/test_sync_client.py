@@ -130,6 +130,33 @@ class SyncClientTest(unittest.TestCase):
             self.assertEqual(c.get("note", "n1")["payload"], {"v": "b"}, c.name)
         self.assertEqual(len({c.get("note", "n1")["version"] for c in (a, b, ai)}), 1)
 
+    def test_unchanged_answer_and_refused_token(self):
+        srv = SyncServer(self, self.db)
+        a = self.client("a", self.user_token, 1, srv.base)
+        b = self.client("b", make_sync_token(self.db, "t1", 1, "bob"), 1, srv.base)
+        a.put("note", "n1", {"v": 0})
+        a.run("push", check=True)
+        b.run("pull", check=True)
+        # Both delete n1 offline: b's delete finds it deleted already; the server keeps
+        # its own item ("applied", unchanged) and b takes that, not its own.
+        a.run("delete", "note", "n1", check=True)
+        b.run("delete", "note", "n1", check=True)
+        a.run("push", check=True)
+        self.assertIn("1 applied", b.run("push", check=True).out)
+        [outcome] = b.lines("outcomes")[-1:]
+        self.assertEqual((outcome["status"], outcome["unchanged"]), ("applied", 1))
+        fields = ("version", "deleted", "payload", "origin_source", "last_modified_at", "origin_chain")
+        self.assertEqual({k: b.get("note", "n1")[k] for k in fields}, {k: a.get("note", "n1")[k] for k in fields})
+        self.assertEqual(b.get("note", "n1")["origin_source"], "user:a")
+        # A token the server refuses: exit 1, the change stays queued.
+        with open(b.token_file, "w") as f:
+            f.write("not-a-token\n")
+        b.put("note", "n2", {"v": 1})
+        proc = b.run("push")
+        self.assertEqual(proc.returncode, 1, proc.err)
+        self.assertIn("status 401", proc.err)
+        self.assertEqual(len(b.lines("pending")), 1)
+
     def test_offline_queue_server_down_then_up(self):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
