@@ -1,7 +1,8 @@
 -- hostsync run sync_client.lua [options] COMMAND ...
 -- The local-first sync client (docs/sync-client.md): a SQLite vault of entities with
 -- truth fields and provenance, an offline queue of changes, push/pull against
--- `hostsync serve`'s /sync routes, and `accept`, the upgrade rule as a user action.
+-- `hostsync serve`'s /sync routes, `accept`, the upgrade rule as a user action, and
+-- `resolve`, the user's explicit merge (POST /sync/conflict-resolve).
 local cli = require "hostsync.cli"
 local json = require "hostsync.json"
 local vault_mod = require "sync_client.vault"
@@ -21,6 +22,8 @@ Commands:
   sync                                    push, then pull
   accept TYPE ID [--proposal V]           user only: make a proposal (or lower-level content) U1
   proposals [TYPE [ID]]                   suggestions pulled from the server, one JSON per line
+  resolve TYPE ID --payload JSON [--deleted] [--from-proposal V]
+                                          user only: write a merge as U1 on the server now
   outcomes                                what the server answered for each pushed change]==]
 local spec = {
   usage = usage,
@@ -34,6 +37,8 @@ local spec = {
     { "--origin-source", "S", "init: origin_source of this client's writes (default LEVEL:hostsync)" },
     { "--payload", "JSON", "put: the entity's content, a JSON object" },
     { "--proposal", "V", "accept: the proposal's version (default: the latest open one)", number = true },
+    { "--deleted", nil, "resolve: the merge is a deletion (a tombstone)" },
+    { "--from-proposal", "V", "resolve: the merge closes this proposal (its content if no --payload)", number = true },
     { "--policy", "FILE", "pull: conflict policy (default policies/truth_hierarchy.lua)" },
     { "--retries", "N", "push/pull: extra attempts when the server is unreachable (default 4)", number = true },
     { "--backoff", "S", "first retry delay in seconds, doubled each time (default 0.5)", number = true },
@@ -67,6 +72,19 @@ local function identity()
 end
 
 local function out(value) io.stdout:write(json.encode(value), "\n") end
+
+-- Where the server reported a conflict, a user vault can merge by hand.
+local function resolve_hint(etype, eid)
+  if tonumber(v:get_config("level")) ~= 1 then return nil end
+  return ("hostsync run sync_client.lua resolve %s %s --payload JSON"):format(etype, eid)
+end
+
+local function describe(item)
+  return ("v%s, truth_level %s, origin %s, modified %s by level %s%s: %s"):format(tostring(item.version),
+    tostring(item.truth_level), tostring(item.origin_source), tostring(item.last_modified_at),
+    tostring(item.last_modified_by_level), item.deleted == true and ", deleted" or "",
+    json.encode(item.payload or json.null))
+end
 
 local function transport()
   local server = opts.server or os.getenv("HOSTSYNC_SYNC_URL") or v:get_config("server")
@@ -106,6 +124,8 @@ local function do_push(t)
       io.stdout:write(("%s %s/%s%s%s%s\n"):format(r.status, tostring(r.entity_type), tostring(r.entity_id),
         r.version and (" v" .. tostring(r.version)) or "", r.replayed and " (replayed)" or "",
         type(r.reason) == "string" and (": " .. r.reason) or ""))
+      local hint = r.status == "conflict" and resolve_hint(r.entity_type, r.entity_id)
+      if hint then io.stdout:write("  to merge by hand: ", hint, "\n") end
     end
   end
   io.stdout:write(("push: %d sent: %d applied, %d conflict, %d rejected, %d proposal, %d replayed; %d pending\n")
@@ -154,6 +174,50 @@ elseif command == "accept" then
   if not item then cli.fail("sync_client: accept: " .. err) end
   io.stdout:write(("queued accept %s/%s: now U1, accepted_by_user (from level %s)\n"):format(rest[1], rest[2],
     tostring(item.origin_chain[#item.origin_chain].from_level)))
+elseif command == "resolve" then
+  need_args(2, "TYPE ID --payload JSON [--deleted] [--from-proposal V]")
+  local etype, eid = rest[1], rest[2]
+  local who = identity()
+  if who.level ~= 1 then
+    cli.fail("sync_client: resolve is a user action: this vault's level is " .. vault_mod.LEVEL_NAMES[who.level]
+      .. ", not user (only a user-level token may merge; nothing was sent)")
+  end
+  local payload
+  if opts.payload then
+    local jerr
+    payload, jerr = json.decode(opts.payload)
+    if type(payload) ~= "table" or payload[1] ~= nil then
+      cli.usage_error("resolve needs --payload with a JSON object" .. (jerr and (": " .. jerr) or ""), usage)
+    end
+  elseif opts.from_proposal then
+    for _, p in ipairs(v:proposals(etype, eid)) do
+      if p.version == opts.from_proposal then payload = p.item.payload end
+    end
+    if type(payload) ~= "table" then
+      cli.fail(("sync_client: resolve: %s/%s has no open pulled proposal v%d to take the content from; pass --payload")
+        :format(etype, eid, opts.from_proposal))
+    end
+  elseif opts.deleted then
+    local e = v:entity(etype, eid)
+    payload = e and e.item.payload or json.object({})
+  else
+    cli.usage_error("resolve needs --payload JSON (or --from-proposal V, or --deleted)", usage)
+  end
+  local res, err, kind, current = require("sync_client.resolve").run(v, transport(), {
+    entity_type = etype, entity_id = eid, payload = payload, deleted = opts.deleted == true,
+    proposal_version = opts.from_proposal })
+  if not res and kind == "stale" then
+    io.stderr:write(("sync_client: resolve %s/%s: the server's version changed since this vault's v%d: %s\n")
+      :format(etype, eid, (v:entity(etype, eid) or { server_version = 0 }).server_version, err))
+    if type(current) == "table" then io.stderr:write("  current: ", describe(current), "\n") end
+    cli.fail("sync_client: resolve: nothing written; run pull, look at the current content, and retry the resolve")
+  end
+  if not res then fail_remote("resolve", err, kind) end
+  io.stdout:write(("resolved %s/%s: %s (based on v%d)\n"):format(etype, eid, describe(res.item), res.base_version))
+  for _, p in ipairs(res.dropped) do
+    io.stdout:write(("  dropped queued change %s (based on v%s): superseded by the resolution\n")
+      :format(p.mutation_id, tostring(p.item.version)))
+  end
 elseif command == "get" then
   need_args(2, "TYPE ID")
   local e = v:entity(rest[1], rest[2])
@@ -176,7 +240,10 @@ elseif command == "proposals" then
   end
 elseif command == "outcomes" then
   need_args(0, "no arguments")
-  for _, o in ipairs(v:outcomes()) do out(o) end
+  for _, o in ipairs(v:outcomes()) do
+    if o.status == "conflict" then o.resolve = resolve_hint(o.entity_type, o.entity_id) end
+    out(o)
+  end
 elseif command == "push" then
   need_args(0, "no arguments")
   identity()

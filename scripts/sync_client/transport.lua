@@ -20,7 +20,8 @@ end
 local RETRY_STATUS = { [429] = true, [502] = true, [503] = true, [504] = true }
 
 -- -> decoded body | nil, err, kind ("unreachable": no answer after all retries;
--- "refused": the server answered with an error status; "bad_response")
+-- "refused": the server answered with an error status, which comes 4th, and its decoded
+-- body 5th, e.g. the `current` item of a 409; "bad_response")
 function M:request(method, path, body)
   local headers = { Authorization = "Bearer " .. self.token, Accept = "application/json" }
   local text
@@ -38,7 +39,8 @@ function M:request(method, path, body)
       local v, jerr = json.decode(res.body)
       if res.status < 200 or res.status > 299 then
         local why = type(v) == "table" and v.error or res.body:sub(1, 200)
-        return nil, ("%s %s: status %d: %s"):format(method, path, res.status, tostring(why)), "refused", res.status
+        return nil, ("%s %s: status %d: %s"):format(method, path, res.status, tostring(why)), "refused", res.status,
+          type(v) == "table" and v or nil
       end
       if type(v) ~= "table" then
         return nil, ("%s %s: response is not a JSON object: %s"):format(method, path, tostring(jerr or res.body:sub(1, 200))),

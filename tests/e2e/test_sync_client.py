@@ -12,6 +12,7 @@ import time
 import unittest
 
 from harness import HOSTSYNC
+from brain_support import call
 from sync_support import SyncClient, SyncServer, free_port, make_sync_token, pull_all
 
 
@@ -156,6 +157,86 @@ class SyncClientTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1, proc.err)
         self.assertIn("status 401", proc.err)
         self.assertEqual(len(b.lines("pending")), 1)
+
+    def test_resolve_a_reported_conflict_then_a_stale_base(self):
+        srv = SyncServer(self, self.db)
+        a = self.client("a", self.user_token, 1, srv.base)
+        b = self.client("b", make_sync_token(self.db, "t1", 1, "bob"), 1, srv.base)
+        a.put("note", "n1", {"v": 0})
+        a.run("push", check=True)
+        b.run("pull", check=True)
+        # b edits first, a later; a pushes first: b's older change loses (a conflict).
+        b.put("note", "n1", {"v": "b"})
+        a.put("note", "n1", {"v": "a"})
+        a.run("push", check=True)
+        out = b.run("push", check=True).out
+        self.assertIn("1 conflict", out)
+        self.assertIn("to merge by hand: hostsync run sync_client.lua resolve note n1 --payload JSON", out)
+        [conflict] = b.lines("outcomes")
+        self.assertEqual((conflict["status"], conflict["resolve"]),
+                         ("conflict", "hostsync run sync_client.lua resolve note n1 --payload JSON"))
+        v_a = a.get("note", "n1")["version"]
+        self.assertEqual((b.get("note", "n1")["version"], b.get("note", "n1")["payload"]), (v_a, {"v": "a"}))
+
+        # A further local edit is queued; the merge supersedes it.
+        b.put("note", "n1", {"v": "b again"})
+        proc = b.run("resolve", "note", "n1", "--payload", json.dumps({"v": "a+b"}), check=True)
+        self.assertIn(f"(based on v{v_a})", proc.out)
+        self.assertIn("dropped queued change", proc.out)
+        self.assertIn("superseded by the resolution", proc.out)
+        self.assertEqual(b.lines("pending"), [])
+        # The server holds the merge as U1 ...
+        last = [ch for ch in pull_all(srv.base, self.user_token) if ch["item"]["entity_id"] == "n1"][-1]
+        merged = last["item"]
+        self.assertGreater(last["version"], v_a)
+        self.assertEqual((merged["payload"], merged["truth_level"], merged["accepted_by_user"], merged["origin_source"]),
+                         ({"v": "a+b"}, 1, True, "user:resolve"))
+        self.assertEqual((merged["origin_chain"][-1]["source"], merged["origin_chain"][-1]["base_version"]),
+                         ("resolve", v_a))
+        # ... logged as a 'resolved' event against the version b merged ...
+        st, body = call(srv.base, "GET", "/sync/events?entity_type=note&entity_id=n1", self.user_token)
+        self.assertEqual(st, 200, body)
+        resolved = [e for e in body["events"] if e["kind"] == "resolved"]
+        self.assertEqual(len(resolved), 1, body["events"])
+        self.assertEqual((resolved[0]["stored_version"], resolved[0]["result_version"]), (v_a, last["version"]))
+        # ... and the vault has it as the server state and the local view.
+        got = b.get("note", "n1")
+        self.assertEqual((got["version"], got["payload"], got["truth_level"], got["accepted_by_user"]),
+                         (last["version"], {"v": "a+b"}, 1, True))
+        self.assertIn("0 sent", b.run("push", check=True).out)
+        a.run("pull", check=True)
+        self.assertEqual(a.get("note", "n1")["payload"], {"v": "a+b"})
+
+        # a edits again; b, not having pulled, merges against the old version: 409.
+        a.put("note", "n1", {"v": "a3"})
+        a.run("push", check=True)
+        v_a3 = a.get("note", "n1")["version"]
+        proc = b.run("resolve", "note", "n1", "--payload", json.dumps({"v": "late"}))
+        self.assertEqual(proc.returncode, 1, proc.err)
+        self.assertIn("status 409", proc.err)
+        self.assertIn(f'current: v{v_a3}, truth_level 1, origin user:a', proc.err)
+        self.assertIn('{"v":"a3"}', proc.err)
+        self.assertIn("run pull, look at the current content, and retry the resolve", proc.err)
+        self.assertEqual((b.get("note", "n1")["version"], b.get("note", "n1")["payload"]), (last["version"], {"v": "a+b"}))
+        feed = [ch for ch in pull_all(srv.base, self.user_token) if ch["item"]["entity_id"] == "n1"]
+        self.assertEqual(feed[-1]["item"]["payload"], {"v": "a3"}, "nothing written by the stale merge")
+        # Pull, retry: it goes through.
+        b.run("pull", check=True)
+        proc = b.run("resolve", "note", "n1", "--payload", json.dumps({"v": "a3+late"}), check=True)
+        self.assertIn(f"(based on v{v_a3})", proc.out)
+        self.assertNotIn("dropped", proc.out)
+        self.assertEqual(b.get("note", "n1")["payload"], {"v": "a3+late"})
+
+    def test_resolve_is_refused_to_a_non_user_vault_before_any_request(self):
+        # No server at this port: a request would end in "unreachable" (exit 3).
+        base = f"http://127.0.0.1:{free_port()}"
+        ai = self.client("ai", self.ai_token, 3, base)
+        proc = ai.run("resolve", "note", "n1", "--payload", "{}", "--retries", "0")
+        self.assertEqual(proc.returncode, 1, proc.err)
+        self.assertIn("resolve is a user action: this vault's level is ai-local, not user", proc.err)
+        self.assertIn("nothing was sent", proc.err)
+        self.assertNotIn("unreachable", proc.err)
+        self.assertEqual((ai.lines("list"), ai.lines("pending")), ([], []))
 
     def test_offline_queue_server_down_then_up(self):
         port = free_port()
