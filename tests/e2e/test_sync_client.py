@@ -227,6 +227,33 @@ class SyncClientTest(unittest.TestCase):
         self.assertNotIn("dropped", proc.out)
         self.assertEqual(b.get("note", "n1")["payload"], {"v": "a3+late"})
 
+    def test_resolve_from_a_proposal_and_to_a_tombstone(self):
+        srv = SyncServer(self, self.db)
+        user = self.client("user", self.user_token, 1, srv.base)
+        ai = self.client("ai", self.ai_token, 3, srv.base)
+        user.put("note", "n1", {"title": "mine"})
+        user.run("push", check=True)
+        ai.run("pull", check=True)
+        ai.put("note", "n1", {"title": "the AI's"})
+        self.assertIn("1 proposal", ai.run("push", check=True).out)
+        user.run("pull", check=True)
+        [prop] = user.lines("proposals", "note", "n1")
+        # No --payload: the merge is the proposal's content, and it closes the proposal.
+        user.run("resolve", "note", "n1", "--from-proposal", str(prop["version"]), check=True)
+        got = user.get("note", "n1")
+        self.assertEqual((got["payload"], got["truth_level"], got["accepted_by_user"]), ({"title": "the AI's"}, 1, True))
+        self.assertEqual(got["origin_chain"][-1]["proposal_version"], prop["version"])
+        self.assertEqual(user.lines("proposals"), [])
+        proc = user.run("resolve", "note", "n1", "--payload", "{}", "--from-proposal", str(prop["version"]))
+        self.assertEqual(proc.returncode, 1, proc.err)
+        self.assertIn("status 404", proc.err)
+        # --deleted: a tombstone, which the other replica pulls.
+        user.run("resolve", "note", "n1", "--deleted", check=True)
+        self.assertTrue(user.get("note", "n1")["deleted"])
+        ai.run("pull", check=True)
+        gone = ai.get("note", "n1")
+        self.assertEqual((gone["deleted"], gone["version"]), (True, user.get("note", "n1")["version"]))
+
     def test_resolve_is_refused_to_a_non_user_vault_before_any_request(self):
         # No server at this port: a request would end in "unreachable" (exit 3).
         base = f"http://127.0.0.1:{free_port()}"
