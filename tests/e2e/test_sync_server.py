@@ -15,9 +15,10 @@ import time
 import unittest
 import uuid
 
-from brain_support import Brain, call
+from brain_support import call
 from harness import HOSTSYNC, SOURCE_DIR, hostsync
 from pgserver import PgServer
+from sync_support import SyncServer as Server
 
 LEVELS = {1: "user", 2: "automation", 3: "ai-local", 4: "ai-lan", 5: "ai-cloud"}
 SOURCES = {1: "user:desktop", 2: "automation:rule-1", 3: "ai-local:model-x", 4: "ai-lan:box", 5: "ai-cloud:llama"}
@@ -41,25 +42,6 @@ def item(eid, level=None, at=T1, payload=None, version=0, mid=None, **fields):
         it["truth_level"] = level
     it.update(fields)
     return it
-
-
-class Server(Brain):
-    """`hostsync serve` with extra flags (--sync-policy); brain_support.Brain otherwise."""
-
-    def __init__(self, test, db, threads=4, extra=()):
-        import subprocess
-        import re  # noqa: F401 (Brain._read uses it)
-        args = [HOSTSYNC, "serve", "--port", "0", "--threads", str(threads), "--db", str(db), *extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines, self.port = [], None
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        test.addCleanup(self.kill)
-        if not self._ready.wait(30) or self.port is None:
-            self.kill()
-            raise AssertionError("server did not start:\n" + "".join(self.lines))
-        self.base = f"http://127.0.0.1:{self.port}"
 
 
 class Tenant:
@@ -638,7 +620,11 @@ return M
         self.assertEqual(p["sha256"], hashlib.sha256(v2.encode()).hexdigest())
         self.assertIn("hot.lua", p["last_error"])
         self.assertEqual(push()["reason"], "v2 says no")
-        self.assertTrue(any("not reloaded" in line and "hot.lua" in line for line in srv.lines), srv.lines)
+        # The server's stderr is read by a thread: the log line can trail the answer.
+        deadline = time.monotonic() + 30
+        while not any("not reloaded" in line and "hot.lua" in line for line in srv.lines):
+            self.assertLess(time.monotonic(), deadline, srv.lines)
+            time.sleep(0.1)
         # A broken policy at start-up stops the server before it listens.
         proc = hostsync("serve", "--port", "0", "--db", self.db, "--sync-policy", path, timeout=60)
         self.assertEqual(proc.returncode, 1)
