@@ -18,19 +18,10 @@ import uuid
 from brain_support import call
 from harness import HOSTSYNC, SOURCE_DIR, hostsync
 from pgserver import PgServer
-from sync_support import SyncServer as Server
+from sync_support import SyncServer as Server, make_sync_token as sync_token
 
-LEVELS = {1: "user", 2: "automation", 3: "ai-local", 4: "ai-lan", 5: "ai-cloud"}
 SOURCES = {1: "user:desktop", 2: "automation:rule-1", 3: "ai-local:model-x", 4: "ai-lan:box", 5: "ai-cloud:llama"}
 T1, T2, T3 = "2025-11-24T16:00:00Z", "2025-11-24T17:00:00Z", "2025-11-24T18:00:00Z"
-
-
-def sync_token(db, tenant, level, agent="syncer"):
-    proc = hostsync("run", "brain_admin.lua", "token", "create", "--ai", "claude", "--agent", agent,
-                    "--machine", "m1", "--project", "*", "--tenant", tenant, "--level", LEVELS[level],
-                    "--db", str(db), timeout=60)
-    assert proc.returncode == 0, proc.err
-    return proc.out.strip()
 
 
 def item(eid, level=None, at=T1, payload=None, version=0, mid=None, **fields):
