@@ -217,25 +217,38 @@ end
 
 -- Worker side (internal): runs inside each worker thread's own Lua state ----------------
 
--- "/locks/:name/*" -> matcher(path) -> params | nil
+local function split_path(path)
+  local parts = {}
+  for seg in path:gmatch("[^/]+") do parts[#parts + 1] = seg end
+  return parts
+end
+
+-- "/locks/:name/*" -> matcher(parts) -> params | nil, where parts is the request path
+-- split once per request (split_path): every route is tried against the same split,
+-- and a route with another number of segments is refused before any string work.
 local function compile_pattern(pattern)
-  local segs = {}
-  for seg in pattern:gmatch("[^/]+") do segs[#segs + 1] = seg end
-  return function(path)
-    local parts = {}
-    for seg in path:gmatch("[^/]+") do parts[#parts + 1] = seg end
+  local segs = split_path(pattern)
+  local n, rest = #segs, segs[#segs] == "*"
+  local names = {}                 -- names[i]: the parameter name of a ":name" segment
+  for i, seg in ipairs(segs) do
+    if seg:sub(1, 1) == ":" then names[i] = seg:sub(2) end
+  end
+  return function(parts)
+    if rest then
+      if #parts < n - 1 then return nil end
+    elseif #parts ~= n then
+      return nil
+    end
     local params = {}
-    for i, seg in ipairs(segs) do
-      if seg == "*" and i == #segs then
+    for i = 1, n do
+      if rest and i == n then
         params["*"] = table.concat(parts, "/", i)
         return params
       end
-      local part = parts[i]
-      if part == nil then return nil end
-      if seg:sub(1, 1) == ":" then params[seg:sub(2)] = part
-      elseif seg ~= part then return nil end
+      local name = names[i]
+      if name then params[name] = parts[i]
+      elseif segs[i] ~= parts[i] then return nil end
     end
-    if #parts ~= #segs then return nil end
     return params
   end
 end
@@ -320,8 +333,9 @@ function M._worker(spec)
   return function(req)
     local method = req.method == "HEAD" and "GET" or req.method
     local allowed
+    local parts = split_path(req.path)
     for _, r in ipairs(routes or {}) do
-      local params = r.match(req.path)
+      local params = r.match(parts)
       if params then
         if r.method == method or r.method == "*" then
           req.params = params
