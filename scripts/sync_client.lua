@@ -71,7 +71,8 @@ local function identity()
   return { level = level, source = v:get_config("origin_source") }
 end
 
-local function out(value) io.stdout:write(json.encode(value), "\n") end
+-- Sorted keys (RFC 8785): the same entity always prints the same, so output diffs cleanly.
+local function out(value) io.stdout:write(json.canonical(value), "\n") end
 
 -- Where the server reported a conflict, a user vault can merge by hand.
 local function resolve_hint(etype, eid)
