@@ -5,6 +5,7 @@
 #include <string>
 
 #include "csv_reader.hpp"
+#include "failpoint.hpp"
 #include "fs_appender.hpp"
 #include "jcs_object.hpp"
 #include "line_template.hpp"
@@ -278,6 +279,7 @@ int csv_write_lines(lua_State* L) {
         line.clear();
         tpl.render(line, v);
         if (!w.write(line, err)) return hostsync::push_fail(L, err);
+        hostsync::failpoint::hit("csv_record");
         ++count;
     }
     lua_pushnumber(L, static_cast<lua_Number>(count));

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "failpoint.hpp"
+
 namespace hostsync::age {
 
 void stream_nonce(std::uint64_t counter, bool last, unsigned char out[12]) {
@@ -51,6 +53,7 @@ bool Encryptor::seal_chunk(std::string_view plain, bool last, std::string& err) 
     aead_->seal(nonce, plain, reinterpret_cast<unsigned char*>(sealed_.data()));
     std::string e;
     if (!out_.write(std::string_view(sealed_.data(), plain.size() + kTagSize), e)) return fail(e, err);
+    failpoint::hit("age_chunk");
     return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "failpoint.hpp"
 #include "fs_write.hpp"
 
 namespace hostsync::fs {
@@ -37,6 +38,7 @@ bool Appender::fail(const char* step, int errnum, std::string& err) {
 }
 
 int Appender::write_block(std::string& block) {
+    failpoint::hit("fs_block");
     if (!pipeline_ && block.size() >= cap_) pipeline_ = std::make_unique<BlockPipeline>(fd_.get(), hash_.get());
     if (pipeline_) return pipeline_->submit(block);
     if (hash_) hash_->update(block);

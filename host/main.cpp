@@ -4,6 +4,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "failpoint.hpp"
 
 namespace {
 
@@ -63,6 +64,10 @@ int main(int argc, char** argv) {
         }
     }
     if (name == "--version" || name == "-V") name = "version";
+    if (auto bad = hostsync::failpoint::config_error(); !bad.empty()) {
+        std::fprintf(stderr, "hostsync: %.*s\n", static_cast<int>(bad.size()), bad.data());
+        return 2;
+    }
     for (const auto& cmd : kCommands)
         if (name == cmd.name) return cmd.fn(rest);
     std::fprintf(stderr, "hostsync: unknown command '%s'\n\n%s", name.c_str(), kUsage);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 
+#include "failpoint.hpp"
 #include "fs_safe.hpp"
 #include "fs_sys.hpp"
 #include "tar_locale.hpp"
@@ -230,6 +231,7 @@ private:
         if (archive_write_finish_entry(a_.get()) != ARCHIVE_OK) return entry_error(rel, err);
         ++entries_;
         data_bytes_ += size;
+        failpoint::hit("tar_file");
         return true;
     }
 

@@ -7,7 +7,7 @@ local cli = require "hostsync.cli"
 local json = require "hostsync.json"
 local vault_mod = require "sync_client.vault"
 local changes = require "sync_client.changes"
-local failpoint = require "failpoint"
+local failpoint = require "hostsync.failpoint"
 
 local usage = [==[hostsync run sync_client.lua [--vault FILE] [--server URL] [--token-file F] COMMAND ...
 Commands:

@@ -8,7 +8,7 @@ local checkpoint = require "phase2.checkpoint"
 local fingerprint = require "phase2.fingerprint"
 local recover = require "phase2.recover"
 local extract = require "phase2.extract"
-local failpoint = require "failpoint"
+local failpoint = require "hostsync.failpoint"
 
 local M = {}
 

@@ -41,11 +41,11 @@ app.routes = {
       insert_pair(tx, req.params.k)
       -- Tells the test it may send the others now (they must not start before this).
       assert(io.open(os.getenv("GROUP_DB") .. ".holding", "wb")):close()
-      local deadline = time.now() + 20
+      local deadline = time.now() + 120
       repeat
         saw = h:group_stats().queued
         if saw >= n then break end
-        time.sleep(0.005)
+        time.sleep(0.005)   -- polling an observed count: cannot change an outcome
       until time.now() > deadline
       return true
     end))

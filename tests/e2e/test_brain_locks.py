@@ -8,10 +8,18 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from brain_support import Brain, call, make_token, race_for_lock
+from waiting import wait_until
+
+
+def granted(answer):
+    """The body of a 200, else None (a 409 while the lease lasts)."""
+    st, body = answer
+    if st not in (200, 409):
+        raise AssertionError(f"unexpected answer {st} {body}")
+    return body if st == 200 else None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "brain_client.py")
@@ -33,12 +41,11 @@ class BrainLocksTest(unittest.TestCase):
         st, body = call(brain.base, "GET", "/locks/github-push", tokens[0])
         self.assertEqual((st, body["held"]), (200, False))
 
-    def test_paused_holder_loses_lock(self):
-        a = make_token(self.db, agent="paused")
-        b = make_token(self.db, agent="taker", ai="gemini")
-        brain = Brain(self, self.db, threads=4)
-        holder = subprocess.Popen([sys.executable, CLIENT, "hold", brain.base, a, "deploy", "1"],
+    def start_holder(self, brain, token, lock, ttl):
+        """A client process that takes `lock` and waits for "go" before renew and release."""
+        holder = subprocess.Popen([sys.executable, CLIENT, "hold", brain.base, token, lock, str(ttl)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
         def stop_holder():
             if holder.poll() is None:
                 holder.kill()
@@ -46,25 +53,50 @@ class BrainLocksTest(unittest.TestCase):
             for f in (holder.stdin, holder.stdout, holder.stderr):
                 f.close()
         self.addCleanup(stop_holder)
-        grant = json.loads(holder.stdout.readline())
-        holder.send_signal(signal.SIGSTOP)
-        try:
-            # Not before expiry: the lease is the holder's until expires_at.
-            st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {})
-            if st == 409:
-                self.assertEqual(body["holder"]["agent"], "paused")
-            deadline = time.monotonic() + 30
-            while st != 200 and time.monotonic() < deadline:
-                time.sleep(0.1)
-                st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {"ttl_seconds": 60})
-            self.assertEqual(st, 200, body)
-            self.assertGreater(body["fencing_token"], grant["fencing_token"])
-        finally:
-            holder.send_signal(signal.SIGCONT)
+        return holder, json.loads(holder.stdout.readline())
+
+    def finish_holder(self, holder):
+        """Lets a held client renew and release; returns both answers."""
         holder.stdin.write(b"go\n")
         holder.stdin.flush()
         result = json.loads(holder.stdout.readline())
-        holder.wait(30)
+        holder.wait(60)
+        return result
+
+    def test_paused_holder_is_protected_until_expiry(self):
+        # A lease of 10 minutes: every attempt below happens long before it ends, on any
+        # machine, so the refusal is certain.
+        a = make_token(self.db, agent="paused")
+        b = make_token(self.db, agent="taker", ai="gemini")
+        brain = Brain(self, self.db, threads=4)
+        holder, grant = self.start_holder(brain, a, "deploy", 600)
+        holder.send_signal(signal.SIGSTOP)
+        try:
+            st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {})
+            self.assertEqual((st, body["holder"]["agent"], body["expires_at"]), (409, "paused", grant["expires_at"]))
+        finally:
+            holder.send_signal(signal.SIGCONT)
+        result = self.finish_holder(holder)
+        self.assertEqual((result["renew"][0], result["release"][0]), (200, 200), result)
+        st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {})
+        self.assertEqual(st, 200, body)
+        self.assertGreater(body["fencing_token"], grant["fencing_token"])
+
+    def test_paused_holder_loses_lock(self):
+        # A lease of 1 s that the stopped holder cannot renew: the taker retries until the
+        # server grants it (an observed state, however long the machine takes to get there).
+        a = make_token(self.db, agent="paused")
+        b = make_token(self.db, agent="taker", ai="gemini")
+        brain = Brain(self, self.db, threads=4)
+        holder, grant = self.start_holder(brain, a, "deploy", 1)
+        holder.send_signal(signal.SIGSTOP)
+        try:
+            body = wait_until(lambda: granted(call(brain.base, "POST", "/locks/deploy/acquire", b, {"ttl_seconds": 60})),
+                              "the expired lease to be granted to the taker", interval=0.1)
+            self.assertGreater(body["fencing_token"], grant["fencing_token"])
+        finally:
+            holder.send_signal(signal.SIGCONT)
+        result = self.finish_holder(holder)
         self.assertEqual(result["renew"][0], 409, result)
         self.assertEqual(result["release"][0], 409, result)
         st, now = call(brain.base, "GET", "/locks/deploy", b)

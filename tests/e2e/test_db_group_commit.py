@@ -15,6 +15,7 @@ import unittest
 from brain_support import Brain, call, make_token
 from harness import HERE
 from http_support import Server
+from waiting import wait_until
 
 
 class GroupCommitTest(unittest.TestCase):
@@ -46,10 +47,7 @@ class GroupCommitTest(unittest.TestCase):
             # behind it, so all four share one batch.
             hold = pool.submit(call, srv.base, "POST", "/hold/a/3")
             holding = self.db + ".holding"
-            for _ in range(3000):   # until the holder is inside its transaction (30 s bound)
-                if os.path.exists(holding) or hold.done():
-                    break
-                threading.Event().wait(0.01)
+            wait_until(lambda: os.path.exists(holding) or hold.done(), "the holder to enter its transaction")
             self.assertTrue(os.path.exists(holding), "the holder never started its transaction")
             others = [pool.submit(call, srv.base, "POST", path) for path in ("/ok/b", "/fail/c", "/ok/d")]
             results = [hold.result(60)] + [f.result(60) for f in others]
@@ -115,12 +113,11 @@ class GroupCommitTest(unittest.TestCase):
         threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
         for t in threads:
             t.start()
-        # Kill once enough grants were answered (no sleep: counted, not timed).
-        while True:
+        # Kill once enough grants of both kinds were answered (counted, not timed).
+        def enough():
             with lock:
-                if len(granted) >= 200:
-                    break
-            stop.wait(0.01)
+                return len(granted) >= 200 and len(shared_fences) >= 3
+        wait_until(enough, "200 grants and 3 grants of the shared lock")
         brain.proc.send_signal(signal.SIGKILL)
         brain.proc.wait()
         stop.set()
@@ -146,9 +143,9 @@ class GroupCommitTest(unittest.TestCase):
             self.assertEqual((st, body["held"], body["fencing_token"]), (200, True, tok))
         # (Strict order under the race is test_brain_locks.py's; threads append here in
         # whatever order they run.)
-        if fences:
-            self.assertEqual(len(set(fences)), len(fences), "a fencing token of the shared lock granted twice")
-            self.assertGreaterEqual(fence_rows["shared"], max(fences))
+        self.assertGreaterEqual(len(fences), 3)
+        self.assertEqual(len(set(fences)), len(fences), "a fencing token of the shared lock granted twice")
+        self.assertGreaterEqual(fence_rows["shared"], max(fences))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 import os
 import signal
 import subprocess
-import time
 import unittest
 
 from harness import Root, HEADER, HOSTSYNC, tricky_records, csv_records
+from waiting import wait_for_stop
 
 
 class ConcurrencyTest(unittest.TestCase):
@@ -36,12 +36,7 @@ class ConcurrencyTest(unittest.TestCase):
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  env=dict(os.environ, HOSTSYNC_FAILPOINT="before_rename:stop"))
         self.addCleanup(lambda: first.poll() is None and first.kill())
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with open(f"/proc/{first.pid}/stat") as f:
-                if f.read().split(")")[1].split()[0] == "T":
-                    break
-            time.sleep(0.01)
+        wait_for_stop(first.pid)
         second = self.start(root, "--wait", "0")
         code = second.wait()
         err = second.stderr.read().decode()

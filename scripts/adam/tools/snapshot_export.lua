@@ -148,10 +148,10 @@ function M.run(store, opts)
   if not ok then return abandon(werr) end
   ok, werr = fs.fsync_dir(staging_abs)
   if not ok then return abandon(werr) end
-  require("failpoint").hit("snapshot_before_rename")
+  require("hostsync.failpoint").hit("snapshot_before_rename")
   ok, werr = fs.rename(staging_abs, final_abs, { no_replace = true })
   if not ok then return abandon(werr) end
-  require("failpoint").hit("snapshot_before_register")
+  require("hostsync.failpoint").hit("snapshot_before_register")
 
   local now_sha = hash.sha256_file(reg_abs, { offset = 0, length = reg_size })
   if now_sha ~= reg_prefix_sha then
