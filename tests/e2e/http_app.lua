@@ -36,6 +36,15 @@ function app.boom()
   error("handler failed with " .. secret)
 end
 
+-- Waits until `ready()` is true; the 120 s bound only keeps a broken test from hanging
+-- (the test then fails on what it asserts).
+local function wait_for(ready)
+  local deadline = time.monotonic() + 120
+  while not ready() and time.monotonic() < deadline do
+    time.sleep(0.01)   -- polling an observed state: cannot change an outcome
+  end
+end
+
 -- Counts requests in this Lua state. A file barrier (`dir`, `n`) holds each request until
 -- n requests are in flight at once, so n concurrent requests occupy n distinct workers.
 hits = 0
@@ -43,15 +52,15 @@ function app.state(req)
   hits = hits + 1
   local dir, n = req.query.dir, tonumber(req.query.n)
   assert(io.open(dir .. "/" .. req.query.id, "w")):close()
-  local deadline = time.monotonic() + 10
-  while #assert(fs.listdir(dir)) < n and time.monotonic() < deadline do time.sleep(0.01) end
+  wait_for(function() return #assert(fs.listdir(dir)) >= n end)
   return { worker = req.worker, hits = hits }
 end
 
--- Marks its start (so a test knows it is in flight) and then takes its time.
+-- Marks its start (so a test knows it is in flight), then holds until the file `until`
+-- exists: the test decides when it ends, not a clock.
 function app.slow(req)
   if req.query.mark then assert(io.open(req.query.mark, "w")):close() end
-  time.sleep(tonumber(req.query.s or "1"))
+  wait_for(function() return fs.exists(req.query["until"]) end)
   return "slow done"
 end
 
@@ -77,12 +86,13 @@ function app.ticker(req)
   end }
 end
 
--- One event, then silence (until the server stops): for the client's read timeout.
+-- One event, then silence until the server stops: only the client's read timeout can
+-- bring a second event.
 function app.quiet(req)
   local last = tonumber(req.headers["last-event-id"] or "0")
   return { sse = function(send, wait)
     send { id = last + 1, data = "after " .. tostring(req.headers["last-event-id"]) }
-    wait(30)
+    wait(86400)
   end }
 end
 

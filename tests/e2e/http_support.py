@@ -8,6 +8,7 @@ import threading
 import time
 
 from harness import HERE, HOSTSYNC
+from waiting import HANG_GUARD
 
 APP = HERE / "http_app.lua"
 SERVE = HERE / "http_serve.lua"
@@ -28,7 +29,7 @@ class Server:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         test.addCleanup(self.kill)
-        if not self._port.wait(15):
+        if not self._port.wait(HANG_GUARD):
             self.kill()
             raise AssertionError("server did not report its port:\n" + self.stderr())
         self.base = f"{self.scheme}://127.0.0.1:{self.port}"
@@ -46,17 +47,21 @@ class Server:
     def stderr(self):
         return "".join(self.lines)
 
-    def terminate(self, timeout=20):
-        self.proc.send_signal(signal.SIGTERM)
+    def wait(self, timeout=HANG_GUARD):
+        """The exit status, once all of stderr has been read."""
         rc = self.proc.wait(timeout)
-        self._reader.join(5)
+        self._reader.join(timeout)
         return rc
+
+    def terminate(self, timeout=HANG_GUARD):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        self._reader.join(5)
+        self._reader.join(HANG_GUARD)
         self.proc.stdout.close()
         self.proc.stderr.close()
 

@@ -11,7 +11,8 @@ with password (scram) authentication, so URLs with passwords are exercised for r
 fsync is off because test data need not survive a crash of the machine; PgServer(durable=True)
 keeps PostgreSQL's defaults (fsync, synchronous_commit) for benchmarks that compare durable commits.
 
-PgServer.available() tells whether the binaries exist, so callers can skip cleanly.
+Without PostgreSQL's binaries PgServer() raises: the tests that need it fail, they never
+skip (.ci/install-deps installs postgresql).
 """
 import glob
 import os
@@ -44,11 +45,15 @@ class PgServer:
     def __init__(self, durable=False):
         self.durable = durable
         self.bin = _bin_dir()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL's binaries are not installed (/usr/lib/postgresql/*/bin/pg_ctl, "
+                               "or PG_BIN): .ci/install-deps installs postgresql")
         self.dir = None
         self.port = None
 
     @staticmethod
     def available():
+        """For benchmarks that may leave PostgreSQL out; tests never skip on it."""
         return _bin_dir() is not None
 
     def _as_owner(self, args, **kw):
@@ -69,13 +74,8 @@ class PgServer:
         self._as_owner([str(self.bin / "initdb"), "-D", str(data), "-U", self.USER, "--pwfile", str(pwfile),
                         "--auth=scram-sha-256", "-E", "UTF8", "--locale=C"])
         self._as_owner(["mkdir", str(sock)])
-        self.port = _free_port()
-        opts = f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1"
-        if not self.durable:
-            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         try:
-            self._as_owner([str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"),
-                            "-w", "-t", "30", "start"])
+            self._start(data, sock)
             env = dict(os.environ, PGPASSWORD=self.PASSWORD)
             subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
                             "-U", self.USER, self.DATABASE], check=True, capture_output=True, env=env)
@@ -83,6 +83,22 @@ class PgServer:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _start(self, data, sock):
+        # A free port can be taken by another process (a second test suite) between
+        # choosing it and PostgreSQL binding it: choose another and start again.
+        for attempt in range(5):
+            self.port = _free_port()
+            opts = f"-p {self.port} -k {sock} -c listen_addresses=127.0.0.1"
+            if not self.durable:
+                opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            try:
+                self._as_owner([str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"),
+                                "-w", "-t", "300", "start"])
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 4 or "could not bind" not in self.log():
+                    raise
 
     @property
     def url(self):

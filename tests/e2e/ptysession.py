@@ -12,6 +12,7 @@ import termios
 import time
 
 from harness import HOSTSYNC
+from waiting import HANG_GUARD
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\x07")
 
@@ -54,29 +55,30 @@ class PtySession:
         self.raw += chunk
         return True
 
-    def expect(self, pattern, timeout=10):
-        """Waits until `pattern` (a regex) appears after the last match; returns the match."""
-        deadline = time.time() + timeout
+    def expect(self, pattern, timeout=HANG_GUARD):
+        """Waits until `pattern` (a regex) appears after the last match; returns the match.
+        The timeout only guards against a hang."""
+        deadline = time.monotonic() + timeout
         rx = re.compile(pattern)
         while True:
             m = rx.search(self.text, self.pos)
             if m:
                 self.pos = m.end()
                 return m
-            left = deadline - time.time()
+            left = deadline - time.monotonic()
             if left <= 0 or self._read(min(left, 0.2)) is None and not rx.search(self.text, self.pos):
                 raise AssertionError(f"timed out waiting for {pattern!r}; screen so far:\n{self.text}")
 
     def send(self, keys):
         os.write(self.master, keys.encode() if isinstance(keys, str) else keys)
 
-    def wait(self, timeout=10):
+    def wait(self, timeout=HANG_GUARD):
         """Reads until the child exits; returns its exit status."""
-        deadline = time.time() + timeout
-        while time.time() < deadline and self._read(0.1) is not None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._read(0.1) is not None:
             if self.proc.poll() is not None:
                 break
-        return self.proc.wait(timeout=max(0.1, deadline - time.time()))
+        return self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
 
     def close(self):
         if self.proc.poll() is None:

@@ -2,7 +2,6 @@
 runs `hostsync run sync_client.lua` against its own vault."""
 import json
 import os
-import socket
 import subprocess
 import threading
 
@@ -18,12 +17,6 @@ def make_sync_token(db, tenant, level, agent="syncer"):
                     "--db", str(db), timeout=60)
     assert proc.returncode == 0, proc.err
     return proc.out.strip()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SyncServer(Brain):

@@ -18,7 +18,7 @@ import unittest
 
 from harness import hostsync
 
-AGE = shutil.which("age")
+AGE = shutil.which("age") or "age"   # missing: the tests fail naming it (.ci/install-deps installs it)
 AGE_KEYGEN = shutil.which("age-keygen")
 SIZES = [0, 1, 65536, 65537, 3 * 1024 * 1024 + 12345]
 PASSPHRASE = "correct horse battery staple"
@@ -94,7 +94,6 @@ def age_with_passphrase(args, passphrase, prompts, timeout=120):
     return os.waitstatus_to_exitcode(status), out.decode("utf-8", "replace")
 
 
-@unittest.skipIf(AGE is None and not os.environ.get("CI"), "the age binary is not installed (.ci/install-deps installs it)")
 class AgeInteropTest(unittest.TestCase):
     def setUp(self):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-age-"))

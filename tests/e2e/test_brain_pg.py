@@ -16,7 +16,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 
-@unittest.skipUnless(PgServer.available() or os.environ.get("CI"), "PostgreSQL binaries not installed")
 class BrainPostgresTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -8,7 +8,6 @@ import pathlib
 import queue
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import HOSTSYNC  # noqa: E402
 from brain_support import Brain, call, make_token  # noqa: E402
+from ports import RefusingPort  # noqa: E402
 
 LINE = re.compile(r"^#(\d+) (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (\w+)/@(\w+) \[(\w+)\] (.*)$")
 NO_BRAIN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOSTSYNC_BRAIN_")}
@@ -173,11 +173,7 @@ class ChatCliTest(unittest.TestCase):
                 self.assertEqual(p.returncode, 1, p.stderr)
                 self.assertIn("401", p.stderr)
         # nothing listening
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-        s.close()
-        p = chat("post", "hi", server=dead, token_file=self.token_files["marcus"])
+        p = chat("post", "hi", server=RefusingPort(self).url, token_file=self.token_files["marcus"])
         self.assertEqual(p.returncode, 1)
         self.assertIn("chat: brain: connect 127.0.0.1", p.stderr)
 

@@ -23,7 +23,6 @@ def migrate_concurrently(test, url, processes=4):
     test.assertEqual(sorted(applied), [1, 2, 3])
 
 
-@unittest.skipUnless(PgServer.available() or os.environ.get("CI"), "PostgreSQL binaries not installed")
 class PostgresBackend(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

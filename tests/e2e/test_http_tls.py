@@ -38,7 +38,6 @@ def make_cert(directory, name):
     return cert, key
 
 
-@unittest.skipUnless(shutil.which("openssl") or os.environ.get("CI"), "needs the openssl command")
 class HttpTlsTest(unittest.TestCase):
     def test_self_signed_trusted_only_via_ca_file(self):
         tmp = tempfile.mkdtemp(prefix="hostsync-tls-")

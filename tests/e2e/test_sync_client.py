@@ -13,7 +13,8 @@ import unittest
 
 from harness import HOSTSYNC
 from brain_support import call
-from sync_support import SyncClient, SyncServer, free_port, make_sync_token, pull_all
+from ports import RefusingPort
+from sync_support import SyncClient, SyncServer, make_sync_token, pull_all
 
 
 class SyncClientTest(unittest.TestCase):
@@ -256,8 +257,7 @@ class SyncClientTest(unittest.TestCase):
 
     def test_resolve_is_refused_to_a_non_user_vault_before_any_request(self):
         # No server at this port: a request would end in "unreachable" (exit 3).
-        base = f"http://127.0.0.1:{free_port()}"
-        ai = self.client("ai", self.ai_token, 3, base)
+        ai = self.client("ai", self.ai_token, 3, RefusingPort(self).url)
         proc = ai.run("resolve", "note", "n1", "--payload", "{}", "--retries", "0")
         self.assertEqual(proc.returncode, 1, proc.err)
         self.assertIn("resolve is a user action: this vault's level is ai-local, not user", proc.err)
@@ -266,9 +266,8 @@ class SyncClientTest(unittest.TestCase):
         self.assertEqual((ai.lines("list"), ai.lines("pending")), ([], []))
 
     def test_offline_queue_server_down_then_up(self):
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        user = self.client("user", self.user_token, 1, base)
+        down = RefusingPort(self)
+        user = self.client("user", self.user_token, 1, down.url)
         user.put("note", "n1", {"title": "written offline"})
         user.put("note", "n2", {"title": "also offline"})
         proc = user.run("push", "--retries", "1", "--backoff", "0.05")
@@ -288,7 +287,8 @@ class SyncClientTest(unittest.TestCase):
         first = pusher.stderr.readline()
         self.assertIn("Connection refused", first)
         self.assertIn("retrying in", first)
-        srv = SyncServer(self, self.db, port=port)
+        down.release()
+        srv = SyncServer(self, self.db, port=down.port)
         out, err = pusher.communicate(timeout=120)
         self.assertEqual(pusher.returncode, 0, err)
         self.assertIn("push: 3 sent: 3 applied", out)

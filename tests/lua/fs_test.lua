@@ -155,33 +155,35 @@ t.test("lock: two processes cannot both hold it (child hostsync process)", funct
   t.write_file(script, [[
 local fs = require "hostsync.fs"
 local time = require "hostsync.time"
-local path, wait, hold = arg[1], tonumber(arg[2]), tonumber(arg[3])
+local path, wait = arg[1], tonumber(arg[2])
 local t0 = time.monotonic()
 local marker = io.open(path .. ".started", "w")  -- tells the parent we are about to wait
 marker:close()
 local l, err = fs.lock(path, { wait = wait })
 io.write(l and "got" or ("refused: " .. err), string.format(" %.2f\n", time.monotonic() - t0))
 io.flush()
-if l and hold > 0 then time.sleep(hold) end
 ]])
-  local function child(wait, hold)
-    return io.popen(string.format("'%s' run '%s' '%s' %s %s", host_binary(), script, path, wait, hold))
+  local function child(wait)
+    return io.popen(string.format("'%s' run '%s' '%s' %s", host_binary(), script, path, wait))
   end
 
   -- We hold it: the child is refused and names our pid.
   local l = assert(fs.lock(path))
-  local p = child(0, 0)
+  local p = child(0)
   t.match(p:read("*a"), "^refused: lock " .. path:gsub("%p", "%%%0") .. " is held by pid " .. my_pid())
   p:close()
 
   -- The child waits; we release 0.3 s after it started waiting; it gets it then (not
   -- before). Waiting for its marker keeps a slow process start out of the measurement.
   os.remove(path .. ".started")
-  p = child(5, 0)
+  p = child(120)   -- 120 s: a hang guard; we release long before
   local time = require "hostsync.time"
-  local deadline = time.monotonic() + 30
-  while not fs.exists(path .. ".started") and time.monotonic() < deadline do time.sleep(0.005) end
-  time.sleep(0.3)
+  local deadline = time.monotonic() + 120
+  while not fs.exists(path .. ".started") and time.monotonic() < deadline do
+    time.sleep(0.005)   -- polling for the child's marker: cannot change an outcome
+  end
+  t.ok(fs.exists(path .. ".started"), "the child started")
+  time.sleep(0.3)   -- the child's wait checked below is a lower bound: only longer on a slow machine
   l:release()
   local out = p:read("*a")
   p:close()
@@ -189,7 +191,7 @@ if l and hold > 0 then time.sleep(hold) end
   t.ok(waited and waited >= 0.2, "child got the lock after we released it: " .. out)
 
   -- A child that died holding it (no release) does not keep it.
-  p = child(0, 0)
+  p = child(0)
   t.match(p:read("*a"), "^got")
   p:close()
   t.ok(fs.lock(path), "free after the holder exited")

@@ -4,14 +4,16 @@ local time = require "hostsync.time"
 local T = 1795451152 -- 2026-11-23T16:25:52Z
 
 t.test("now and monotonic", function()
+  -- Bracketed by the C library's clock: holds however long each call takes.
+  local before = os.time()
   local now = time.now()
-  t.ok(math.abs(now - os.time()) < 2, "now() close to os.time()")
+  local after = os.time()
+  t.ok(before <= math.floor(now) and math.floor(now) <= after, "now() between two os.time() calls")
   t.ok(now ~= math.floor(now) or time.now() ~= now, "now() has sub-second resolution")
   local a = time.monotonic()
-  time.sleep(0.02)
+  time.sleep(0.02)   -- the assertion is a lower bound: a slow machine only sleeps longer
   local b = time.monotonic()
   t.ok(b - a >= 0.02, "slept at least 20 ms, got " .. (b - a))
-  t.ok(b - a < 1, "slept less than 1 s")
   time.sleep(0)
 end)
 
@@ -53,12 +55,14 @@ t.test("local_iso matches os.date in the process's zone, offset never Z", functi
   t.eq(time.local_iso(T + 0.5, { ms = true }), os.date("%Y-%m-%dT%H:%M:%S", T) .. ".500" .. os_offset(T))
 end)
 
-t.test("local_iso is cheap within one second (cached)", function()
-  local t0 = os.clock()
-  local s
-  for _ = 1, 200000 do s = time.local_iso(T + 0.5) end
-  t.ok(os.clock() - t0 < 1.0, "200k calls took " .. (os.clock() - t0))
-  t.eq(s, time.local_iso(T))
+t.test("local_iso's per-second cache never returns another second's text", function()
+  -- The cache keeps the last second's formatted text (its speed is bench/'s business);
+  -- here: hits within a second, and moves across seconds, zone offsets and back.
+  local seq = { T + 0.5, T + 0.999, T, T + 1, T + 0.25, 0, T + 1.5, 1000000000, T }
+  for _, at in ipairs(seq) do
+    local whole = math.floor(at)
+    t.eq(time.local_iso(at), os.date("%Y-%m-%dT%H:%M:%S", whole) .. os_offset(whole), "at " .. at)
+  end
 end)
 
 t.test("format_utc and format_local wrap strftime", function()
