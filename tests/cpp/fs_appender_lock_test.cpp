@@ -94,8 +94,7 @@ TEST_CASE("lock: a second process is refused with the holder's pid, and gets it 
         std::string e;
         return other.acquire(lock_path, 120, e) ? 0 : 1;  // 120 s: a hang guard
     });
-    // Waiting or not yet, the child must get the lock; the elapsed check is a lower bound.
-    clock::sleep(0.2);
+    clock::sleep(0.2);  // waiting or not yet, the child must get the lock; elapsed is a lower bound
     lock.release();
     CHECK_FALSE(lock.held());
     CHECK(fs_test::wait_exit(child) == 0);

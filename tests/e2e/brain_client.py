@@ -24,7 +24,7 @@ def acquire(base, token, lock, ttl):
             return body
         if st not in (409, 503):   # 503: the database was busy, nothing applied; retry
             raise SystemExit(f"acquire: unexpected {st} {body}")
-        time.sleep(delay * random.random())
+        time.sleep(delay * random.random())   # backoff before retrying a refusal: any delay ends the same
         delay = min(delay * 2, 0.05)
 
 
@@ -43,7 +43,7 @@ def race(base, token, lock, rounds, witness_dir, log):
         os.unlink(witness)
         st, body = call(base, "POST", f"/locks/{lock}/release", token, {"fencing_token": grant["fencing_token"]})
         while st == 503:
-            time.sleep(0.05)
+            time.sleep(0.05)   # the database was busy: retrying later ends the same
             st, body = call(base, "POST", f"/locks/{lock}/release", token, {"fencing_token": grant["fencing_token"]})
         if st != 200:
             print(f"VIOLATION: release refused {st} {body}", file=sys.stderr)

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 
 from harness import HOSTSYNC
+from waiting import HANG_GUARD
 
 
 def make_token(db, ai="claude", agent="marcus", machine="m1", project="P"):
@@ -19,10 +20,12 @@ def make_token(db, ai="claude", agent="marcus", machine="m1", project="P"):
 
 
 class Brain:
-    """`hostsync serve --port PORT --db DB` (port 0: the kernel picks); stderr collected in the background."""
+    """`hostsync serve --port PORT --db DB [extra flags]` (port 0: the kernel picks); stderr
+    collected in the background."""
 
-    def __init__(self, test, db, threads=8, cwd=None, port=0):
+    def __init__(self, test, db, threads=8, cwd=None, port=0, extra=()):
         args = [HOSTSYNC, "serve", "--port", str(port), "--threads", str(threads)] + (["--db", str(db)] if db else [])
+        args += list(extra)
         self.proc = subprocess.Popen(args,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
         self.lines = []
@@ -31,7 +34,7 @@ class Brain:
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         test.addCleanup(self.kill)
-        if not self._ready.wait(30) or self.port is None:
+        if not self._ready.wait(HANG_GUARD) or self.port is None:
             self.kill()
             raise AssertionError("brain did not start:\n" + "".join(self.lines))
         self.base = f"http://127.0.0.1:{self.port}"
@@ -58,7 +61,7 @@ class Brain:
         self.proc.stderr.close()
 
 
-def call(base, method, path, token=None, body=None, raw=None, headers=None, timeout=30):
+def call(base, method, path, token=None, body=None, raw=None, headers=None, timeout=HANG_GUARD):
     """-> (status, decoded JSON body or None)."""
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     req = urllib.request.Request(base + path, data=data, method=method)
@@ -79,7 +82,7 @@ def call(base, method, path, token=None, body=None, raw=None, headers=None, time
         return status, text.decode("utf-8", "replace")
 
 
-def read_sse(port, token, last_id, count, timeout=20, on_open=None):
+def read_sse(port, token, last_id, count, timeout=HANG_GUARD, on_open=None):
     """Reads `count` chat events from /chat/stream after last_id -> [(id, message)].
     on_open() runs once the response head arrived (the stream's start point is fixed)."""
     import http.client

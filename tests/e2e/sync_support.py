@@ -2,10 +2,8 @@
 runs `hostsync run sync_client.lua` against its own vault."""
 import json
 import os
-import subprocess
-import threading
 
-from harness import HOSTSYNC, hostsync
+from harness import hostsync
 from brain_support import Brain, call
 
 LEVELS = {1: "user", 2: "automation", 3: "ai-local", 4: "ai-lan", 5: "ai-cloud"}
@@ -20,21 +18,11 @@ def make_sync_token(db, tenant, level, agent="syncer"):
 
 
 class SyncServer(Brain):
-    """`hostsync serve` on a chosen port (0: any) with extra flags (e.g. --sync-policy);
-    otherwise brain_support.Brain (stderr collected, killed at cleanup)."""
+    """`hostsync serve` for the sync tests: 4 threads unless told, extra flags (e.g.
+    --sync-policy); otherwise brain_support.Brain (stderr collected, killed at cleanup)."""
 
     def __init__(self, test, db, port=0, extra=(), threads=4):
-        args = [HOSTSYNC, "serve", "--port", str(port), "--threads", str(threads), "--db", str(db), *extra]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines, self.port = [], None
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        test.addCleanup(self.kill)
-        if not self._ready.wait(30) or self.port is None:
-            self.kill()
-            raise AssertionError("server did not start:\n" + "".join(self.lines))
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(test, db, threads=threads, port=port, extra=extra)
 
 
 class SyncClient:

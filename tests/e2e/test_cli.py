@@ -1,10 +1,9 @@
 """The hostsync binary as users meet it: help, version, errors, script lookup, arg."""
-import os
 import pathlib
 import tempfile
 import unittest
 
-from harness import hostsync, SOURCE_DIR
+from harness import hostsync
 
 
 class CliTest(unittest.TestCase):

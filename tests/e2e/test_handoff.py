@@ -2,7 +2,6 @@
 record, its chat message, the receiver's tasks, the session summary rendered from the
 default and a custom template with the files git reports, and template/input errors that
 leave nothing recorded (docs/brain.md, "Handoffs: handoff.lua")."""
-import json
 import os
 import pathlib
 import re

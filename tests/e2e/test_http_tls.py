@@ -1,7 +1,6 @@
 """hostsync.http over TLS on 127.0.0.1: a self-signed certificate made by `openssl req`
 in the test; the client trusts it only when given as ca_file, and refuses it otherwise
 (verification is on by default)."""
-import os
 import json
 import shutil
 import subprocess

@@ -1,7 +1,6 @@
 """Mechanism in C++, policy in Lua (DESIGN.md): the host and the bindings must not know
 the workflows' data. A name from a workflow showing up in host/ or bindings/ means policy
 leaked into the mechanism."""
-import pathlib
 import re
 import unittest
 

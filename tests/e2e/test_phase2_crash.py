@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from harness import Root, HEADER, HOSTSYNC, tricky_records, csv_records, hostsync
+from harness import Root, HEADER, HOSTSYNC, tricky_records, csv_records
 
 FAILPOINTS = ["before_rename", "before_seal", "before_state", "before_cursor", "after_cursor"]
 
@@ -89,8 +89,7 @@ class CrashTest(unittest.TestCase):
         for _ in range(6):
             proc = subprocess.Popen([HOSTSYNC, "run", "phase2.lua", "--root", str(root.path), "--quiet",
                                      "--max-packets", "20000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            # Where the kill lands cannot change an outcome: every case is checked alike.
-            time.sleep(rnd.uniform(0, 0.3))
+            time.sleep(rnd.uniform(0, 0.3))   # where the kill lands cannot change an outcome: all checked alike
             proc.kill()
             self.assertIn(proc.wait(), (0, -signal.SIGKILL))
             self.assertEqual([n for n in os.listdir(root.outbox) if n.endswith(".torn")], []

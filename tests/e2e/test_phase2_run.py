@@ -1,7 +1,6 @@
 """Phase 2 end to end: packets, seals, checkpoint, idempotent reruns, verify."""
 import hashlib
 import json
-import re
 import unittest
 
 from harness import Root, HEADER, tricky_records, csv_records, jcs

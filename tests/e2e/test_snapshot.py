@@ -13,7 +13,7 @@ import unittest
 
 from harness import hostsync, HOSTSYNC
 from waiting import wait_for_stop
-from test_pipeline import Repo, write_input, AT
+from test_pipeline import Repo, write_input
 
 MANIFEST_FIELDS = {"snapshot_id", "created_at_utc", "included_roots", "file_count", "total_plain_bytes",
                    "archive_plain_sha256", "archive_enc_sha256", "encryption_scheme", "tool_version", "parents"}

@@ -6,9 +6,7 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
 from harness import HOSTSYNC

@@ -4,7 +4,6 @@
 
 Every rule of seed sections 6.3, 7 and 8 is a row of RULES, pushed through HTTP with the
 expected result, the expected stored winner and the expected sync_events record."""
-import json
 import os
 import pathlib
 import random
@@ -15,7 +14,7 @@ import unittest
 import uuid
 
 from brain_support import call
-from harness import HOSTSYNC, SOURCE_DIR, hostsync
+from harness import SOURCE_DIR, hostsync
 from pgserver import PgServer
 from sync_support import SyncServer as Server, make_sync_token as sync_token
 from waiting import wait_until

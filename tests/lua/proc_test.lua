@@ -56,7 +56,7 @@ end)
 
 t.test("timeout: SIGTERM to the whole group, SIGKILL after the grace period", function()
   -- The signal proves the timeout ended it (sleep 300 exits 0 on its own).
-  local r = assert(proc.run({ "sleep", "300" }, { timeout = 0.3 }))
+  local r = assert(proc.run({ "sleep", "300" }, { timeout = 0.3 }))   -- only the timeout can end it
   t.eq({ r.timed_out, r.signal, r.status }, { true, 15, nil })
   -- A shell that ignores SIGTERM, with a grandchild holding the output pipe: the group
   -- SIGKILL ends both, so the call returns instead of waiting for EOF (which would hang
