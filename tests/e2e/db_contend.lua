@@ -5,7 +5,7 @@
 -- arg[1]: database path; arg[2]: worker name; arg[3]: rounds.
 local db = require "hostsync.db"
 
-local h = assert(db.open(arg[1], { busy_timeout = 30 }))
+local h = assert(db.open(arg[1], { busy_timeout = 120 }))
 local rounds = tonumber(arg[3])
 for i = 1, rounds do
   assert(h:transaction(function(tx)

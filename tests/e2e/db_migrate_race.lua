@@ -3,7 +3,7 @@
 -- the rows of the migrated table it then sees: "1,2 3".
 local db = require "hostsync.db"
 
-local h = assert(db.open(arg[1], { busy_timeout = 30 }))
+local h = assert(db.open(arg[1], { busy_timeout = 120 }))
 local applied = assert(db.migrate(h, {
   { version = 1, name = "items", up = "CREATE TABLE items (x INTEGER)" },
   { version = 2, name = "seed", up = "INSERT INTO items VALUES (1)" },
