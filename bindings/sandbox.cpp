@@ -76,6 +76,15 @@ int l_call(lua_State* L) {
     return 1;
 }
 
+// get(policy, name): a deep copy of a plain field (a setting such as a name or a map).
+int l_get(lua_State* L) {
+    Policy* p = check_policy(L);
+    std::string name(hostsync::check_view(L, 2));
+    std::string error;
+    if (!p->box->get(name, L, error)) return hostsync::push_fail(L, name + ": " + error);
+    return 1;
+}
+
 int l_memory(lua_State* L) {
     lua_pushnumber(L, static_cast<lua_Number>(check_policy(L)->box->memory_used()));
     return 1;
@@ -101,6 +110,7 @@ int hostsync_raw_sandbox(lua_State* L) {
         {"load", guarded<l_load>},
         {"reload", guarded<l_reload>},
         {"call", guarded<l_call>},
+        {"get", guarded<l_get>},
         {"memory", guarded<l_memory>},
         {"path", guarded<l_path>},
         {nullptr, nullptr},

@@ -5,6 +5,7 @@
 --   local p, err = sandbox.load("policies/truth_hierarchy.lua",
 --                               { max_instructions = 1e6, max_memory = 8 * 2^20 })
 --   local decision, err = p:call("decide", local_item, remote_item, context)
+--   local who = p:get("coordinator")   -- a plain field, copied out
 --   local ok, err = p:reload()   -- a broken file leaves the old policy in force
 --
 -- A policy file returns a table of functions. Arguments and results cross by deep copy
@@ -28,6 +29,13 @@ function methods:call(name, ...)
     return nil, name .. ": the policy returned nil"
   end
   return result, err
+end
+
+-- A plain field of the policy (a setting, e.g. `coordinator = "marcus"`), deep-copied;
+-- nil when absent; nil, err for a function or a value that cannot cross.
+function methods:get(name)
+  if type(name) ~= "string" then error("Usage: policy:get(name: string)", 2) end
+  return raw.get(self, name)
 end
 
 methods.reload = raw.reload

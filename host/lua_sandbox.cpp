@@ -192,6 +192,21 @@ bool Sandbox::load(const std::string& source, const std::string& chunkname, std:
     return finish(status, error);
 }
 
+bool Sandbox::get(const std::string& name, lua_State* from, std::string& error) {
+    lua_getfield(L_, LUA_REGISTRYINDEX, kPolicyKey);
+    lua_pushlstring(L_, name.data(), name.size());
+    lua_rawget(L_, -2);
+    bool ok;
+    if (lua_isfunction(L_, -1)) {
+        error = "'" + name + "' is a function: call it";
+        ok = false;
+    } else {
+        ok = lua_copy::copy(L_, -1, from, error);
+    }
+    lua_settop(L_, 0);
+    return ok;
+}
+
 bool Sandbox::call(const std::string& name, lua_State* from, int nargs, std::string& error) {
     std::string copy_error;
     CallArgs args{&name, from, lua_gettop(from) - nargs + 1, nargs, &copy_error};

@@ -45,6 +45,11 @@ public:
     // False with `error` set (nothing pushed) on a policy error, a budget or a bad value.
     bool call(const std::string& name, lua_State* from, int nargs, std::string& error);
 
+    // Pushes a deep copy of the policy's field `name` (read raw: no metamethod runs) onto
+    // `from`; nil when absent. False with `error` set (nothing pushed) for a function
+    // (call it instead) or a value that cannot cross.
+    bool get(const std::string& name, lua_State* from, std::string& error);
+
     std::size_t memory_used() const { return used_; }
     const SandboxLimits& limits() const { return limits_; }
 

@@ -15,8 +15,9 @@
 -- the conflict in the brain (POST /conflicts), which alerts the coordinator.
 --
 -- Copy this file, change the map, and run
--- `hostsync run push.lua --policy my_conflicts.lua ...` (or put your copy first in
--- $HOSTSYNC_PATH as policies/push_conflicts.lua).
+-- `hostsync run push.lua --policy my_conflicts.lua ...` (or put your copy, named
+-- push_conflicts.lua, in a directory first in $HOSTSYNC_PATH). It runs in
+-- hostsync.sandbox: plain Lua only (no io, os.execute, require or dofile).
 --
 -- owners: Lua patterns (string.find, anchored by you) over repository-relative paths,
 -- first match wins, mapped to the agent (without @) that owns those paths.

@@ -1,7 +1,8 @@
 -- hostsync run push.lua [--server URL] [--token-file F] --project P --message MSG [--repo DIR]
 -- The seed's push workflow with real git (docs/brain.md, "The push workflow"):
 --   1 check sync state   2 acquire push:<project>   3 commit with attribution
---   4 git pull --rebase (conflicts: policies/push_conflicts.lua)   5 git push -o fencing_token=N
+--   4 git pull --rebase (conflicts: policies/push_conflicts.lua, sandboxed)   5 git push -o fencing_token=N
+--      (without the option where the remote takes none; a new branch skips step 4)
 --   6 record the push    7 release the lock (always) and post a `sync` chat message
 -- The lock is renewed between steps (single-threaded: no background heartbeat), with a TTL
 -- that covers one step. Every failure after the grant releases the lock before exiting.
@@ -10,6 +11,7 @@ local client = require "brain.client"
 local proc = require "hostsync.proc"
 local fs = require "hostsync.fs"
 local time = require "hostsync.time"
+local sandbox = require "hostsync.sandbox"
 
 local EXIT = { ok = 0, error = 1, usage = 2, stale = 3, conflict = 4, busy = 5, rejected = 6 }
 
@@ -51,7 +53,8 @@ local function git(args, allow_fail)
   local argv = { "git" }
   for _, a in ipairs(args) do argv[#argv + 1] = a end
   local r, err = proc.run(argv, { cwd = opts.repo, timeout = 300,
-    env = { GIT_EDITOR = "true", GIT_TERMINAL_PROMPT = "0", GIT_MERGE_AUTOEDIT = "no" } })
+    -- LC_ALL=C: git's messages are matched below (e.g. a remote without push options).
+    env = { GIT_EDITOR = "true", GIT_TERMINAL_PROMPT = "0", GIT_MERGE_AUTOEDIT = "no", LC_ALL = "C" } })
   if not r then stop(EXIT.error, "push: " .. err) end
   if not r.ok and not allow_fail then
     stop(EXIT.error, ("push: git %s failed (exit %s):\n%s%s"):format(args[1], tostring(r.status), r.stdout, r.stderr))
@@ -61,13 +64,32 @@ end
 
 local function say(...) io.stderr:write("push: ", ...) io.stderr:write("\n") end
 
+-- The conflict policy runs in hostsync.sandbox like every user-replaceable policy: it
+-- decides, it cannot reach the files, git or the network. Loaded once, before the lock.
+local policy
 local function load_policy()
-  if opts.policy then
-    local chunk, err = loadfile(opts.policy)
-    if not chunk then cli.fail("push: --policy: " .. err) end
-    return chunk()
+  if policy then return policy end
+  local path = opts.policy or package.searchpath("push_conflicts", package.path)
+  if not path then stop(EXIT.error, "push: policies/push_conflicts.lua not found on the script path") end
+  local p, err = sandbox.load(path)
+  if not p then stop(EXIT.error, "push: conflict policy " .. err) end
+  local coordinator, cerr = p:get("coordinator")
+  if cerr or (coordinator ~= nil and type(coordinator) ~= "string") then
+    stop(EXIT.error, "push: conflict policy " .. path .. ": coordinator must be an agent name (a string)")
   end
-  return require "policies.push_conflicts"
+  policy = {
+    coordinator = coordinator or "marcus",
+    -- "mine" | "upstream" | nil (not the policy's to decide; so is a failing policy, said)
+    resolve = function(file, agent)
+      local side, why = p:call("resolve", file, agent)
+      if why and not why:find("the policy returned nil", 1, true) then
+        say("warning: conflict policy failed on ", file, ": ", why, " (left for the coordinator)")
+      end
+      return side
+    end,
+    owner = function(file) return (p:call("owner", file)) end,
+  }
+  return policy
 end
 
 local held -- the grant while we hold the lock
@@ -106,11 +128,20 @@ local function prepare()
   return me, remote or "origin", rbranch or branch
 end
 
--- Step 1: has someone pushed since our last pull? The brain's last push must already be
--- in our history (after a fetch, so the commit object is known here).
+-- Does the remote have the branch yet? (Asked of the remote, not of a tracking ref that a
+-- fetch refspec may not cover.) A new branch has nothing to integrate before the push.
+local function remote_has_branch(remote, rbranch)
+  local r = git({ "ls-remote", "--exit-code", "--heads", remote, "refs/heads/" .. rbranch }, true)
+  if r.ok then return true end
+  if r.status == 2 then return false end   -- --exit-code: no matching ref
+  stop(EXIT.error, ("push: git ls-remote %s failed (exit %s):\n%s"):format(remote, tostring(r.status), r.stderr))
+end
+
+-- Step 1: has someone pushed to this branch since our last pull? The brain's last push of
+-- the branch must already be in our history (after a fetch, so the commit is known here).
 local function check_sync_state(remote, rbranch)
   git({ "fetch", "--quiet", remote })
-  local st, s = api("GET", "/sync/state?project=" .. project)
+  local st, s = api("GET", "/sync/state" .. client.query { project = project, branch = rbranch })
   if st ~= 200 then stop(EXIT.error, ("push: sync state: %d %s"):format(st, s.error or "")) end
   local lp = s.last_push
   if type(lp) ~= "table" then return end
@@ -194,7 +225,7 @@ local function resolve_conflicts(me, remote, rbranch)
         if r.ok then git({ "add", "--", d[1] })
         else git({ "rm", "--quiet", "--", d[1] }) end  -- that side deleted it
         say(("conflict in %s resolved to %s (owner @%s)"):format(d[1], d[2] == "mine" and "your side" or "the remote's side",
-          policy.owner and policy.owner(d[1]) or "?"))
+          policy.owner(d[1]) or "?"))
       end
     end
   end
@@ -204,7 +235,7 @@ end
 -- posts the `alert` mentioning the coordinator in the same transaction) -> the message
 -- push.lua exits with. The conflict id also goes to stdout, for scripts.
 local function record_conflict(me, files, first_line, remote, rbranch)
-  local coord = load_policy().coordinator or "marcus"
+  local coord = load_policy().coordinator
   local _, head = git({ "rev-parse", "--short", "HEAD" })
   local ur, upstream = git({ "rev-parse", "--short", remote .. "/" .. rbranch }, true)
   local st, v = api("POST", "/conflicts", { project = project, files = files, local_commit = head,
@@ -229,16 +260,42 @@ local function record_conflict(me, files, first_line, remote, rbranch)
     :format(table.concat(files, ", "), recorded, coord, cid, remote, rbranch, cid)
 end
 
+-- Step 5. The fencing token goes along as a push option for the server-side hook
+-- (push_hook.lua install). A remote that does not advertise push options (hosted
+-- services, a plain bare repository) refuses the whole push before anything is sent; git
+-- says so, and the push goes again without the option: there the client-side pre-push
+-- hook (push_hook.lua install --client) checks the token instead.
+local function push_head(remote, rbranch)
+  local refspec = "HEAD:refs/heads/" .. rbranch
+  local p = git({ "push", "--porcelain", "-o", "fencing_token=" .. tostring(held.fencing_token), remote, refspec }, true)
+  if not p.ok and p.stderr:find("does not support push options", 1, true) then
+    say("the remote takes no push options: pushing without the fencing token option ",
+        "(the client-side pre-push hook checks it: push_hook.lua install --client)")
+    p = git({ "push", "--porcelain", remote, refspec }, true)
+  end
+  if not p.ok then
+    stop(EXIT.rejected, "push: the remote rejected the push:\n" .. p.stdout .. p.stderr)
+  end
+end
+
 local function main()
   local me, remote, rbranch = prepare()
   local trailer = ("[Jai.OS] %s/@%s | Machine: %s"):format(me.ai, me.agent, me.machine)
   local first_line = opts.message:match("^[^\n]*")
 
+  load_policy()                   -- a broken policy stops us before the lock, not during a rebase
   check_sync_state(remote, rbranch)                                          -- step 1
+  local exists = remote_has_branch(remote, rbranch)
+  -- Commits the push would send: past the remote branch, or for a new branch past
+  -- everything the remote has.
+  local function unpushed()
+    local range = exists and { remote .. "/" .. rbranch .. "..HEAD" } or { "HEAD", "--not", "--remotes=" .. remote }
+    local _, n = git({ "rev-list", "--count", unpack(range) })
+    return tonumber(n) or 0
+  end
 
   local _, dirty = git({ "status", "--porcelain" })
-  local _, ahead = git({ "rev-list", "--count", remote .. "/" .. rbranch .. "..HEAD" }, true)
-  if dirty == "" and (tonumber(ahead) or 0) == 0 then
+  if dirty == "" and exists and unpushed() == 0 then
     say("nothing to push (clean working tree, nothing ahead of ", remote, "/", rbranch, ")")
     return nil
   end
@@ -252,31 +309,32 @@ local function main()
   end
   renew()
 
-  local r = git({ "pull", "--rebase", "--quiet", remote, rbranch }, true)    -- step 4
-  if not r.ok and not rebase_in_progress() then
-    stop(EXIT.error, "push: git pull --rebase failed (nothing pushed):\n" .. r.stdout .. r.stderr)
-  end
-  if not r.ok then
-    local undecided = resolve_conflicts(me, remote, rbranch)
-    if undecided then
-      stop(EXIT.conflict, record_conflict(me, undecided, first_line, remote, rbranch))
+  if exists then                                                             -- step 4
+    local r = git({ "pull", "--rebase", "--quiet", remote, rbranch }, true)
+    if not r.ok and not rebase_in_progress() then
+      stop(EXIT.error, "push: git pull --rebase failed (nothing pushed):\n" .. r.stdout .. r.stderr)
     end
+    if not r.ok then
+      local undecided = resolve_conflicts(me, remote, rbranch)
+      if undecided then
+        stop(EXIT.conflict, record_conflict(me, undecided, first_line, remote, rbranch))
+      end
+    end
+    renew()
+  else
+    say("branch ", rbranch, " is new on ", remote, ": nothing to integrate, the push creates it")
   end
-  renew()
 
-  local _, n = git({ "rev-list", "--count", remote .. "/" .. rbranch .. "..HEAD" })
-  if tonumber(n) == 0 then
+  local n = unpushed()
+  if exists and n == 0 then
     say("nothing left to push: the remote already has everything (your changes were superseded)")
     return nil
   end
-  local p = git({ "push", "--porcelain", "-o", "fencing_token=" .. tostring(held.fencing_token),
-                  remote, "HEAD:refs/heads/" .. rbranch }, true)               -- step 5
-  if not p.ok then
-    stop(EXIT.rejected, "push: the remote rejected the push:\n" .. p.stdout .. p.stderr)
-  end
+  push_head(remote, rbranch)                                                 -- step 5
   local _, commit = git({ "rev-parse", "HEAD" })
 
-  local st, v = api("POST", "/sync/state", { project = project, commit = commit, message = opts.message })  -- step 6
+  local st, v = api("POST", "/sync/state", { project = project, branch = rbranch, commit = commit,  -- step 6
+                                            message = opts.message })
   if st ~= 200 then say(("warning: recording the push failed: %d %s"):format(st, v.error or "")) end
   return { commit = commit, n = tonumber(n), me = me, first_line = first_line, remote = remote, branch = rbranch }
 end

@@ -110,5 +110,14 @@ return function(backend)
       "CREATE INDEX idx_sync_events_entity ON sync_events(tenant, entity_type, entity_id, id)",
       "CREATE INDEX idx_sync_events_tenant ON sync_events(tenant, id)",
     } },
+    { version = 5, name = "last push per branch", up = {
+      -- sync_state keeps the seed's one row per project (its latest push, whatever the
+      -- branch); push.lua's "has someone pushed since your last pull" is per branch, so
+      -- a push to a feature branch never blocks the others' pushes to main.
+      ([[CREATE TABLE sync_branch_state (
+          project_id TEXT NOT NULL, branch TEXT NOT NULL, last_push_ai TEXT NOT NULL,
+          last_push_agent TEXT NOT NULL, last_push_machine TEXT, last_push_commit TEXT NOT NULL,
+          last_push_message TEXT, last_push_at %s NOT NULL, PRIMARY KEY (project_id, branch))]]):format(ts),
+    } },
   }
 end

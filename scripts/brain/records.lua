@@ -1,4 +1,4 @@
--- Sync state (last push per project), handoffs and tasks: plain records, one
+-- Sync state (last push per project and per branch), handoffs and tasks: plain records, one
 -- transaction per request. The pusher's identity is the token's.
 local json = require "hostsync.json"
 local auth = require "brain.auth"
@@ -8,31 +8,57 @@ local validate = require "brain.validate"
 
 local M = {}
 
+-- The last push of a project, or of one of its branches (?branch=).
 function M.get_state(h, req)
-  local p = req.query.project
+  local p, branch = req.query.project, req.query.branch
   if not p or p == "" then validate.fail("query parameter 'project' is required") end
-  local rows = assert(h:query(("SELECT project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit, last_push_message, %s AS last_push_at FROM sync_state WHERE project_id = ?")
-    :format(store.ts(h, "last_push_at")), p))
-  if not rows[1] then return 200, { project = p, last_push = json.null } end
-  local r = store.plain(rows[1])
-  return 200, { project = p, last_push = { ai = r.last_push_ai, agent = r.last_push_agent, machine = r.last_push_machine,
-                                           commit = r.last_push_commit, message = r.last_push_message, at = r.last_push_at } }
+  if branch == "" then validate.fail("query parameter 'branch' must not be empty") end
+  local cols = ("last_push_ai, last_push_agent, last_push_machine, last_push_commit, last_push_message, %s AS last_push_at")
+    :format(store.ts(h, "last_push_at"))
+  local rows
+  if branch then
+    rows = assert(h:query("SELECT " .. cols .. " FROM sync_branch_state WHERE project_id = ? AND branch = ?", p, branch))
+  else
+    rows = assert(h:query("SELECT " .. cols .. " FROM sync_state WHERE project_id = ?", p))
+  end
+  local out = { project = p, branch = branch, last_push = json.null }
+  if rows[1] then
+    local r = store.plain(rows[1])
+    out.last_push = { ai = r.last_push_ai, agent = r.last_push_agent, machine = r.last_push_machine,
+                      commit = r.last_push_commit, message = r.last_push_message, at = r.last_push_at }
+  end
+  return 200, out
 end
 
+-- Records a push: the project's latest (the seed's sync_state row) and, when the body
+-- names it, the branch's.
 function M.post_state(h, ident, body)
   local f = validate.fields(body, { project = { "string", required = true, nonempty = true, max = 200 },
+                                    branch = { "string", nonempty = true, max = 255 },
                                     commit = { "string", required = true, nonempty = true, max = 100 },
                                     message = { "string", max = 2000 } })
   auth.require_project(ident, f.project)
   local now = store.now()
-  assert(h:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
-      last_push_message, last_push_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (project_id) DO UPDATE SET last_push_ai = excluded.last_push_ai, last_push_agent = excluded.last_push_agent,
-      last_push_machine = excluded.last_push_machine, last_push_commit = excluded.last_push_commit,
-      last_push_message = excluded.last_push_message, last_push_at = excluded.last_push_at, updated_at = excluded.updated_at]],
-    store.uuid(), f.project, ident.ai, ident.agent, ident.machine, f.commit, f.message, now, now, now))
-  return 200, { project = f.project, last_push = { ai = ident.ai, agent = ident.agent, machine = ident.machine,
-                                                   commit = f.commit, message = f.message or json.null, at = now } }
+  assert(h:transaction(function(tx)
+    assert(tx:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
+        last_push_message, last_push_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (project_id) DO UPDATE SET last_push_ai = excluded.last_push_ai, last_push_agent = excluded.last_push_agent,
+        last_push_machine = excluded.last_push_machine, last_push_commit = excluded.last_push_commit,
+        last_push_message = excluded.last_push_message, last_push_at = excluded.last_push_at, updated_at = excluded.updated_at]],
+      store.uuid(), f.project, ident.ai, ident.agent, ident.machine, f.commit, f.message, now, now, now))
+    if f.branch then
+      assert(tx:exec([[INSERT INTO sync_branch_state(project_id, branch, last_push_ai, last_push_agent, last_push_machine,
+          last_push_commit, last_push_message, last_push_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (project_id, branch) DO UPDATE SET last_push_ai = excluded.last_push_ai,
+          last_push_agent = excluded.last_push_agent, last_push_machine = excluded.last_push_machine,
+          last_push_commit = excluded.last_push_commit, last_push_message = excluded.last_push_message,
+          last_push_at = excluded.last_push_at]],
+        f.project, f.branch, ident.ai, ident.agent, ident.machine, f.commit, f.message, now))
+    end
+    return true
+  end))
+  return 200, { project = f.project, branch = f.branch, last_push = { ai = ident.ai, agent = ident.agent,
+                machine = ident.machine, commit = f.commit, message = f.message or json.null, at = now } }
 end
 
 function M.post_handoff(h, ident, body)

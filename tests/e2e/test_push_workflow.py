@@ -10,7 +10,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import HOSTSYNC  # noqa: E402
+from harness import HOSTSYNC, SOURCE_DIR  # noqa: E402
 from brain_support import Brain, call, make_token  # noqa: E402
 
 AGENTS = [("claude", "marcus", "m1"), ("gemini", "milo", "m2"), ("chatgpt", "priya", "m3"), ("grok", "rowan", "m4")]
@@ -19,6 +19,10 @@ GIT_ENV = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null
                GIT_CONFIG_KEY_1="maintenance.auto", GIT_CONFIG_VALUE_1="false",
                GIT_AUTHOR_NAME="Agent", GIT_AUTHOR_EMAIL="agent@example.invalid",
                GIT_COMMITTER_NAME="Agent", GIT_COMMITTER_EMAIL="agent@example.invalid")
+
+
+DEFAULT_POLICY = (SOURCE_DIR / "policies/push_conflicts.lua").read_text()
+assert DEFAULT_POLICY.endswith("\nreturn M\n")
 
 
 def git(cwd, *args, check=True):
@@ -66,9 +70,11 @@ class PushTest(unittest.TestCase):
                             "--server", self.brain.base, "--token-file", str(self.token_files["remote"]),
                             "--project", self.project], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
+        # A user's copy of the default policy with its own map (policies run in the sandbox:
+        # no dofile, so a copy is a copy).
         self.policy = self.tmp / "conflicts.lua"
-        self.policy.write_text('local M = dofile(%r)\nM.owners = { { "^design/", "priya" } }\nM.coordinator = "marcus"\nreturn M\n'
-                               % str(pathlib.Path(__file__).resolve().parents[2] / "policies/push_conflicts.lua"))
+        self.policy.write_text(DEFAULT_POLICY.replace("\nreturn M\n", '\nM.owners = { { "^design/", "priya" } }\n'
+                                                                     'M.coordinator = "marcus"\nreturn M\n'))
 
     def clone(self, agent):
         d = self.tmp / agent
@@ -350,6 +356,119 @@ class PushTest(unittest.TestCase):
         self.assertIn("marcus", alerts[0]["mentions"])
         self.assertIn("README.md", alerts[0]["message"])
         self.assertEqual(alerts[0]["agent"], "milo")
+
+    def test_remote_without_push_options_gets_the_push_and_the_client_hook_guards_it(self):
+        # A plain bare repository, as hosted services are: no receive.advertisePushOptions.
+        plain = self.tmp / "plain.git"
+        git(self.tmp, "clone", "--quiet", "--bare", str(self.remote), str(plain))
+        self.assertNotEqual(git(plain, "config", "receive.advertisePushOptions", check=False).stdout.strip(), "true")
+        marcus = self.clone("marcus")
+        git(marcus, "remote", "set-url", "origin", str(plain))
+        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--clone", str(marcus),
+                            "--server", self.brain.base, "--token-file", str(self.token_files["marcus"]),
+                            "--project", self.project], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        (marcus / "f.txt").write_text("f\n")
+        p = self.push("marcus", "feat: f")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("the remote takes no push options", p.stderr)
+        self.assertEqual(git(plain, "show", "main:f.txt").stdout, "f\n")
+        self.assertFalse(self.lock_held())
+        # ...and without the lock, the client-side hook still refuses a plain git push
+        (marcus / "g.txt").write_text("g\n")
+        git(marcus, "add", "-A")
+        git(marcus, "commit", "--quiet", "-m", "plain push")
+        p = git(marcus, "push", "origin", "HEAD:main", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("hostsync pre-push: push refused", p.stderr)
+        self.assertNotIn("plain push", git(plain, "log", "--format=%s", "main").stdout)
+
+    def test_new_branch_is_created_then_pushed_to_again(self):
+        marcus = self.clone("marcus")
+        (marcus / "feature.txt").write_text("v1\n")
+        p = self.push("marcus", "feat: start feature", "--branch", "feature")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("branch feature is new on origin", p.stderr)
+        self.assertEqual(git(self.remote, "show", "feature:feature.txt").stdout, "v1\n")
+        self.assertEqual(git(self.remote, "rev-parse", "feature").stdout.strip(), p.stdout.strip())
+        self.assertEqual(len(self.remote_log()), 1)                      # main untouched
+        p = self.push("marcus", "chore: nothing", "--branch", "feature")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("nothing to push", p.stderr)
+        (marcus / "feature.txt").write_text("v2\n")
+        p = self.push("marcus", "feat: more feature", "--branch", "feature")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("is new", p.stderr)
+        self.assertEqual(git(self.remote, "show", "feature:feature.txt").stdout, "v2\n")
+        st, state = call(self.brain.base, "GET", f"/sync/state?project={self.project}&branch=feature", self.tokens["milo"])
+        self.assertEqual((st, state["branch"], state["last_push"]["commit"]), (200, "feature", p.stdout.strip()))
+
+    def test_a_push_to_another_branch_does_not_block_main(self):
+        marcus, milo = self.clone("marcus"), self.clone("milo")
+        (marcus / "feature.txt").write_text("feature\n")
+        self.assertEqual(self.push("marcus", "feat: feature", "--branch", "feature").returncode, 0)
+        # milo never saw the feature branch: his push to main is not "stale"
+        (milo / "main.txt").write_text("main\n")
+        p = self.push("milo", "feat: main work")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.remote_file("main.txt"), "main\n")
+        # but on the feature branch he is behind marcus: refused there
+        git(milo, "fetch", "--quiet", "origin")
+        git(milo, "checkout", "--quiet", "-b", "feature", "origin/main")
+        (milo / "other.txt").write_text("other\n")
+        p = self.push("milo", "feat: on feature", "--branch", "feature")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("claude/@marcus pushed", p.stderr)
+        # the project's latest push (the seed's sync_state) is milo's, whatever the branch
+        st, state = call(self.brain.base, "GET", f"/sync/state?project={self.project}", self.tokens["milo"])
+        self.assertEqual(state["last_push"]["agent"], "milo")
+
+    def test_conflict_policy_runs_in_the_sandbox(self):
+        witness = self.tmp / "policy-ran-a-command"
+        evil = self.tmp / "evil.lua"
+        evil.write_text(DEFAULT_POLICY.replace("function M.resolve(path, me)\n",
+                                               f"function M.resolve(path, me)\n  os.execute('touch {witness}')\n"))
+        marcus, milo = self.clone("marcus"), self.clone("milo")
+        (marcus / "design/hero.css").write_text("hero { color: teal; }\n")
+        self.assertEqual(self.push("marcus", "style: teal").returncode, 0)
+        (milo / "design/hero.css").write_text("hero { color: red; }\n")
+        p = self.push("milo", "style: red", "--pull", "--policy", str(evil))
+        self.assertEqual(p.returncode, 4, p.stderr)      # the policy failed: left to the coordinator
+        self.assertIn("conflict policy failed on design/hero.css", p.stderr)
+        self.assertIn("execute", p.stderr)
+        self.assertFalse(witness.exists())
+        self.assertFalse(self.lock_held())
+        # a policy that does not load stops push.lua before it takes the lock
+        broken = self.tmp / "broken.lua"
+        broken.write_text("return { resolve = function( end }\n")
+        (milo / "x.txt").write_text("x\n")
+        p = self.push("milo", "feat: x", "--policy", str(broken))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("broken.lua", p.stderr)
+        # two pushes took the lock (tokens 1 and 2); the broken run never did
+        st, g = call(self.brain.base, "POST", f"/locks/push:{self.project}/acquire", self.tokens["marcus"],
+                     {"project": self.project})
+        self.assertEqual((st, g["fencing_token"]), (200, 3))
+
+    def test_installed_tree_finds_the_default_policy_from_anywhere(self):
+        prefix = self.tmp / "prefix"
+        build_dir = os.environ.get("HOSTSYNC_BUILD_DIR") or str(pathlib.Path(HOSTSYNC).parent)
+        subprocess.run(["cmake", "--install", build_dir, "--prefix", str(prefix)], check=True, capture_output=True)
+        installed = prefix / "bin" / "hostsync"
+        priya, milo = self.clone("priya"), self.clone("milo")
+        (priya / "design/hero.css").write_text("hero { color: teal; }\n")
+        self.assertEqual(self.push("priya", "style: teal").returncode, 0)
+        (milo / "design/hero.css").write_text("hero { color: red; }\n")
+        elsewhere = self.tmp / "elsewhere"
+        elsewhere.mkdir()
+        env = {k: v for k, v in GIT_ENV.items() if k != "HOSTSYNC_PATH"}
+        p = subprocess.run([str(installed), "run", "push.lua", "--server", self.brain.base, "--token-file",
+                            str(self.token_files["milo"]), "--project", self.project, "--message", "fix: red",
+                            "--repo", str(milo), "--pull"], capture_output=True, text=True, env=env, timeout=120,
+                           cwd=elsewhere)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("design/hero.css resolved to the remote's side (owner @priya)", p.stderr)
+        self.assertEqual(self.remote_file("design/hero.css"), "hero { color: teal; }\n")
 
 
 if __name__ == "__main__":

@@ -217,3 +217,21 @@ t.test("policy state persists between calls of one loaded policy (and only there
   local q = assert(sandbox.load(path))
   t.eq(q:call("bump"), 1)
 end)
+
+t.test("get: plain fields are copied out, raw; functions and absent names are told apart", function()
+  local p = assert(sandbox.load(policy_file([[
+    local M = setmetatable({ coordinator = "marcus", owners = { { "^design/", "priya" } } },
+      { __index = function(_, k) return "from __index " .. k end })
+    M.decide = function() return 1 end
+    return M
+  ]])))
+  t.eq(p:get("coordinator"), "marcus")
+  local owners = p:get("owners")
+  t.eq(owners, { { "^design/", "priya" } })
+  owners[1][2] = "changed here"                      -- a copy: the policy's map is untouched
+  t.eq(p:get("owners"), { { "^design/", "priya" } })
+  t.is_nil(p:get("missing"))                          -- raw: the policy's __index never runs
+  t.fails("decide: 'decide' is a function: call it", p:get("decide"))
+  t.raises(function() p:get(1) end, "Usage: policy:get(name: string)")
+  host_goes_on(p)
+end)
