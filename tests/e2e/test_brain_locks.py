@@ -63,14 +63,20 @@ class BrainLocksTest(unittest.TestCase):
         holder.wait(60)
         return result
 
-    def test_paused_holder_is_protected_until_expiry(self):
-        # A lease of 10 minutes: every attempt below happens long before it ends, on any
-        # machine, so the refusal is certain.
+    def paused_holder(self, ttl):
+        """A server, a taker's token, and a holder of "deploy" (lease `ttl`) stopped with
+        SIGSTOP right after its grant -> (brain, taker token, holder process, grant)."""
         a = make_token(self.db, agent="paused")
         b = make_token(self.db, agent="taker", ai="gemini")
         brain = Brain(self, self.db, threads=4)
-        holder, grant = self.start_holder(brain, a, "deploy", 600)
+        holder, grant = self.start_holder(brain, a, "deploy", ttl)
         holder.send_signal(signal.SIGSTOP)
+        return brain, b, holder, grant
+
+    def test_paused_holder_is_protected_until_expiry(self):
+        # A lease of 10 minutes: every attempt below happens long before it ends, on any
+        # machine, so the refusal is certain.
+        brain, b, holder, grant = self.paused_holder(ttl=600)
         try:
             st, body = call(brain.base, "POST", "/locks/deploy/acquire", b, {})
             self.assertEqual((st, body["holder"]["agent"], body["expires_at"]), (409, "paused", grant["expires_at"]))
@@ -85,11 +91,7 @@ class BrainLocksTest(unittest.TestCase):
     def test_paused_holder_loses_lock(self):
         # A lease of 1 s that the stopped holder cannot renew: the taker retries until the
         # server grants it (an observed state, however long the machine takes to get there).
-        a = make_token(self.db, agent="paused")
-        b = make_token(self.db, agent="taker", ai="gemini")
-        brain = Brain(self, self.db, threads=4)
-        holder, grant = self.start_holder(brain, a, "deploy", 1)
-        holder.send_signal(signal.SIGSTOP)
+        brain, b, holder, grant = self.paused_holder(ttl=1)
         try:
             body = wait_until(lambda: granted(call(brain.base, "POST", "/locks/deploy/acquire", b, {"ttl_seconds": 60})),
                               "the expired lease to be granted to the taker", interval=0.1)

@@ -89,6 +89,13 @@ class PushTest(unittest.TestCase):
                            capture_output=True, text=True, env=GIT_ENV, timeout=120)
         return p
 
+    def install_client_hook(self, agent, clone):
+        """push_hook.lua's client-side pre-push hook in `clone`, with `agent`'s token."""
+        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--clone", str(clone),
+                            "--server", self.brain.base, "--token-file", str(self.token_files[agent]),
+                            "--project", self.project], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def remote_log(self):
         out = git(self.remote, "log", "--format=%H%x00%B%x01", "main").stdout
         return [c.strip("\n").split("\0", 1) for c in out.split("\x01") if c.strip()]
@@ -202,10 +209,7 @@ class PushTest(unittest.TestCase):
 
     def test_client_pre_push_hook_requires_holding_the_lock(self):
         milo = self.clone("milo")
-        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--clone", str(milo),
-                            "--server", self.brain.base, "--token-file", str(self.token_files["milo"]),
-                            "--project", self.project], capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
+        self.install_client_hook("milo", milo)
         self.assertTrue((milo / ".git/hooks/pre-push").exists())
         (milo / "m.txt").write_text("m\n")
         git(milo, "add", "-A")
@@ -364,10 +368,7 @@ class PushTest(unittest.TestCase):
         self.assertNotEqual(git(plain, "config", "receive.advertisePushOptions", check=False).stdout.strip(), "true")
         marcus = self.clone("marcus")
         git(marcus, "remote", "set-url", "origin", str(plain))
-        p = subprocess.run([HOSTSYNC, "run", "push_hook.lua", "install", "--clone", str(marcus),
-                            "--server", self.brain.base, "--token-file", str(self.token_files["marcus"]),
-                            "--project", self.project], capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
+        self.install_client_hook("marcus", marcus)
         (marcus / "f.txt").write_text("f\n")
         p = self.push("marcus", "feat: f")
         self.assertEqual(p.returncode, 0, p.stderr)
