@@ -5,10 +5,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <unordered_map>
 
+#include "clock.hpp"
 #include "db_url.hpp"
 
 namespace hostsync::db {
@@ -330,9 +332,18 @@ std::unique_ptr<Connection> open_sqlite(const std::string& url, const OpenOption
     const char* setup = path == ":memory:"
         ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
         : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;";
-    if (!conn->execute(setup, {}, r, err)) {
-        err.kind = err.kind == "busy" ? "busy" : "connection";
-        return nullptr;
+    // Two connections switching a new file to WAL at once can deadlock on the lock
+    // upgrade; SQLite then answers SQLITE_BUSY at once, without the busy handler. Retry
+    // within the busy timeout (the mode is persistent: only the first switch contends).
+    const double deadline = clock::monotonic() + opts.busy_timeout_ms / 1000.0;
+    double pause = 0.001;
+    while (!conn->execute(setup, {}, r, err)) {
+        if (err.kind != "busy" || clock::monotonic() + pause > deadline) {
+            err.kind = err.kind == "busy" ? "busy" : "connection";
+            return nullptr;
+        }
+        clock::sleep(pause);
+        pause = std::min(pause * 2, 0.05);
     }
     return conn;
 }
