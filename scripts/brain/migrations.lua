@@ -110,5 +110,11 @@ return function(backend)
       "CREATE INDEX idx_sync_events_entity ON sync_events(tenant, entity_type, entity_id, id)",
       "CREATE INDEX idx_sync_events_tenant ON sync_events(tenant, id)",
     } },
+    { version = 5, name = "token expiry and rotation", up = {
+      -- A token past expires_at is refused like a revoked one (NULL: no expiry).
+      -- rotated_from: the tokens.id this one replaced (brain_admin.lua token rotate).
+      ("ALTER TABLE tokens ADD COLUMN expires_at %s"):format(ts),
+      "ALTER TABLE tokens ADD COLUMN rotated_from BIGINT",
+    } },
   }
 end
