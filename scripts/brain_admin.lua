@@ -163,7 +163,9 @@ elseif group == "token" and action == "rotate" then
 elseif group == "lock" and action == "list" then
   no_rest()
   if opts.project and opts.lobby then cli.usage_error("give --project or --lobby, not both", usage) end
-  for _, v in ipairs(locks.list(h, opts.lobby and false or opts.project)) do
+  local only = opts.project   -- false: lobby locks only
+  if opts.lobby then only = false end
+  for _, v in ipairs(locks.list(h, only)) do
     if opts.json then
       io.stdout:write(json.encode(v), "\n")
     else

@@ -141,9 +141,9 @@ function M.break_lock(h, name, reason, by)
     local v = holder_view(tx, name)
     if not v then return nil, "no lock named '" .. name .. "'" end
     assert(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, v.fencing_token))
-    local msg = ("@%s lock %s (fencing token %s, held by %s/@%s on %s) was broken by %s/@%s%s. Acquire it again before going on.")
+    local msg = ("@%s lock %s (fencing token %s, held by %s/@%s on %s) was broken by an administrator on %s%s. Acquire it again before going on.")
       :format(v.holder.agent, name, tostring(v.fencing_token), v.holder.ai, v.holder.agent, v.holder.machine,
-              by.ai, by.agent, reason and (": " .. reason) or "")
+              by.machine, reason and (": " .. reason) or "")
     local project = v.project ~= json.null and v.project or nil
     local _, posted = chat.insert(tx, by, "alert", msg, project, { lock = name, fencing_token = v.fencing_token, broken = true })
     v.chat_id = posted.id
