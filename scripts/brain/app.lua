@@ -71,6 +71,7 @@ return function(config)
   local function authed(rule, fn, parse_body)
     return guarded(function(req)
       local db = handle()
+      validate.request_text(req)
       local body = parse_body and validate.body(req, parse_body == "optional") or nil
       local scope = access.check(rule, db, req.identity, req, body)
       return fn(db, req.identity, req, body, scope)

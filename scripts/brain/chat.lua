@@ -74,12 +74,7 @@ function M.after(h, since, limit, visible)
   return out
 end
 
-local function since_of(s, what)
-  if s == nil or s == "" then return 0 end
-  local n = tonumber(s)
-  if not n or n < 0 or n ~= math.floor(n) then validate.fail(what .. " must be a non-negative integer") end
-  return n
-end
+local function since_of(s, what) return validate.whole_number(s, what) or 0 end
 
 function M.history(h, req, visible)
   local since = since_of(req.query.since, "query parameter 'since'")
