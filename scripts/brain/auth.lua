@@ -76,13 +76,23 @@ end
 
 -- The bearer token of a request's headers -> identity | nil, why (401: no token, unknown,
 -- revoked or expired) | raises on a database failure.
+-- The lookup of a request's token, per backend, built once: it runs on every request.
+local identify_sql = {}
+local function identify_sql_for(h)
+  local sql = identify_sql[h:backend()]
+  if not sql then
+    sql = ([[SELECT id, ai, agent, machine, projects, tenant, level, %s AS expires_at,
+                    revoked_at IS NOT NULL AS revoked, (expires_at IS NOT NULL AND expires_at <= ?) AS expired
+             FROM tokens WHERE token_sha256 = ?]]):format(store.ts(h, "expires_at"))
+    identify_sql[h:backend()] = sql
+  end
+  return sql
+end
+
 function M.identify(h, headers)
   local token = (headers.authorization or ""):match("^[Bb]earer%s+(%S+)%s*$")
   if not token then return nil, "missing or invalid bearer token" end
-  local rows, err = h:query(([[SELECT id, ai, agent, machine, projects, tenant, level, %s AS expires_at,
-                                      revoked_at IS NOT NULL AS revoked, (expires_at IS NOT NULL AND expires_at <= ?) AS expired
-                               FROM tokens WHERE token_sha256 = ?]]):format(store.ts(h, "expires_at")),
-    store.now(), hash.sha256_hex(token))
+  local rows, err = h:query(identify_sql_for(h), store.now(), hash.sha256_hex(token))
   if not rows then error(err, 0) end
   local r = rows[1]
   if not r then return nil, "missing or invalid bearer token" end

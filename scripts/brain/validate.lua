@@ -21,6 +21,7 @@ end
 -- Text the server may store and echo back: valid UTF-8 (json.encode is the judge) and no
 -- U+0000 (PostgreSQL's text cannot hold it).
 function M.is_text(s)
+  if not s:find("[%z\128-\255]") then return true end   -- plain ASCII: the common case
   return not s:find("\0", 1, true) and (pcall(json.encode, s))
 end
 
