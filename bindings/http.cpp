@@ -150,7 +150,7 @@ double number(lua_State* L, int idx, const char* name, double dflt) {
 }
 
 // ({address, port, threads, max_body, read_timeout, grace, tls_cert, tls_key, script,
-//   module}) -> true | nil, err. Blocks until SIGTERM/SIGINT.
+//   module, config}) -> true | nil, err. Blocks until SIGTERM/SIGINT. config: JSON text.
 int l_serve(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     http::ServerOptions o;
@@ -165,6 +165,7 @@ int l_serve(lua_State* L) {
     http::LuaAppSpec spec;
     spec.script = field(L, 1, "script");
     spec.module = field(L, 1, "module");
+    spec.config_json = field(L, 1, "config");
     lua_getglobal(L, "package");
     spec.package_path = field(L, lua_gettop(L), "path");
     spec.package_cpath = field(L, lua_gettop(L), "cpath");

@@ -183,13 +183,13 @@ end
 
 -- Server -------------------------------------------------------------------------------
 
-local serve_keys = { address = true, port = true, script = true, module = true, threads = true,
+local serve_keys = { address = true, port = true, script = true, module = true, config = true, threads = true,
   max_body = true, read_timeout = true, grace = true, tls = true }
 
--- http.serve{address=, port=, script= | module=, threads=, max_body=, read_timeout=, grace=,
---            tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
+-- http.serve{address=, port=, script= | module=, config=, threads=, max_body=, read_timeout=,
+--            grace=, tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
 function M.serve(opts)
-  local usage = "Usage: http.serve{script = PATH | module = NAME, address=, port=, threads=, max_body=, read_timeout=, grace=, tls = {cert=, key=}}"
+  local usage = "Usage: http.serve{script = PATH | module = NAME, config=, address=, port=, threads=, max_body=, read_timeout=, grace=, tls = {cert=, key=}}"
   if type(opts) ~= "table" then error(usage, 2) end
   check_keys(opts, serve_keys, usage)
   if (opts.script == nil) == (opts.module == nil) then error(usage .. ": give exactly one of script and module", 2) end
@@ -203,6 +203,14 @@ function M.serve(opts)
   check_number(opts.max_body, "max_body", usage)
   check_number(opts.read_timeout, "read_timeout", usage, 0.001)
   check_number(opts.grace, "grace", usage)
+  -- Each worker state gets its own copy of config, as JSON: Lua values cannot cross states.
+  local config
+  if opts.config ~= nil then
+    if type(opts.config) ~= "table" then error(usage .. ": config must be a table (JSON-encodable)", 2) end
+    local text, err = json.encode(opts.config)
+    if not text then error(usage .. ": config: " .. tostring(err), 2) end
+    config = text
+  end
   local cert, key
   if opts.tls ~= nil then
     if type(opts.tls) ~= "table" or type(opts.tls.cert) ~= "string" or type(opts.tls.key) ~= "string" then
@@ -212,7 +220,7 @@ function M.serve(opts)
   end
   return raw.serve{ address = opts.address or "127.0.0.1", port = port, threads = threads,
     max_body = opts.max_body, read_timeout = opts.read_timeout, grace = opts.grace,
-    tls_cert = cert, tls_key = key, script = opts.script, module = opts.module }
+    tls_cert = cert, tls_key = key, script = opts.script, module = opts.module, config = config }
 end
 
 -- Worker side (internal): runs inside each worker thread's own Lua state ----------------
@@ -312,25 +320,43 @@ end
 
 local function respond_all(...) return respond(select("#", ...), ...) end
 
-function M._worker(spec)
+local function pack(...) return { n = select("#", ...), ... } end
+
+-- The app of one worker: the script's (or module's) value, or, with config, the value of
+-- calling it with this worker's copy of config.
+local function load_app(spec)
   local app, name
   if spec.script then
     name = spec.script
     local chunk, err = loadfile(spec.script)
     if not chunk then error(err, 0) end
     app = chunk()
-    if app == nil then app = _G end                 -- the script defined globals
+    if app == nil and not spec.config then app = _G end   -- the script defined globals
   else
     name = spec.module
     app = require(spec.module)
   end
+  if spec.config then
+    if type(app) ~= "function" then error(name .. ": with config, must return a function(config) -> app", 0) end
+    local config, err = json.decode(spec.config)
+    if config == nil then error(name .. ": config: " .. tostring(err), 0) end
+    app = app(config)
+  end
   if type(app) ~= "table" then error(name .. ": must return a table (or define globals) with routes or route(req)", 0) end
+  return app, name
+end
+
+-- -> dispatch(req), admit(req) | nil: the functions the host calls for each request.
+function M._worker(spec)
+  local app, name = load_app(spec)
   local routes = compile_routes(app.routes, app, name)
   local fallback = app.route
   if routes == nil and type(fallback) ~= "function" then
     error(name .. ": defines neither routes = {...} nor route(req)", 0)
   end
-  return function(req)
+  local authorize = app.authorize
+  if authorize ~= nil and type(authorize) ~= "function" then error(name .. ": authorize must be a function(req)", 0) end
+  local function dispatch(req)
     local method = req.method == "HEAD" and "GET" or req.method
     local allowed
     local parts = split_path(req.path)
@@ -346,14 +372,22 @@ function M._worker(spec)
     end
     req.params = {}
     if type(fallback) == "function" then
-      local results = { n = 0 }
-      local function keep(...) results = { n = select("#", ...), ... } end
-      keep(fallback(req))
+      local results = pack(fallback(req))
       if results.n > 0 and results[1] ~= nil then return respond(results.n, results[1], results[2], results[3]) end
     end
     if allowed then return json_error(405, "method " .. req.method .. " not allowed on " .. req.path, { Allow = allowed }) end
     return json_error(404, "no route for " .. req.method .. " " .. req.path)
   end
+  -- authorize(req) sees every request before its body is read (req.body is nil): nothing
+  -- lets it through, a response refuses it (and the body is discarded unread).
+  local function admit(req)
+    local results = pack(authorize(req))
+    if results.n == 0 or results[1] == nil then return nil end
+    local status, headers, body = respond(results.n, results[1], results[2], results[3])
+    if type(body) == "function" then error("http authorize returned an event stream (expected a refusal)", 0) end
+    return status, headers, body
+  end
+  return dispatch, authorize and admit or nil
 end
 
 function M._run_stream(fn, raw_send, raw_wait)

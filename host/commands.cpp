@@ -86,7 +86,10 @@ int report_failure(LuaRuntime& rt, const std::string& error) {
 }  // namespace
 
 int command_serve(const Args& args) {
-    // The brain server is a Lua script (policy in Lua); the host only finds and runs it.
+    // The brain server is a Lua script (policy in Lua); the host only finds and runs it,
+    // looked up as `run` looks up a script, with the directory it was found in first on
+    // package.path. A server's code comes only from safe directories, never from the
+    // working directory; its workers inherit exactly this path (http.serve).
     SearchPaths paths = SearchPaths::discover();
     for (const auto& dir : paths.script_dirs) {
         std::string script = dir + "/brain/serve.lua";
@@ -94,8 +97,12 @@ int command_serve(const Args& args) {
             std::fclose(f);
             LuaRuntime rt(paths);
             rt.add_module_dir(dir);
-            rt.set_args(executable_path(), script, args);
             std::string error;
+            if (!rt.confine_package_paths(error)) {
+                std::fprintf(stderr, "hostsync serve: %s\n", error.c_str());
+                return 1;
+            }
+            rt.set_args(executable_path(), script, args);
             if (!rt.run_file(script, static_cast<int>(args.size()), error)) return report_failure(rt, error);
             return 0;
         }

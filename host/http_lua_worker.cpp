@@ -70,38 +70,83 @@ public:
         run_stream_ = luaL_ref(L, LUA_REGISTRYINDEX);
         lua_getfield(L, -1, "_worker");
         lua_remove(L, -2);
-        lua_createtable(L, 0, 3);
-        if (!spec_.script.empty()) {
-            lua_pushstring(L, spec_.script.c_str());
-            lua_setfield(L, -2, "script");
-        }
-        if (!spec_.module.empty()) {
-            lua_pushstring(L, spec_.module.c_str());
-            lua_setfield(L, -2, "module");
-        }
+        lua_createtable(L, 0, 4);
+        auto set = [L](const char* k, const std::string& v) {
+            if (v.empty()) return;
+            lua_pushlstring(L, v.data(), v.size());
+            lua_setfield(L, -2, k);
+        };
+        set("script", spec_.script);
+        set("module", spec_.module);
+        set("config", spec_.config_json);
         lua_pushinteger(L, index_ + 1);
         lua_setfield(L, -2, "worker");
-        if (!rt_.pcall(1, 1, error)) return fail(error);
+        // -> dispatch(req), admit(req) | nil
+        if (!rt_.pcall(1, 2, error)) return fail(error);
+        admit_ = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
         dispatch_ = luaL_ref(L, LUA_REGISTRYINDEX);
         return true;
+    }
+
+    // The app's admit(req) on the head; the same req table, body added, goes to handle(),
+    // so what admit learnt (who is asking) reaches the handler without a second lookup.
+    bool admit(const ServerRequest& head, ServerResponse& res) override {
+        lua_State* L = rt_.state();
+        drop_pending();
+        if (admit_ == LUA_NOREF) return true;
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, admit_);
+        push_request(L, head, false);
+        lua_pushvalue(L, -1);
+        pending_ = luaL_ref(L, LUA_REGISTRYINDEX);
+        if (!call(L, top, head, 1, res)) {
+            drop_pending();
+            return false;
+        }
+        if (lua_isnil(L, top + 1)) {
+            lua_settop(L, top);
+            return true;
+        }
+        read_response(L, top, head, res);
+        drop_pending();
+        return false;
     }
 
     void handle(const ServerRequest& req, ServerResponse& res) override {
         lua_State* L = rt_.state();
         int top = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, dispatch_);
-        push_request(L, req);
-        std::string error;
-        if (!rt_.pcall(1, 3, error)) {
-            if (error.empty()) error = "(error object is a table)";
-            std::fprintf(stderr, "hostsync http: %s %s: %s\n", req.method.c_str(), req.path.c_str(), error.c_str());
-            lua_settop(L, top);
-            // The client learns that it failed, never how: tracebacks name files and lines.
-            res.status = 500;
-            res.headers = {{"Content-Type", "application/json"}};
-            res.body = R"({"error":"internal server error"})";
-            return;
+        if (pending_ != LUA_NOREF) {
+            lua_rawgeti(L, LUA_REGISTRYINDEX, pending_);
+            lua_pushlstring(L, req.body.data(), req.body.size());
+            lua_setfield(L, -2, "body");
+            drop_pending();
+        } else {
+            push_request(L, req, true);
         }
+        if (call(L, top, req, 1, res)) read_response(L, top, req, res);
+    }
+
+    ~LuaWorker() override = default;
+
+private:
+    // Calls the function below `nargs` arguments on the stack with a message handler ->
+    // true with 3 results at top+1..top+3; false with a 500 in `res` (the error goes to
+    // stderr; the client learns that it failed, never how: tracebacks name files and lines).
+    bool call(lua_State* L, int top, const ServerRequest& req, int nargs, ServerResponse& res) {
+        std::string error;
+        if (rt_.pcall(nargs, 3, error)) return true;
+        if (error.empty()) error = "(error object is a table)";
+        std::fprintf(stderr, "hostsync http: %s %s: %s\n", req.method.c_str(), req.path.c_str(), error.c_str());
+        lua_settop(L, top);
+        res.status = 500;
+        res.headers = {{"Content-Type", "application/json"}};
+        res.body = R"({"error":"internal server error"})";
+        return false;
+    }
+
+    // status, headers, body|stream function at top+1..top+3 -> res; pops them.
+    void read_response(lua_State* L, int top, const ServerRequest& req, ServerResponse& res) {
         res.status = static_cast<int>(lua_tointeger(L, top + 1));
         if (lua_istable(L, top + 2)) {
             lua_pushnil(L);
@@ -123,9 +168,14 @@ public:
         lua_settop(L, top);
     }
 
-    ~LuaWorker() override = default;
+    // The admitted request's table waits for its body; a request whose body could not be
+    // read never reaches handle(), and the next admit drops its table.
+    void drop_pending() {
+        if (pending_ == LUA_NOREF) return;
+        luaL_unref(rt_.state(), LUA_REGISTRYINDEX, pending_);
+        pending_ = LUA_NOREF;
+    }
 
-private:
     // A registry reference released on the owning thread when the last copy goes.
     struct Ref {
         lua_State* L;
@@ -162,7 +212,7 @@ private:
         lua_settop(L, top);
     }
 
-    void push_request(lua_State* L, const ServerRequest& req) {
+    void push_request(lua_State* L, const ServerRequest& req, bool with_body) {
         auto setstr = [L](const char* k, const std::string& v) {
             lua_pushlstring(L, v.data(), v.size());
             lua_setfield(L, -2, k);
@@ -170,7 +220,7 @@ private:
         lua_createtable(L, 0, 8);
         setstr("method", req.method);
         setstr("path", req.path);
-        setstr("body", req.body);
+        if (with_body) setstr("body", req.body);
         setstr("remote_addr", req.remote_addr);
         lua_pushinteger(L, index_ + 1);
         lua_setfield(L, -2, "worker");
@@ -194,6 +244,8 @@ private:
     int index_;
     LuaAppSpec spec_;
     int dispatch_ = LUA_NOREF;
+    int admit_ = LUA_NOREF;
+    int pending_ = LUA_NOREF;
     int run_stream_ = LUA_NOREF;
 };
 

@@ -13,8 +13,9 @@ namespace hostsync::http {
 struct LuaAppSpec {
     std::string script;          // a file run in each worker state, or
     std::string module;          // a module name required in each worker state
+    std::string config_json;     // if set: the app is a function, called with this decoded
     std::string package_path;    // the caller's package.path/cpath, so the app finds
-    std::string package_cpath;   // the same modules the calling script does
+    std::string package_cpath;   // the same modules the calling script does (and no others)
 };
 
 // nullptr with `error` (the Lua message with traceback) if the app fails to load.

@@ -147,6 +147,7 @@ std::string reason(int status) {
         case 404: return "not found";
         case 405: return "method not allowed";
         case 414: return "URI too long";
+        case 415: return "unsupported media type (multipart/form-data is not accepted)";
         case 416: return "range not satisfiable";
         case 500: return "internal server error";
         default: return "HTTP " + std::to_string(status);
@@ -175,6 +176,58 @@ ServerRequest convert(const httplib::Request& r) {
 void split_seconds(double s, time_t& sec, time_t& usec) {
     sec = static_cast<time_t>(s);
     usec = static_cast<time_t>((s - static_cast<double>(sec)) * 1e6);
+}
+
+// A body with a Content-Encoding: httplib decodes it as it reads, so reading it costs up
+// to its expansion ratio in CPU.
+bool is_encoded(const httplib::Request& req) {
+    std::string enc = req.get_header_value("Content-Encoding");
+    return !enc.empty() && enc != "identity";
+}
+
+// A refused request's body: a plain one is read and thrown away (httplib does the same
+// with a body over its limit) so the connection stays in step for the next request; an
+// encoded one is not decoded for a stranger: the answer closes the connection instead.
+void discard_body(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res) {
+    if (is_encoded(req)) {
+        res.set_header("Connection", "close");
+        return;
+    }
+    auto drop = [](const char*, std::size_t) { return true; };
+    if (req.is_multipart_form_data())
+        reader([](const httplib::MultipartFormData&) { return true; }, drop);
+    else
+        reader(drop);
+}
+
+// Reads the body through httplib's content reader into `body`, at most `max` bytes after
+// any Content-Encoding is undone (httplib's own limit counts the encoded bytes only, so a
+// small gzip body could expand without bound). false with res.status set: 413 too large,
+// 400 malformed, 415 multipart (no app here takes form uploads; the form is discarded).
+// A body that decodes past the limit is not read further: the 413 closes the connection.
+bool read_body(const httplib::Request& req, const httplib::ContentReader& reader, std::size_t max,
+               std::string& body, httplib::Response& res) {
+    if (req.is_multipart_form_data()) {
+        discard_body(req, reader, res);
+        res.status = 415;
+        return false;
+    }
+    bool too_large = false;
+    bool ok = reader([&](const char* data, std::size_t n) {
+        if (n > max - body.size()) {
+            too_large = true;
+            return false;
+        }
+        body.append(data, n);
+        return true;
+    });
+    if (too_large) {
+        res.status = 413;
+        res.set_header("Connection", "close");
+    } else if (!ok && res.status < 400) {
+        res.status = 400;
+    }
+    return ok && !too_large;
 }
 
 }  // namespace
@@ -219,7 +272,10 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
     // listen backlog is 5: under 32 clients SYNs get dropped and retried a second later.
     svr->set_keep_alive_max_count(100);
 
-    auto handler = [&life](const httplib::Request& req, httplib::Response& res) {
+    // One request, start to finish, on the worker thread that owns `w`: admit on the head,
+    // then (if admitted and its body could be read) handle. A stream keeps the thread.
+    auto serve_request = [&life](const httplib::Request& req, httplib::Response& res,
+                                 const httplib::ContentReader* reader, std::size_t max_body) {
         Worker* w = tl_worker;
         ServerResponse out;
         life.in_flight++;
@@ -227,7 +283,14 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
             Lifecycle& l;
             ~Done() { l.in_flight--; }
         } done{life};
-        w->handle(convert(req), out);
+        ServerRequest in = convert(req);
+        if (!w->admit(in, out)) {
+            if (reader) discard_body(req, *reader, res);
+        } else if (reader && !read_body(req, *reader, max_body, in.body, res)) {
+            return;  // res.status says why (413, 400, 415); the error handler writes the body
+        } else {
+            w->handle(in, out);
+        }
         res.status = out.status;
         for (auto& [k, v] : out.headers) res.set_header(k.c_str(), v);
         if (out.stream) {
@@ -248,12 +311,21 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
             if (type.empty() && !res.body.empty()) res.set_header("Content-Type", "text/plain; charset=utf-8");
         }
     };
-    svr->Get(".*", handler);
-    svr->Post(".*", handler);
-    svr->Put(".*", handler);
-    svr->Patch(".*", handler);
-    svr->Delete(".*", handler);
-    svr->Options(".*", handler);
+    // Methods with a body use httplib's content-reader handlers, which run before the body
+    // is read: admission first, then the body (or its discarding).
+    auto without_body = [&serve_request](const httplib::Request& req, httplib::Response& res) {
+        serve_request(req, res, nullptr, 0);
+    };
+    auto with_body = [&serve_request, max = opts.max_body](const httplib::Request& req, httplib::Response& res,
+                                                          const httplib::ContentReader& reader) {
+        serve_request(req, res, &reader, max);
+    };
+    svr->Get(".*", without_body);
+    svr->Options(".*", without_body);
+    svr->Post(".*", with_body);
+    svr->Put(".*", with_body);
+    svr->Patch(".*", with_body);
+    svr->Delete(".*", with_body);
 
     // Errors httplib produces itself (413, 400, a 404 we never see) get a JSON body too;
     // a body a handler set is left alone.

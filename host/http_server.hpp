@@ -42,10 +42,20 @@ struct ServerResponse {
     std::function<void(Stream&)> stream;
 };
 
-// One per worker thread; handle() is only ever called from that thread.
+// One per worker thread; admit() and handle() are only ever called from that thread.
 class Worker {
 public:
     virtual ~Worker() = default;
+    // Called with the request line and headers (`head.body` is empty) before the body is
+    // read: false refuses the request with `res` (e.g. 401), and the body is then read
+    // only to be discarded, never kept or parsed. So an unauthenticated client cannot
+    // make the server buffer a body or learn its size limit.
+    virtual bool admit(const ServerRequest& head, ServerResponse& res) {
+        (void)head;
+        (void)res;
+        return true;
+    }
+    // The admitted request with its body.
     virtual void handle(const ServerRequest& req, ServerResponse& res) = 0;
 };
 
@@ -53,7 +63,7 @@ struct ServerOptions {
     std::string address = "127.0.0.1";
     int port = 0;                     // 0: the kernel picks a free port
     int threads = 8;                  // workers = concurrent requests + open streams
-    std::size_t max_body = 1 << 20;   // larger request bodies get 413
+    std::size_t max_body = 1 << 20;   // larger request bodies (after decoding) get 413
     double read_timeout = 10;         // seconds to wait for a client's request bytes
     double grace = 10;                // seconds in-flight requests get after SIGTERM
     std::string tls_cert, tls_key;    // both set: HTTPS

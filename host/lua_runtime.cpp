@@ -101,6 +101,27 @@ void LuaRuntime::add_module_dir(const std::string& dir) {
     lua_pop(L_, 1);
 }
 
+bool LuaRuntime::confine_package_paths(std::string& error) {
+    lua_getglobal(L_, "package");
+    std::string confined[2];
+    const char* fields[2] = {"path", "cpath"};
+    for (int i = 0; i < 2; ++i) {
+        lua_getfield(L_, -1, fields[i]);
+        std::string current = lua_tostring(L_, -1) ? lua_tostring(L_, -1) : "";
+        lua_pop(L_, 1);
+        if (!confine_search_path(current, confined[i], error)) {
+            lua_pop(L_, 1);
+            return false;
+        }
+    }
+    for (int i = 0; i < 2; ++i) {
+        lua_pushstring(L_, confined[i].c_str());
+        lua_setfield(L_, -2, fields[i]);
+    }
+    lua_pop(L_, 1);
+    return true;
+}
+
 void LuaRuntime::set_args(const std::string& program, const std::string& script,
                           const std::vector<std::string>& args) {
     lua_createtable(L_, static_cast<int>(args.size()), 2);

@@ -23,6 +23,11 @@ public:
     // Prepends a directory (a script's own) to package.path.
     void add_module_dir(const std::string& dir);
 
+    // For a server: package.path and package.cpath lose their relative entries (the
+    // working directory), and any other directory that is not a safe place for code
+    // (confine_search_path) is an error. -> false with `error`, paths unchanged.
+    bool confine_package_paths(std::string& error);
+
     // Sets the global `arg` table as the `lua` interpreter does: arg[0] = script,
     // arg[1..n] = arguments, arg[-1] = the host binary.
     void set_args(const std::string& program, const std::string& script,

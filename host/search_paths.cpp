@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdlib>
 #include <sstream>
+#include <vector>
 
 namespace hostsync {
 namespace {
@@ -66,6 +67,56 @@ SearchPaths SearchPaths::discover() {
         if (is_dir(d)) existing.push_back(d);
     p.script_dirs = std::move(existing);
     return p;
+}
+
+std::string unsafe_code_dir(const std::string& dir) {
+    if (dir.empty() || dir[0] != '/') return dir + ": not an absolute path";
+    // The components of dir, from / down; the last existing one is judged as dir itself.
+    std::vector<std::string> chain{"/"};
+    std::string cur;
+    std::stringstream ss(dir);
+    std::string part;
+    while (std::getline(ss, part, '/')) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") return dir + ": contains '..'";
+        cur += "/" + part;
+        chain.push_back(cur);
+    }
+    std::vector<struct stat> found;
+    for (const auto& p : chain) {
+        struct stat st {};
+        if (::stat(p.c_str(), &st) != 0) break;
+        found.push_back(st);
+    }
+    const uid_t me = ::geteuid();
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        const struct stat& st = found[i];
+        const std::string& p = chain[i];
+        bool last = i + 1 == found.size();
+        if (st.st_uid != 0 && st.st_uid != me)
+            return p + " belongs to another user (uid " + std::to_string(st.st_uid) + ")";
+        if ((st.st_mode & S_IWOTH) && (last || !(st.st_mode & S_ISVTX)))
+            return p + " is writable by every user";
+    }
+    return "";
+}
+
+bool confine_search_path(const std::string& path, std::string& out, std::string& error) {
+    out.clear();
+    std::stringstream ss(path);
+    std::string entry;
+    while (std::getline(ss, entry, ';')) {
+        if (entry.empty() || entry[0] != '/') continue;  // ./?.lua: the working directory
+        std::string dir = dirname_of(entry.substr(0, entry.find('?')) + "x");
+        std::string why = unsafe_code_dir(dir);
+        if (!why.empty()) {
+            error = "refusing to load code from " + entry + ": " + why;
+            return false;
+        }
+        if (!out.empty()) out += ';';
+        out += entry;
+    }
+    return true;
 }
 
 std::optional<std::string> SearchPaths::resolve_script(const std::string& name) const {

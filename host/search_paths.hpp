@@ -20,4 +20,17 @@ struct SearchPaths {
 std::string executable_path();
 std::string dirname_of(const std::string& path);
 
+// Why code must not be loaded from `dir`, or "" if it may: `dir` and every directory above
+// it must belong to root or to this process's user and not be writable by others. An
+// ancestor writable by others is accepted only with the sticky bit (like /tmp: others
+// cannot rename or replace what they do not own in it); `dir` itself never. A directory
+// that does not exist is judged by its nearest existing ancestor, which anyone allowed
+// to write there could create it in.
+std::string unsafe_code_dir(const std::string& dir);
+
+// A Lua search path ("a/?.lua;b/?/init.lua;./?.lua") for a process that must load code
+// only from trusted places: relative entries (the working directory) are dropped, and
+// `error` names the first entry whose directory is unsafe_code_dir. -> false on error.
+bool confine_search_path(const std::string& path, std::string& out, std::string& error);
+
 }  // namespace hostsync

@@ -1,43 +1,121 @@
--- hostsync run brain_admin.lua token create|list|revoke ... [--db URL]
--- Manages the brain's bearer tokens (docs/brain.md). A token is printed once, at
--- creation; only its SHA-256 is stored, so a lost token is revoked and replaced.
+-- hostsync run brain_admin.lua token create|list|revoke|rotate ... | lock list|break ... |
+--                              routes [--db URL]
+-- The brain's administration (docs/brain.md): bearer tokens, locks, and the access table.
+-- A token is printed once, at creation or rotation; only its SHA-256 is stored, so a lost
+-- token is revoked (or rotated) and replaced. Changes take effect at the server's next
+-- request: every request looks its token up.
 local cli = require "hostsync.cli"
+local json = require "hostsync.json"
+local null = require("hostsync.db").null
+local time = require "hostsync.time"
 local auth = require "brain.auth"
+local locks = require "brain.locks"
 local store = require "brain.store"
 
 local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...]
-           [--tenant T --level user|automation|ai-local|ai-lan|ai-cloud|1..5] [--db URL]
+           [--tenant T --level user|automation|ai-local|ai-lan|ai-cloud|1..5]
+           [--expires-in 30d|12h|45m|90s | --expires-at 2026-12-31T00:00:00Z] [--db URL]
        hostsync run brain_admin.lua token list [--db URL]
-       hostsync run brain_admin.lua token revoke ID [--db URL]]==]
+       hostsync run brain_admin.lua token revoke ID [--db URL]
+       hostsync run brain_admin.lua token rotate ID [--grace SECONDS] [--db URL]
+       hostsync run brain_admin.lua lock list [--project P | --lobby] [--json] [--db URL]
+       hostsync run brain_admin.lua lock break NAME [--reason TEXT] [--db URL]
+       hostsync run brain_admin.lua routes [--json]]==]
 local spec = {
   usage = usage,
-  summary = "Issue, list and revoke bearer tokens for the shared brain. --project * allows every project.",
+  summary = "Administer the shared brain: issue, list, revoke and rotate bearer tokens; list and break locks;\n" ..
+            "print who may use each route. --project * allows every project.",
   options = {
     { "--ai", "AI", "claude | gemini | chatgpt | grok | ..." },
     { "--agent", "NAME", "the agent, e.g. marcus (without @)" },
     { "--machine", "ID", "machine identifier" },
-    { "--project", "P", "allowed projects, comma separated" },
+    { "--project", "P", "token create: allowed projects, comma separated; lock list: only this project's locks" },
     { "--tenant", "T", "sync tenant of this principal (needed for /sync/*; see docs/sync-contract.md)" },
     { "--level", "L", "its truth level: user, automation, ai-local, ai-lan, ai-cloud or 1..5" },
+    { "--expires-in", "D", "the token stops working after D: a number with s, m, h or d (default: never)" },
+    { "--expires-at", "T", "the token stops working at T (ISO 8601 with a zone)" },
+    { "--grace", "S", "token rotate: the old token keeps working S more seconds (default 0: at once)", number = true },
+    { "--lobby", nil, "lock list: only locks without a project" },
+    { "--reason", "TEXT", "lock break: why (sent to the holder in the alert)" },
+    { "--json", nil, "one JSON object per line" },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
   },
 }
-local args = {}
-for i = 3, #arg do args[#args + 1] = arg[i] end
+
+local ACTIONS = { token = { create = true, list = true, revoke = true, rotate = true }, lock = { list = true, ["break"] = true },
+                  routes = true }
 if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
-local action = arg[2]
-if arg[1] ~= "token" or not (action == "create" or action == "list" or action == "revoke") then
-  cli.usage_error("expected 'token create', 'token list' or 'token revoke ID'", usage)
+local group, action = arg[1], arg[2]
+local first = 3
+if group == "routes" then action, first = nil, 2 end
+if not ACTIONS[group] or (group ~= "routes" and not ACTIONS[group][action]) then
+  cli.usage_error("expected 'token create|list|revoke|rotate', 'lock list|break' or 'routes'", usage)
 end
+local args = {}
+for i = first, #arg do args[#args + 1] = arg[i] end
 local opts, rest = cli.parse(args, spec)
+
+local function no_rest()
+  if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
+end
+
+local function one_id(what)
+  local id = tonumber(rest[1] or "")
+  if not id or #rest ~= 1 or id ~= math.floor(id) then cli.usage_error(what .. " needs one token ID (see token list)", usage) end
+  return id
+end
+
+-- "30d" | "12h" | "45m" | "90s" | "3600" -> seconds
+local UNITS = { s = 1, m = 60, h = 3600, d = 86400 }
+local function duration(s)
+  local n, unit = s:match("^(%d+)([smhd]?)$")
+  if not n or tonumber(n) == 0 then cli.usage_error("--expires-in must be a positive number with s, m, h or d (30d)", usage) end
+  return tonumber(n) * UNITS[unit ~= "" and unit or "s"]
+end
+
+-- --expires-in / --expires-at -> ISO 8601 UTC or nil
+local function expiry()
+  if opts.expires_in and opts.expires_at then cli.usage_error("give --expires-in or --expires-at, not both", usage) end
+  if opts.expires_in then return store.now(duration(opts.expires_in)) end
+  if opts.expires_at then
+    local t, err = time.parse_iso(opts.expires_at)
+    if not t then cli.usage_error("--expires-at: " .. err, usage) end
+    if t <= time.now() then cli.usage_error("--expires-at is not in the future", usage) end
+    return time.utc_iso(t, { ms = true })
+  end
+end
+
+-- The access table of the server's routes (docs/brain.md "Access"): routes need no database.
+if group == "routes" then
+  no_rest()
+  local app = require("brain.app")({ db = ":memory:", sync_policy = package.searchpath("truth_hierarchy", package.path) })
+  for _, r in ipairs(app.access) do
+    local rule = r[3]
+    if opts.json then
+      io.stdout:write(json.encode({ method = r[1], path = r[2], rule = rule[1], required = rule.required or false,
+                                    level = rule.level or json.null, body = r[4] and true or false }), "\n")
+    else
+      local extra = (rule.required and " (required)" or "") .. (rule.level and (" (level " .. rule.level .. ")") or "")
+      io.stdout:write(("%-5s %-26s %s%s\n"):format(r[1], r[2], rule[1], extra))
+    end
+  end
+  os.exit(0)
+end
 
 local h, err = store.open(opts.db)
 if not h then cli.fail("brain_admin: " .. err) end
 local ok, merr = store.migrate(h)
 if not ok then cli.fail("brain_admin: " .. merr) end
 
-if action == "create" then
-  if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
+local function hostname()
+  local f = io.open("/proc/sys/kernel/hostname", "rb")
+  local name = f and f:read("*l")
+  if f then f:close() end
+  return name or "unknown"
+end
+
+if group == "token" and action == "create" then
+  no_rest()
   for _, k in ipairs { "ai", "agent", "machine", "project" } do
     if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k .. " is required", usage) end
   end
@@ -50,21 +128,56 @@ if action == "create" then
     level = auth.level_of(opts.level)
     if not level then cli.usage_error("--level must be one of " .. table.concat(auth.LEVELS, ", ") .. " or 1..5", usage) end
   end
-  local token, terr = auth.create(h, opts.ai, (opts.agent:gsub("^@", "")), opts.machine, projects, opts.tenant, level)
+  local token, terr = auth.create(h, { ai = opts.ai, agent = (opts.agent:gsub("^@", "")), machine = opts.machine,
+    projects = projects, tenant = opts.tenant, level = level, expires_at = expiry() })
   if not token then cli.fail("brain_admin: " .. terr) end
   io.stdout:write(token, "\n")
-elseif action == "list" then
-  local null = require("hostsync.db").null
-  local rows = assert(h:query("SELECT id, ai, agent, machine, projects, revoked_at, tenant, level FROM tokens ORDER BY id"))
+elseif group == "token" and action == "list" then
+  no_rest()
+  local rows = assert(h:query(("SELECT id, ai, agent, machine, projects, revoked_at, tenant, level, %s AS expires_at, rotated_from FROM tokens ORDER BY id")
+    :format(store.ts(h, "expires_at"))))
+  local now = store.now()
   for _, r in ipairs(rows) do
     local principal = r.tenant ~= null and ("\ttenant=%s level=%s"):format(r.tenant, auth.LEVELS[r.level] or tostring(r.level)) or ""
-    io.stdout:write(("%d\t%s/@%s\t%s\t%s%s%s\n"):format(r.id, r.ai, r.agent, r.machine, r.projects, principal,
-      r.revoked_at ~= null and "\trevoked" or ""))
+    local expires = ""
+    if r.expires_at ~= null then expires = (r.expires_at <= now and "\texpired " or "\texpires ") .. r.expires_at end
+    local from = r.rotated_from ~= null and ("\trotated from " .. r.rotated_from) or ""
+    io.stdout:write(("%d\t%s/@%s\t%s\t%s%s%s%s%s\n"):format(r.id, r.ai, r.agent, r.machine, r.projects, principal,
+      expires, from, r.revoked_at ~= null and "\trevoked" or ""))
   end
-else
-  local id = tonumber(rest[1] or "")
-  if not id or #rest ~= 1 then cli.usage_error("token revoke needs one token ID (see token list)", usage) end
-  local n = assert(h:exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", store.now(), id))
-  if n == 0 then cli.fail("brain_admin: no active token with ID " .. id) end
+elseif group == "token" and action == "revoke" then
+  local id = one_id("token revoke")
+  local done, rerr = auth.revoke(h, id)
+  if not done then cli.fail("brain_admin: " .. rerr) end
   io.stdout:write("revoked token ", id, "\n")
+elseif group == "token" and action == "rotate" then
+  local id = one_id("token rotate")
+  if opts.grace and (opts.grace < 0 or opts.grace ~= math.floor(opts.grace)) then
+    cli.usage_error("--grace must be a whole number of seconds >= 0", usage)
+  end
+  local token, new_id = auth.rotate(h, id, opts.grace)
+  if not token then cli.fail("brain_admin: " .. new_id) end
+  io.stderr:write(("brain_admin: token %d replaces token %d, which %s\n"):format(new_id, id,
+    (opts.grace or 0) > 0 and ("stops working in " .. opts.grace .. " s") or "no longer works"))
+  io.stdout:write(token, "\n")
+elseif group == "lock" and action == "list" then
+  no_rest()
+  if opts.project and opts.lobby then cli.usage_error("give --project or --lobby, not both", usage) end
+  local only = opts.project   -- false: lobby locks only
+  if opts.lobby then only = false end
+  for _, v in ipairs(locks.list(h, only)) do
+    if opts.json then
+      io.stdout:write(json.encode(v), "\n")
+    else
+      io.stdout:write(("%s\t%s\t%s/@%s\t%s\ttoken %s\t%s %s\n"):format(v.lock, v.project ~= json.null and v.project or "-",
+        v.holder.ai, v.holder.agent, v.holder.machine, tostring(v.fencing_token),
+        v.held and "expires" or "expired", v.expires_at))
+    end
+  end
+else -- lock break
+  if #rest ~= 1 then cli.usage_error("lock break needs one lock NAME (see lock list)", usage) end
+  local v, berr = locks.break_lock(h, rest[1], opts.reason, { ai = "admin", agent = "brain_admin", machine = hostname() })
+  if not v then cli.fail("brain_admin: " .. berr) end
+  io.stdout:write(("broke lock %s (held by %s/@%s, fencing token %s; alert #%d)\n"):format(v.lock, v.holder.ai,
+    v.holder.agent, tostring(v.fencing_token), v.chat_id))
 end

@@ -1,6 +1,7 @@
 -- The brain's HTTP app: routes to handlers, authentication, error mapping. Each worker
 -- thread loads this with its own Lua state (docs/api/http.md) and opens its own database
 -- handle; shared state lives only in the database.
+local access = require "brain.access"
 local auth = require "brain.auth"
 local chat = require "brain.chat"
 local conflicts = require "brain.conflicts"
@@ -28,21 +29,12 @@ return function(config)
     return h
   end
 
-  -- Wraps a handler: 401 without a valid token, then runs it; validation errors
+  -- Runs fn(req) (a handler, or authorize) so that validation errors
   -- ({status=, error=}) become their response; anything else is a 500 (and the handle is
   -- dropped, in case the connection is what failed).
-  local function authed(fn, parse_body)
+  local function guarded(fn)
     return function(req)
-      local res = { pcall(function()
-        local db = handle()
-        local ident, err = auth.identify(db, req)
-        if not ident then
-          if err then error(err, 0) end
-          return 401, { ["WWW-Authenticate"] = 'Bearer realm="hostsync-brain"' }, { error = "missing or invalid bearer token" }
-        end
-        if parse_body then return fn(db, ident, req, validate.body(req, parse_body == "optional")) end
-        return fn(db, ident, req)
-      end) }
+      local res = { pcall(fn, req) }
       local ok, a = res[1], res[2]
       -- Pass on exactly what the handler returned: (status, body) differs from
       -- (status, headers, body) by count.
@@ -63,45 +55,72 @@ return function(config)
     end
   end
 
-  -- The sync contract (docs/sync-contract.md): only tokens with a tenant, and this
-  -- worker's own sandboxed policy, reloaded when its file changes.
-  local policy = sync_policy.new(config.sync_policy)
-  local function synced(fn, parse_body)
-    return authed(function(db, id, req, body)
-      if not id.tenant then
-        error({ status = 403, error = "this token has no sync tenant (brain_admin.lua token create ... --tenant T --level L)" }, 0)
-      end
-      return fn(db, id, req, body)
-    end, parse_body)
+  -- Authentication, before the body is read (docs/api/http.md, app.authorize): every
+  -- request needs a valid token, whatever its route, so a stranger's body is never read
+  -- into memory or parsed and an unknown path is not told apart from a known one.
+  app.authorize = guarded(function(req)
+    local ident, why = auth.identify(handle(), req.headers)
+    if not ident then
+      return 401, { ["WWW-Authenticate"] = 'Bearer realm="hostsync-brain"' }, { error = why }
+    end
+    req.identity = ident
+  end)
+
+  -- A route's handler behind its access rule (brain/access.lua): the body parsed (400),
+  -- then the rule checked (400/403/404), then fn(db, identity, req, body, scope).
+  local function authed(rule, fn, parse_body)
+    return guarded(function(req)
+      local db = handle()
+      validate.request_text(req)
+      local body = parse_body and validate.body(req, parse_body == "optional") or nil
+      local scope = access.check(rule, db, req.identity, req, body)
+      return fn(db, req.identity, req, body, scope)
+    end)
   end
 
-  app.routes = {
-    { "POST", "/locks/:name/acquire", authed(function(db, id, req, body) return locks.acquire(db, id, req.params.name, body) end, "optional") },
-    { "POST", "/locks/:name/renew",   authed(function(db, id, req, body) return locks.renew(db, id, req.params.name, body) end, true) },
-    { "POST", "/locks/:name/release", authed(function(db, id, req, body) return locks.release(db, id, req.params.name, body) end, true) },
-    { "GET",  "/locks/:name",         authed(function(db, _, req) return locks.get(db, req.params.name) end) },
-    { "GET",  "/sync/state",          authed(function(db, _, req) return records.get_state(db, req) end) },
-    { "POST", "/sync/state",          authed(function(db, id, _, body) return records.post_state(db, id, body) end, true) },
-    { "POST", "/chat",                authed(function(db, id, _, body) return chat.post(db, id, body) end, true) },
-    { "GET",  "/chat",                authed(function(db, _, req) return chat.history(db, req) end) },
-    { "GET",  "/chat/stream",         authed(function(db, _, req) return chat.stream(db, req) end) },
-    { "POST", "/handoffs",            authed(function(db, id, _, body) return records.post_handoff(db, id, body) end, true) },
-    { "GET",  "/handoffs",            authed(function(db, _, req) return records.list_handoffs(db, req) end) },
-    { "POST", "/tasks",               authed(function(db, id, _, body) return records.post_task(db, id, body) end, true) },
-    { "GET",  "/tasks",               authed(function(db, _, req) return records.list_tasks(db, req) end) },
-    { "POST", "/conflicts",              authed(function(db, id, _, body) return conflicts.post(db, id, body, config.coordinator) end, true) },
-    { "GET",  "/conflicts",              authed(function(db, id, req) return conflicts.list(db, id, req) end) },
-    { "POST", "/conflicts/:id/assign",   authed(function(db, id, req, body) return conflicts.assign(db, id, req, body) end, true) },
-    { "POST", "/conflicts/:id/resolve",  authed(function(db, id, req, body) return conflicts.resolve(db, id, req, body) end, "optional") },
-    { "POST", "/sync/push",           synced(function(db, id, _, body) return sync_push.push(db, id, body, policy) end, true) },
-    { "GET",  "/sync/pull",           synced(function(db, id, req) return sync_pull.pull(db, id, req) end) },
-    { "GET",  "/sync/events",         synced(function(db, id, req) return sync_pull.events(db, id, req) end) },
-    { "POST", "/sync/conflict-resolve", synced(function(db, id, _, body) return sync_resolve.resolve(db, id, body) end, true) },
-    { "GET",  "/sync/tenant",         synced(function(db, id) return sync_tenant.get(db, id) end) },
-    { "POST", "/sync/tenant",         synced(function(db, id, _, body) return sync_tenant.set(db, id, body) end, true) },
-    { "GET",  "/sync/policy",         synced(function() policy:refresh(); return 200, policy:status() end) },
-    { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list,
-                                                                                      tenant = id.tenant, level = id.level } end) },
+  -- The sync contract (docs/sync-contract.md): this worker's own sandboxed policy,
+  -- reloaded when its file changes.
+  local policy = sync_policy.new(config.sync_policy)
+
+  -- Every route with its access rule (brain/access.lua; docs/brain.md "Access"), its body
+  -- (true: a JSON object is required; "optional": an empty body is {}) and its handler.
+  -- A route without a rule stops the server from loading.
+  local LOCK, IDENTITY = { "lock" }, { "identity" }
+  local BODY, BODY_REQUIRED = { "body" }, { "body", required = true }
+  local QUERY, LISTING, CONFLICT = { "query" }, { "listing" }, { "conflict" }
+  local TENANT, TENANT_USER = { "tenant" }, { "tenant", level = 1 }
+  app.access = {
+    { "POST", "/locks/:name/acquire", LOCK, "optional", function(db, id, req, body, scope) return locks.acquire(db, id, req.params.name, body, scope.project) end },
+    { "POST", "/locks/:name/renew",   LOCK, true, function(db, id, req, body) return locks.renew(db, id, req.params.name, body) end },
+    { "POST", "/locks/:name/release", LOCK, true, function(db, id, req, body) return locks.release(db, id, req.params.name, body) end },
+    { "GET",  "/locks/:name",         LOCK, false, function(db, _, req) return locks.get(db, req.params.name) end },
+    { "GET",  "/sync/state",          QUERY, false, function(db, _, req, _, scope) return records.get_state(db, scope.project, req.query.branch) end },
+    { "POST", "/sync/state",          BODY_REQUIRED, true, function(db, id, _, body) return records.post_state(db, id, body) end },
+    { "POST", "/chat",                BODY, true, function(db, id, _, body) return chat.post(db, id, body) end },
+    { "GET",  "/chat",                LISTING, false, function(db, _, req, _, scope) return chat.history(db, req, scope.visible) end },
+    { "GET",  "/chat/stream",         LISTING, false, function(db, _, req, _, scope) return chat.stream(db, req, scope) end },
+    { "POST", "/handoffs",            BODY, true, function(db, id, _, body) return records.post_handoff(db, id, body) end },
+    { "GET",  "/handoffs",            LISTING, false, function(db, _, req, _, scope) return records.list_handoffs(db, req, scope) end },
+    { "POST", "/tasks",               BODY, true, function(db, id, _, body) return records.post_task(db, id, body) end },
+    { "GET",  "/tasks",               LISTING, false, function(db, _, req, _, scope) return records.list_tasks(db, req, scope) end },
+    { "POST", "/conflicts",              BODY_REQUIRED, true, function(db, id, _, body) return conflicts.post(db, id, body, config.coordinator) end },
+    { "GET",  "/conflicts",              QUERY, false, function(db, _, req) return conflicts.list(db, req) end },
+    { "POST", "/conflicts/:id/assign",   CONFLICT, true, function(db, id, _, body, scope) return conflicts.assign(db, id, scope.id, body) end },
+    { "POST", "/conflicts/:id/resolve",  CONFLICT, "optional", function(db, id, _, body, scope) return conflicts.resolve(db, id, scope.id, body) end },
+    { "POST", "/sync/push",           TENANT, true, function(db, id, _, body) return sync_push.push(db, id, body, policy) end },
+    { "GET",  "/sync/pull",           TENANT, false, function(db, id, req) return sync_pull.pull(db, id, req) end },
+    { "GET",  "/sync/events",         TENANT, false, function(db, id, req) return sync_pull.events(db, id, req) end },
+    { "POST", "/sync/conflict-resolve", TENANT_USER, true, function(db, id, _, body) return sync_resolve.resolve(db, id, body) end },
+    { "GET",  "/sync/tenant",         TENANT, false, function(db, id) return sync_tenant.get(db, id) end },
+    { "POST", "/sync/tenant",         TENANT_USER, true, function(db, id, _, body) return sync_tenant.set(db, id, body) end },
+    { "GET",  "/sync/policy",         TENANT, false, function() policy:refresh(); return 200, policy:status() end },
+    { "GET",  "/whoami",              IDENTITY, false, function(_, id)
+        return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list,
+                      tenant = id.tenant, level = id.level, expires_at = id.expires_at } end },
   }
+  app.routes = {}
+  for i, r in ipairs(app.access) do
+    app.routes[i] = { r[1], r[2], authed(access.rule(r, r[3]), r[5], r[4]) }
+  end
   return app
 end

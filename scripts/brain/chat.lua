@@ -10,7 +10,6 @@
 -- notification can delay a message but never lose or repeat one. SQLite (one server)
 -- polls every POLL seconds.
 local json = require "hostsync.json"
-local auth = require "brain.auth"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -31,15 +30,15 @@ local function view(r)
            created_at = r.created_at }
 end
 
-local function select_sql(h)
-  return ("SELECT id, seq, ai_source, machine_id, agent_id, message, project_context, mentions, message_type, metadata, %s AS created_at FROM chatroom WHERE seq > ? ORDER BY seq LIMIT ?")
-    :format(store.ts(h, "created_at"))
+-- visible: the reader's condition on project_context (brain/access.lua) -> sql, args.
+local function select_sql(h, visible)
+  return ("SELECT id, seq, ai_source, machine_id, agent_id, message, project_context, mentions, message_type, metadata, %s AS created_at FROM chatroom WHERE seq > ? AND %s ORDER BY seq LIMIT ?")
+    :format(store.ts(h, "created_at"), visible)
 end
 
 function M.post(h, ident, body)
   local f = validate.fields(body, { type = { "string", one_of = M.TYPES }, message = { "string", required = true, nonempty = true, max = 16000 },
                                     project = { "string", max = 200 }, metadata = { "object" } })
-  auth.require_project(ident, f.project)
   return M.insert(h, ident, f.type or "chat", f.message, f.project, f.metadata)
 end
 
@@ -64,30 +63,30 @@ function M.insert(h, ident, mtype, message, project, metadata)
   return assert(h:transaction(run))
 end
 
-function M.after(h, since, limit)
+-- The messages after `since` that the reader may see (visible: access.lua's scope.visible).
+function M.after(h, since, limit, visible)
+  local cond, args = visible("project_context")
+  local params = { since }
+  for _, a in ipairs(args) do params[#params + 1] = a end
+  params[#params + 1] = limit
   local out = json.array()
-  for _, r in ipairs(assert(h:query(select_sql(h), since, limit))) do out[#out + 1] = view(r) end
+  for _, r in ipairs(assert(h:query(select_sql(h, cond), unpack(params)))) do out[#out + 1] = view(r) end
   return out
 end
 
-local function since_of(s, what)
-  if s == nil or s == "" then return 0 end
-  local n = tonumber(s)
-  if not n or n < 0 or n ~= math.floor(n) then validate.fail(what .. " must be a non-negative integer") end
-  return n
-end
+local function since_of(s, what) return validate.whole_number(s, what) or 0 end
 
-function M.history(h, req)
+function M.history(h, req, visible)
   local since = since_of(req.query.since, "query parameter 'since'")
   local limit = since_of(req.query.limit, "query parameter 'limit'")
   if limit == 0 or limit > 1000 then limit = limit == 0 and 100 or 1000 end
-  return 200, { messages = M.after(h, since, limit) }
+  return 200, { messages = M.after(h, since, limit, visible) }
 end
 
 -- Sends every message after `since` -> the last id sent, or nil once the client is gone.
-local function send_after(h, since, send)
+local function send_after(h, since, send, visible)
   while true do
-    local batch = M.after(h, since, 200)
+    local batch = M.after(h, since, 200, visible)
     for _, m in ipairs(batch) do
       if not send{ id = tostring(m.id), event = "chat", data = m } then return nil end
       since = m.id
@@ -96,9 +95,9 @@ local function send_after(h, since, send)
   end
 end
 
-local function poll_loop(h, since, send, wait)
-  while true do
-    since = send_after(h, since, send)
+local function poll_loop(h, since, send, wait, scope)
+  while scope.still_valid() do
+    since = send_after(h, since, send, scope.visible)
     if not since or not send{ event = "ping" } or not wait(POLL) then return end
   end
 end
@@ -121,9 +120,9 @@ local function await_notification(h, wait)
   return false
 end
 
-local function notified_loop(h, since, send, wait)
-  while true do
-    since = send_after(h, since, send)
+local function notified_loop(h, since, send, wait, scope)
+  while scope.still_valid() do
+    since = send_after(h, since, send, scope.visible)
     if not since then return end
     local woke = await_notification(h, wait)
     if woke == nil then return end
@@ -136,7 +135,10 @@ end
 -- On PostgreSQL it LISTENs on the worker's own handle (the worker serves nothing else
 -- while the stream is open) and UNLISTENs when the stream ends, dropping what was queued,
 -- so the handle goes back to ordinary requests without notifications piling up.
-function M.stream(h, req)
+-- A reader sees only the messages scope.visible lets through (its projects and the
+-- lobby); ids keep their order, with gaps where others' messages are. The stream ends
+-- when its token is revoked or expires (checked before each read).
+function M.stream(h, req, scope)
   -- Without Last-Event-ID or ?since= a stream starts at the current end (only new
   -- messages, like tail -f); history is GET /chat or ?since=0.
   local from = req.headers["last-event-id"] or req.query.since
@@ -147,10 +149,10 @@ function M.stream(h, req)
     since = since_of(from, "Last-Event-ID")
   end
   return { sse = function(send, wait)
-    if h:backend() ~= "postgres" then return poll_loop(h, since, send, wait) end
+    if h:backend() ~= "postgres" then return poll_loop(h, since, send, wait, scope) end
     -- LISTEN before the first read: a message committed after that read is notified.
     assert(h:listen(M.CHANNEL))
-    local ok, err = pcall(notified_loop, h, since, send, wait)
+    local ok, err = pcall(notified_loop, h, since, send, wait, scope)
     local uok = h:unlisten(M.CHANNEL)
     if uok then repeat until not h:wait_notification(0) end
     if not ok then error(err, 0) end

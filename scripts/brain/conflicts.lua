@@ -8,8 +8,9 @@
 --   list     any token allowed on the project
 --   assign   the conflict's coordinator only
 --   resolve  the assignee, the coordinator, or the reporter (who may fix it themselves)
+-- The project part is each route's access rule (brain/access.lua): a conflict of a
+-- project the token may not use is "not found" before anything here runs.
 local json = require "hostsync.json"
-local auth = require "brain.auth"
 local chat = require "brain.chat"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -48,7 +49,6 @@ function M.post(h, ident, body, default_coordinator)
                                     files = { "array", required = true },
                                     local_commit = { "string", max = 100 }, upstream_commit = { "string", max = 100 },
                                     summary = { "string", max = 2000 }, coordinator = { "string", nonempty = true, max = 200 } })
-  auth.require_project(ident, f.project)
   if #f.files == 0 or #f.files > 1000 then validate.fail("field 'files' must list 1 to 1000 paths") end
   for i, p in ipairs(f.files) do
     if type(p) ~= "string" or p == "" or #p > 4096 then
@@ -73,10 +73,8 @@ function M.post(h, ident, body, default_coordinator)
 end
 
 -- GET /conflicts?project=P&status=S
-function M.list(h, ident, req)
+function M.list(h, req)
   local p, status = req.query.project, req.query.status
-  if not p or p == "" then validate.fail("query parameter 'project' is required") end
-  auth.require_project(ident, p)
   if status == "" then status = nil end
   if status then validate.fields({ status = status }, { status = { "string", one_of = M.STATUS } }) end
   local out = json.array()
@@ -89,14 +87,11 @@ end
 
 -- Reads the conflict inside tx, checks the caller may `what` it, applies `set` only if the
 -- row is still as read (so of two concurrent changes one wins and the other gets 409).
-local function change(h, ident, req, what, allowed, set, message)
-  local id = tonumber(req.params.id)
-  if not id or id ~= math.floor(id) or id < 1 then validate.fail("conflict id must be a positive integer") end
+local function change(h, ident, id, what, allowed, set, message)
   return assert(h:transaction(function(tx)
     local r = assert(tx:query(select_sql(tx, "id = ?"), id))[1]
     if not r then error({ status = 404, error = "no conflict " .. id }, 0) end
     local c = view(r)
-    auth.require_project(ident, c.project)
     if c.status == "resolved" then error({ status = 409, error = ("conflict %d is already resolved"):format(id) }, 0) end
     local who = name(ident.agent)
     if not allowed(c, who) then
@@ -119,9 +114,9 @@ local function change(h, ident, req, what, allowed, set, message)
 end
 
 -- POST /conflicts/:id/assign {to}
-function M.assign(h, ident, req, body)
+function M.assign(h, ident, id, body)
   local to = agent_field(validate.fields(body, { to = { "string", required = true, nonempty = true, max = 200 } }), "to")
-  return change(h, ident, req, "assign",
+  return change(h, ident, id, "assign",
     function(c, who) return who == name(c.coordinator) end,
     function() return "UPDATE push_conflicts SET status = 'assigned', assigned_to = ?", { to }, 1 end,
     function(c, who)
@@ -131,9 +126,9 @@ function M.assign(h, ident, req, body)
 end
 
 -- POST /conflicts/:id/resolve {resolution?}  (resolution: the commit that fixed it, or a note)
-function M.resolve(h, ident, req, body)
+function M.resolve(h, ident, id, body)
   local f = validate.fields(body, { resolution = { "string", max = 2000 } })
-  return change(h, ident, req, "resolve",
+  return change(h, ident, id, "resolve",
     function(c, who)
       return who == name(c.coordinator) or who == name(c.reporter.agent)
           or (c.assigned_to ~= json.null and who == name(c.assigned_to))

@@ -8,7 +8,8 @@
 -- check-then-write window. The transaction first increments the per-lock counter in
 -- lock_fences and holds that row until it commits: attempts on one name are serialized
 -- by it, so fencing tokens strictly increase, across release and expiry too.
-local auth = require "brain.auth"
+local json = require "hostsync.json"
+local chat = require "brain.chat"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -25,15 +26,10 @@ local function holder_view(h, name)
            acquired_at = r.acquired_at, expires_at = r.expires_at }
 end
 
-local function check_name(name)
-  if #name > 200 then validate.fail("lock name is longer than 200 bytes") end
-end
-
-function M.acquire(h, ident, name, body)
-  check_name(name)
-  local f = validate.fields(body, { ttl_seconds = { "integer", min = 1, maxv = 86400 },
-                                    project = { "string", max = 200 }, reason = { "string", max = 2000 } })
-  auth.require_project(ident, f.project)
+-- The lock's name and project were checked by its access rule (brain/access.lua): a
+-- lock "<kind>:<project>" belongs to that project, one without ':' to the whole server.
+function M.acquire(h, ident, name, body, project)
+  local f = validate.fields(body, { ttl_seconds = { "integer", min = 1, maxv = 86400 }, reason = { "string", max = 2000 } })
   local ttl = f.ttl_seconds or 300
   return assert(h:transaction(function(tx)
     local now = store.now()
@@ -56,14 +52,14 @@ function M.acquire(h, ident, name, body)
         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
         fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id
       WHERE sync_locks.expires_at <= ?
-      RETURNING id]], name, f.project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
+      RETURNING id]], name, project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
       fence, ident.token_id, now))
     if #granted == 0 then
       local v = holder_view(tx, name)
       return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
     end
     return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },
-                  fencing_token = fence, expires_at = expires, project = f.project }
+                  fencing_token = fence, expires_at = expires, project = project }
   end))
 end
 
@@ -86,7 +82,6 @@ local function owned(tx, ident, name, token)
 end
 
 function M.renew(h, ident, name, body)
-  check_name(name)
   local f = validate.fields(body, { fencing_token = { "integer", required = true },
                                     ttl_seconds = { "integer", min = 1, maxv = 86400 } })
   return assert(h:transaction(function(tx)
@@ -102,7 +97,6 @@ function M.renew(h, ident, name, body)
 end
 
 function M.release(h, ident, name, body)
-  check_name(name)
   local f = validate.fields(body, { fencing_token = { "integer", required = true } })
   return assert(h:transaction(function(tx)
     -- One statement when the caller holds the lock; the diagnosis (stale token or
@@ -118,8 +112,46 @@ function M.release(h, ident, name, body)
   end))
 end
 
+-- Administration (brain_admin.lua lock list / lock break) ---------------------------------
+
+-- Every lock row (held, or expired and not yet taken over), oldest first; project: only
+-- that project's (false: only lobby locks; nil: all).
+function M.list(h, project)
+  local where, args = "1 = 1", {}
+  if project == false then where = "project_id IS NULL"
+  elseif project then where, args = "project_id = ?", { project } end
+  local now = store.now()
+  local rows = assert(h:query("SELECT id FROM sync_locks WHERE " .. where .. " ORDER BY acquired_at, id", unpack(args)))
+  local out = {}
+  for _, r in ipairs(rows) do
+    local v = holder_view(h, r.id)
+    v.held = v.expires_at > now
+    out[#out + 1] = v
+  end
+  return out
+end
+
+-- Deletes a lock whatever its holder, and tells the holder in the lock's project (or the
+-- lobby) with an alert, in the same transaction. The fencing counter is kept, so the next
+-- grant's token is still larger than the broken one: a holder that missed the alert is
+-- refused by the fencing hook. by: the breaker's identity {ai, agent, machine}.
+-- -> the broken lock's view | nil, err
+function M.break_lock(h, name, reason, by)
+  return h:transaction(function(tx)
+    local v = holder_view(tx, name)
+    if not v then return nil, "no lock named '" .. name .. "'" end
+    assert(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, v.fencing_token))
+    local msg = ("@%s lock %s (fencing token %s, held by %s/@%s on %s) was broken by an administrator on %s%s. Acquire it again before going on.")
+      :format(v.holder.agent, name, tostring(v.fencing_token), v.holder.ai, v.holder.agent, v.holder.machine,
+              by.machine, reason and (": " .. reason) or "")
+    local project = v.project ~= json.null and v.project or nil
+    local _, posted = chat.insert(tx, by, "alert", msg, project, { lock = name, fencing_token = v.fencing_token, broken = true })
+    v.chat_id = posted.id
+    return v
+  end)
+end
+
 function M.get(h, name)
-  check_name(name)
   local v = holder_view(h, name)
   if not v or v.expires_at <= store.now() then
     return 200, { lock = name, held = false }

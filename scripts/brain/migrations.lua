@@ -110,7 +110,13 @@ return function(backend)
       "CREATE INDEX idx_sync_events_entity ON sync_events(tenant, entity_type, entity_id, id)",
       "CREATE INDEX idx_sync_events_tenant ON sync_events(tenant, id)",
     } },
-    { version = 5, name = "last push per branch", up = {
+    { version = 5, name = "token expiry and rotation", up = {
+      -- A token past expires_at is refused like a revoked one (NULL: no expiry).
+      -- rotated_from: the tokens.id this one replaced (brain_admin.lua token rotate).
+      ("ALTER TABLE tokens ADD COLUMN expires_at %s"):format(ts),
+      "ALTER TABLE tokens ADD COLUMN rotated_from BIGINT",
+    } },
+    { version = 6, name = "last push per branch", up = {
       -- sync_state keeps the seed's one row per project (its latest push, whatever the
       -- branch); push.lua's "has someone pushed since your last pull" is per branch, so
       -- a push to a feature branch never blocks the others' pushes to main.

@@ -1,17 +1,16 @@
--- Sync state (last push per project and per branch), handoffs and tasks: plain records, one
--- transaction per request. The pusher's identity is the token's.
+-- Sync state (last push per project and per branch), handoffs and tasks: plain records,
+-- one transaction per request. The pusher's identity is the token's. Which projects a
+-- request may name or see was checked by its route's access rule (brain/access.lua):
+-- lists get `scope.visible`, the SQL condition for the rows the token may see.
 local json = require "hostsync.json"
-local auth = require "brain.auth"
 local chat = require "brain.chat"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
 local M = {}
 
--- The last push of a project, or of one of its branches (?branch=).
-function M.get_state(h, req)
-  local p, branch = req.query.project, req.query.branch
-  if not p or p == "" then validate.fail("query parameter 'project' is required") end
+-- The last push of project `p` (its access rule checked it), or of one of its branches.
+function M.get_state(h, p, branch)
   if branch == "" then validate.fail("query parameter 'branch' must not be empty") end
   local cols = ("last_push_ai, last_push_agent, last_push_machine, last_push_commit, last_push_message, %s AS last_push_at")
     :format(store.ts(h, "last_push_at"))
@@ -37,7 +36,6 @@ function M.post_state(h, ident, body)
                                     branch = { "string", nonempty = true, max = 255 },
                                     commit = { "string", required = true, nonempty = true, max = 100 },
                                     message = { "string", max = 2000 } })
-  auth.require_project(ident, f.project)
   local now = store.now()
   assert(h:transaction(function(tx)
     assert(tx:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
@@ -66,7 +64,6 @@ function M.post_handoff(h, ident, body)
                                     artifact = { "string", max = 2000 }, context = { "string", max = 16000 },
                                     dependencies = { "object" }, project = { "string", max = 200 },
                                     message = { "string", max = 16000 } })
-  auth.require_project(ident, f.project)
   return assert(h:transaction(function(tx)
     local rows = assert(tx:query([[INSERT INTO handoffs(from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id]], ident.agent, f.to_agent, f.artifact, f.context,
@@ -77,9 +74,11 @@ function M.post_handoff(h, ident, body)
   end))
 end
 
-function M.list_handoffs(h, req)
-  local rows = assert(h:query(("SELECT id, from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, %s AS created_at FROM handoffs WHERE (CAST(? AS TEXT) IS NULL OR to_agent = ?) ORDER BY id")
-    :format(store.ts(h, "created_at")), req.query.to, req.query.to))
+-- GET /handoffs?to=AGENT&project=P
+function M.list_handoffs(h, req, scope)
+  local visible, args = scope.visible("project_id")
+  local rows = assert(h:query(("SELECT id, from_agent, to_agent, artifact, context, dependencies, from_ai, project_id, %s AS created_at FROM handoffs WHERE (CAST(? AS TEXT) IS NULL OR to_agent = ?) AND %s ORDER BY id")
+    :format(store.ts(h, "created_at"), visible), req.query.to, req.query.to, unpack(args)))
   local out = json.array()
   for _, r in ipairs(rows) do
     r = store.plain(r)
@@ -95,15 +94,16 @@ function M.post_task(h, ident, body)
   local f = validate.fields(body, { title = { "string", required = true, nonempty = true, max = 2000 },
                                     project = { "string", max = 200 }, assigned_to = { "string", max = 200 },
                                     status = { "string", one_of = M.TASK_STATUS } })
-  auth.require_project(ident, f.project)
   local rows = assert(h:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at)
     VALUES (?, ?, ?, ?, ?, ?) RETURNING id]], f.project, f.title, f.status or "pending", f.assigned_to, ident.agent, store.now()))
   return 201, { id = rows[1].id }
 end
 
-function M.list_tasks(h, req)
-  local rows = assert(h:query(("SELECT id, project_id, title, status, assigned_to, created_by, %s AS created_at FROM tasks WHERE (CAST(? AS TEXT) IS NULL OR project_id = ?) AND (CAST(? AS TEXT) IS NULL OR assigned_to = ?) ORDER BY id")
-    :format(store.ts(h, "created_at")), req.query.project, req.query.project, req.query.assigned_to, req.query.assigned_to))
+-- GET /tasks?project=P&assigned_to=A
+function M.list_tasks(h, req, scope)
+  local visible, args = scope.visible("project_id")
+  local rows = assert(h:query(("SELECT id, project_id, title, status, assigned_to, created_by, %s AS created_at FROM tasks WHERE (CAST(? AS TEXT) IS NULL OR assigned_to = ?) AND %s ORDER BY id")
+    :format(store.ts(h, "created_at"), visible), req.query.assigned_to, req.query.assigned_to, unpack(args)))
   local out = json.array()
   for _, r in ipairs(rows) do out[#out + 1] = store.plain(r) end
   return 200, { tasks = out }

@@ -55,14 +55,10 @@ local ok, merr = store.migrate(h)
 if not ok then cli.fail("hostsync serve: " .. merr) end
 h:close()
 
--- Workers load a script, not a closure: hand them the config through a generated
--- two-line script (removed when the server returns).
-local wrapper = os.tmpname()
-local wf = assert(io.open(wrapper, "wb"))
-wf:write("return require('brain.app')(require('hostsync.json').decode(", ("%q"):format(json.encode(config)), "))\n")
-wf:close()
-local served, serr = http.serve{ script = wrapper, address = config.address or "127.0.0.1",
+-- Every worker requires brain.app from this state's package.path (the same directories
+-- this script was found in, nothing else) and calls it with its own copy of config. No
+-- file is generated: nothing in a temporary directory, nothing left behind by a kill.
+local served, serr = http.serve{ module = "brain.app", config = config, address = config.address or "127.0.0.1",
   port = config.port or 8377, threads = config.threads or 8, tls = config.tls,
   max_body = config.max_body or 8 * 1024 * 1024 }
-os.remove(wrapper)
 if not served then cli.fail("hostsync serve: " .. serr) end

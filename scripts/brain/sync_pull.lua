@@ -15,10 +15,8 @@ local M = {}
 M.DEFAULT_LIMIT, M.MAX_LIMIT = 500, 5000
 
 local function int_query(req, name, default, max)
-  local s = req.query[name]
-  if s == nil or s == "" then return default end
-  local n = tonumber(s)
-  if not n or n < 0 or n ~= math.floor(n) then validate.fail(("query parameter '%s' must be a non-negative integer"):format(name)) end
+  local n = validate.whole_number(req.query[name], ("query parameter '%s'"):format(name))
+  if n == nil then return default end
   if max and n > max then validate.fail(("query parameter '%s' must be at most %d"):format(name, max)) end
   return n
 end

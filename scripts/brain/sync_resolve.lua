@@ -12,10 +12,8 @@ local validate = require "brain.validate"
 local M = {}
 local ARRAY_MT = getmetatable(json.array())
 
+-- Only user-level (1) tokens reach this: the route's access rule (brain/access.lua).
 function M.resolve(h, ident, body)
-  if ident.level ~= 1 then
-    error({ status = 403, error = "only a user-level (1) token may resolve conflicts" }, 0)
-  end
   local f = validate.fields(body, {
     entity_type = { "string", required = true, nonempty = true, max = items.MAX_ID },
     entity_id = { "string", required = true, nonempty = true, max = items.MAX_ID },

@@ -9,6 +9,31 @@ local ARRAY_MT = getmetatable(json.array())
 local function fail(msg) error({ status = 400, error = msg }, 0) end
 M.fail = fail
 
+-- A count or cursor in text (a query parameter, Last-Event-ID): "" or nil -> nil; else a
+-- whole number 0 .. 2^53 - 1 ("1e999", "-1", "1.5" and "0x10" are refused, naming `what`).
+function M.whole_number(s, what)
+  if s == nil or s == "" then return nil end
+  local n = s:match("^%d+$") and tonumber(s)
+  if not n or n >= 2^53 then fail(what .. " must be a non-negative integer") end
+  return n
+end
+
+-- Text the server may store and echo back: valid UTF-8 (json.encode is the judge) and no
+-- U+0000 (PostgreSQL's text cannot hold it).
+function M.is_text(s)
+  if not s:find("[%z\128-\255]") then return true end   -- plain ASCII: the common case
+  return not s:find("\0", 1, true) and (pcall(json.encode, s))
+end
+
+-- The path parameters and query values of a request, before anything uses them.
+function M.request_text(req)
+  for where, t in pairs { ["path parameter"] = req.params, ["query parameter"] = req.query } do
+    for k, v in pairs(t) do
+      if not M.is_text(v) then fail(("%s '%s' must be UTF-8 text without U+0000"):format(where, M.is_text(k) and k or "?")) end
+    end
+  end
+end
+
 function M.body(req, allow_empty)
   if req.body == "" and allow_empty then return {} end
   local v, err = json.decode(req.body)
@@ -33,6 +58,7 @@ function M.fields(body, spec)
       elseif kind == "object" then ok = type(v) == "table" and getmetatable(v) ~= ARRAY_MT end
       if not ok then fail(("field '%s' must be %s %s"):format(name, kind == "integer" and "an" or "a", kind)) end
       if kind == "string" and s.max and #v > s.max then fail(("field '%s' is longer than %d bytes"):format(name, s.max)) end
+      if kind == "string" and v:find("\0", 1, true) then fail(("field '%s' contains U+0000, which is not stored"):format(name)) end
       if kind == "string" and s.nonempty and v == "" then fail(("field '%s' must not be empty"):format(name)) end
       if s.min and v < s.min then fail(("field '%s' must be at least %d"):format(name, s.min)) end
       if s.maxv and v > s.maxv then fail(("field '%s' must be at most %d"):format(name, s.maxv)) end

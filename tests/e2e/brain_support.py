@@ -23,11 +23,13 @@ class Brain:
     """`hostsync serve --port PORT --db DB [extra flags]` (port 0: the kernel picks); stderr
     collected in the background."""
 
-    def __init__(self, test, db, threads=8, cwd=None, port=0, extra=()):
-        args = [HOSTSYNC, "serve", "--port", str(port), "--threads", str(threads)] + (["--db", str(db)] if db else [])
+    def __init__(self, test, db, threads=8, cwd=None, port=0, extra=(), env=None, wrapper=()):
+        """extra: more flags for hostsync serve; env: the server's environment (default:
+        the test's); wrapper: a command that runs hostsync serve (e.g. unshare ... --)."""
+        args = [*wrapper, HOSTSYNC, "serve", "--port", str(port), "--threads", str(threads)] + (["--db", str(db)] if db else [])
         args += list(extra)
         self.proc = subprocess.Popen(args,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd, env=env)
         self.lines = []
         self._ready = threading.Event()
         self.port = None
