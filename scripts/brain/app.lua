@@ -66,6 +66,7 @@ return function(config)
   -- The sync contract (docs/sync-contract.md): only tokens with a tenant, and this
   -- worker's own sandboxed policy, reloaded when its file changes.
   local policy = sync_policy.new(config.sync_policy)
+  local push_opts = { max_skew = config.sync_max_clock_skew }
   local function synced(fn, parse_body)
     return authed(function(db, id, req, body)
       if not id.tenant then
@@ -93,10 +94,10 @@ return function(config)
     { "GET",  "/conflicts",              authed(function(db, id, req) return conflicts.list(db, id, req) end) },
     { "POST", "/conflicts/:id/assign",   authed(function(db, id, req, body) return conflicts.assign(db, id, req, body) end, true) },
     { "POST", "/conflicts/:id/resolve",  authed(function(db, id, req, body) return conflicts.resolve(db, id, req, body) end, "optional") },
-    { "POST", "/sync/push",           synced(function(db, id, _, body) return sync_push.push(db, id, body, policy) end, true) },
-    { "GET",  "/sync/pull",           synced(function(db, id, req) return sync_pull.pull(db, id, req) end) },
-    { "GET",  "/sync/events",         synced(function(db, id, req) return sync_pull.events(db, id, req) end) },
-    { "POST", "/sync/conflict-resolve", synced(function(db, id, _, body) return sync_resolve.resolve(db, id, body) end, true) },
+    { "POST", "/sync/push",           synced(function(db, id, _, body) return sync_push.push(db, id, body, policy, push_opts) end, true) },
+    { "GET",  "/sync/pull",           synced(function(db, id, req) return sync_pull.pull(db, id, req, policy) end) },
+    { "GET",  "/sync/events",         synced(function(db, id, req) return sync_pull.events(db, id, req, policy) end) },
+    { "POST", "/sync/conflict-resolve", synced(function(db, id, _, body) return sync_resolve.resolve(db, id, body, policy) end, true) },
     { "GET",  "/sync/tenant",         synced(function(db, id) return sync_tenant.get(db, id) end) },
     { "POST", "/sync/tenant",         synced(function(db, id, _, body) return sync_tenant.set(db, id, body) end, true) },
     { "GET",  "/sync/policy",         synced(function() policy:refresh(); return 200, policy:status() end) },

@@ -110,5 +110,16 @@ return function(backend)
       "CREATE INDEX idx_sync_events_entity ON sync_events(tenant, entity_type, entity_id, id)",
       "CREATE INDEX idx_sync_events_tenant ON sync_events(tenant, id)",
     } },
+    { version = 5, name = "proposal feed position", up = {
+      -- A proposal keeps its version (its id) but takes a new place in the pull feed when
+      -- it is closed (resolved, accepted), so vaults that pulled it learn it is closed. Its
+      -- feed entry carries its status; entries written before this migration get theirs
+      -- (at their old place: vaults that pulled a proposal closed before it do not learn).
+      "ALTER TABLE sync_proposals ADD COLUMN feed_version BIGINT",
+      "UPDATE sync_proposals SET feed_version = version",
+      [[UPDATE sync_proposals SET feed_json = substr(feed_json, 1, length(feed_json) - 2)
+          || ',"status":"' || status || '"}}']],
+      "CREATE UNIQUE INDEX idx_sync_proposals_feed ON sync_proposals(tenant, feed_version)",
+    } },
   }
 end

@@ -1,7 +1,9 @@
 -- pull: reads the server's change feed from the vault's cursor and applies it. An entity
 -- without a local pending change takes the server's state; one with a pending change
 -- goes through the conflict policy (the same file the server runs), and the pending
--- change stays queued so the server decides it too and logs the decision.
+-- change stays queued so the server decides it too and logs the decision. A proposal
+-- comes with its status: open ones can be accepted, closed ones (resolved, accepted
+-- by any vault) no longer can.
 local M = {}
 
 local function apply_entity(v, policy, item, ctx, sum)
@@ -43,11 +45,12 @@ function M.run(v, transport, policy, opts)
     v:tx(function()
       for _, ch in ipairs(body.changes) do
         local item = ch.item
-        item.version = tonumber(ch.version) or item.version
         if ch.kind == "proposal" then
-          v:add_proposal(item.version, item)
+          -- ch.version is its place in the feed; item.version names the proposal.
+          v:put_proposal(tonumber(item.version), item, item.status)
           sum.proposals = sum.proposals + 1
         else
+          item.version = tonumber(ch.version) or item.version
           apply_entity(v, policy, item, ctx, sum)
           sum.entities = sum.entities + 1
         end

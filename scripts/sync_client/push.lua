@@ -35,12 +35,15 @@ local function apply_result(v, sent, res)
       v:rewind_cursor((tonumber(res.version) or 1) - 1)
     end
   elseif status == "applied" then
+    -- The server answers with the item it stored, which is what its policy decided
+    -- (e.g. the upgrade rule, or content that keeps its level), not necessarily ours.
     local version = tonumber(res.version) or 0
-    if version > known then
-      local stored = shallow(item)
-      stored.version = version
-      if stored.accepted_by_user == true then stored.truth_level = 1 end
-      v:set_server(etype, eid, stored, not later and stored or nil)
+    if type(res.item) == "table" and version > known then
+      res.item.version = version
+      v:set_server(etype, eid, res.item, not later and res.item or nil)
+    elseif version > known then
+      if not later then v:restore_server_view(etype, eid) end
+      v:rewind_cursor(version - 1)   -- no item in the answer: read it on the next pull
     end
     v:rebase_unsent(etype, eid, version)
   elseif status == "conflict" and type(res.current) == "table" and (tonumber(res.current.version) or 0) > known then

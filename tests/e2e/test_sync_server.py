@@ -488,6 +488,7 @@ function M.check_write(item)
   return { action = "apply" }
 end
 function M.decide(l, r) return { winner = "remote" } end
+function M.redacts() return false end
 return M
 """)
         srv = Server(self, self.db, threads=2, extra=("--sync-policy", str(path)))
@@ -508,8 +509,10 @@ return M
             self.assertEqual((st, res["results"][0]["status"]), (200, "applied"))
 
     def test_policy_hot_reload(self):
-        v1 = 'return { check_write = function() return { action = "apply" } end, decide = function() return { winner = "remote" } end }\n'
-        v2 = 'return { check_write = function() return { action = "reject", reason = "v2 says no" } end, decide = function() return { winner = "local" } end }\n'
+        v1 = ('return { check_write = function() return { action = "apply" } end, decide = function() return { winner = "remote" } end,'
+              ' redacts = function() return false end }\n')
+        v2 = ('return { check_write = function() return { action = "reject", reason = "v2 says no" } end,'
+              ' decide = function() return { winner = "local" } end, redacts = function() return false end }\n')
         path = self._policy_file("hot.lua", v1)
         srv = Server(self, self.db, threads=1, extra=("--sync-policy", str(path)))
         t = Tenant(self, levels=(1,))
