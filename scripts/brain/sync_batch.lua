@@ -110,14 +110,16 @@ function B:record(o, mutation_id, raw)
   if o.status == "unchanged" then
     res.status, res.unchanged, res.version = "applied", true, base
   end
-  local ex = o.existing
-  if o.current then item_json = items.item_json(ex.item, ex.ptext, ex.ctext) end
   local text = json.encode(res)
-  if item_json then
-    text = text:sub(1, -2) .. (o.current and ',"current":' or ',"item":') .. item_json .. "}"
+  if o.current then
+    local ex = o.existing
+    text = text:sub(1, -2) .. ',"current":' .. items.item_json(ex.item, ex.ptext, ex.ctext) .. "}"
   end
   self.mutation_writes[#self.mutation_writes + 1] = { mutation_id, text }
   self.seen[mutation_id] = text
+  -- The stored item goes into the answer, not into the result kept for replays: a replay
+  -- answers without it (the client reads the entity on its next pull).
+  if item_json then return text:sub(1, -2) .. ',"item":' .. item_json .. "}" end
   return text
 end
 

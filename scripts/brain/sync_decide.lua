@@ -129,7 +129,8 @@ local function checked(env, o, incoming)
   return applied(o, written)
 end
 
--- env = { batch, policy, ident, clock (sync_items.clock), ctx = {writer_level, vault_mode} }
+-- env = { batch, policy, ident, writer (sync_provenance.writer), clock (sync_items.clock),
+--         ctx = {writer_level, vault_mode} }
 function M.item(env, raw, mutation_id)
   local it, ptext, notes = items.normalise(raw, env.ident, env.clock)
   if not it then return identity_rejection(env.batch, raw, ptext, notes) end
@@ -143,7 +144,8 @@ function M.item(env, raw, mutation_id)
         :format(notes.claimed_at, env.clock.max_skew))
   end
   local ctext
-  it.origin_chain, ctext = provenance.extend(ex, provenance.hop(it, env.ident, env.clock.now, mutation_id, notes.claim))
+  it.origin_chain, ctext = provenance.extend(ex, provenance.hop(it, env.writer, env.clock.now, mutation_id, notes.claim,
+                                                                notes.claim_text))
   if notes.accepts then
     local why = refusal_of_acceptance(env.batch, it, notes.accepts)
     if why then

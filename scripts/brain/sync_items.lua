@@ -74,7 +74,7 @@ local function claim_of(chain)
 end
 
 -- raw (decoded JSON), ident (the token), clock (M.clock) ->
---   item, payload_text, notes {claim, claimed_at, accepts} | nil, reason [, identity rule]
+--   item, payload_text, notes {claim, claim_text, claimed_at, accepts} | nil, reason [, identity rule]
 -- The identity-bound rules are checked here, before any policy: the tenant comes from the
 -- token, a truth level may not claim more authority than the token's, only a user
 -- principal may set accepted_by_user, and origin_source names the item's level. The
@@ -138,8 +138,8 @@ function M.normalise(raw, ident, clock)
   local chain = raw.origin_chain
   if not given(chain) then chain = {} end
   if not is_array(chain) then return nil, "field 'origin_chain' must be an array" end
-  local claim_text
-  notes.claim, claim_text, err = claim_of(chain); if err then return nil, err end
+  notes.claim, notes.claim_text, err = claim_of(chain); if err then return nil, err end
+  local claim_text = notes.claim_text
   local payload_text = json.encode(payload)
   if #payload_text > M.MAX_PAYLOAD then return nil, ("field 'payload' is larger than %d bytes"):format(M.MAX_PAYLOAD) end
   -- PostgreSQL's JSONB cannot hold U+0000; refuse it on both backends alike.

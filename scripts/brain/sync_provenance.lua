@@ -30,17 +30,29 @@ function M.default_source(level, ident)
   return auth.LEVELS[level] .. ":" .. tostring(ident.agent or "unknown")
 end
 
--- The hop of one write: the level and source written, and who wrote it (from the token).
-function M.hop(it, ident, now, mutation_id, claim)
-  return { level = it.truth_level, source = it.origin_source, timestamp = now, mutation_id = mutation_id,
-           writer = { token_id = ident.token_id, level = ident.level, ai = ident.ai, agent = ident.agent,
-                      machine = ident.machine },
-           claimed = claim }
+-- Who writes, as hops record it (from the token): a table and its JSON text, made once
+-- per request.
+function M.writer(ident)
+  local w = { token_id = ident.token_id, level = ident.level, ai = ident.ai, agent = ident.agent,
+              machine = ident.machine }
+  return { table = w, text = json.encode(w) }
+end
+
+local enc = json.encode
+-- The hop of one write: the level and source written, who wrote it, when (the server's
+-- clock), and the client's claim (its last link, and that link's JSON text).
+-- -> hop, hop_text (put together from encoded parts: one per pushed item)
+function M.hop(it, writer, now, mutation_id, claim, claim_text)
+  local hop = { level = it.truth_level, source = it.origin_source, timestamp = now, mutation_id = mutation_id,
+                writer = writer.table, claimed = claim }
+  return hop, table.concat { '{"level":', it.truth_level, ',"source":', enc(it.origin_source), ',"timestamp":', enc(now),
+    mutation_id and (',"mutation_id":' .. enc(mutation_id)) or "", ',"writer":', writer.text,
+    claim_text and (',"claimed":' .. claim_text) or "", "}" }
 end
 
 -- stored ({item, ctext} of the stored entity, or nil) + hop -> chain, chain_text. The
 -- common case splices text; past MAX_CHAIN the oldest links after the first are dropped.
-function M.extend(stored, hop)
+function M.extend(stored, hop, hop_text)
   local old = stored and stored.item.origin_chain or {}
   local chain = setmetatable({}, ARRAY_MT)
   for i, link in ipairs(old) do chain[i] = link end
@@ -50,7 +62,7 @@ function M.extend(stored, hop)
     for i = #chain - M.MAX_CHAIN + 2, #chain do kept[#kept + 1] = chain[i] end
     return kept, json.encode(kept)
   end
-  local hop_text = json.encode(hop)
+  hop_text = hop_text or json.encode(hop)
   if #old == 0 then return chain, "[" .. hop_text .. "]" end
   return chain, stored.ctext:match("^(.-)%s*%]%s*$") .. "," .. hop_text .. "]"
 end

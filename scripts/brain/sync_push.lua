@@ -7,6 +7,7 @@ local json = require "hostsync.json"
 local items = require "brain.sync_items"
 local batches = require "brain.sync_batch"
 local decide = require "brain.sync_decide"
+local provenance = require "brain.sync_provenance"
 local redact = require "brain.sync_redact"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -61,7 +62,7 @@ function M.push(h, ident, body, policy, opts)
   local keys, ids = batch_keys(list)
   local results = assert(h:transaction(function(tx)
     local batch = batches.open(tx, ident, clock.now, keys, ids)
-    local env = { batch = batch, policy = policy, ident = ident, clock = clock,
+    local env = { batch = batch, policy = policy, ident = ident, writer = provenance.writer(ident), clock = clock,
                   ctx = { writer_level = ident.level, vault_mode = batch.vault_mode } }
     local out = {}
     for i, raw in ipairs(list) do out[i] = result_of(env, i, raw) end

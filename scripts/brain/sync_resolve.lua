@@ -50,7 +50,7 @@ function M.resolve(h, ident, body, policy)
                  origin_source = "user:resolve", version = last + 1,
                  last_modified_at = now, payload = f.payload, deleted = deleted, accepted_by_user = true,
                  last_modified_by_level = 1 }
-    local hop = provenance.hop(it, ident, now)
+    local hop = provenance.hop(it, provenance.writer(ident), now)
     hop.source, hop.base_version, hop.proposal_version = "resolve", f.base_version, f.proposal_version or json.null
     local ctext
     it.origin_chain, ctext = provenance.extend(current and { item = current, ctext = cctext }, hop)

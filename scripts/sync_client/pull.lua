@@ -9,9 +9,14 @@ local M = {}
 local function apply_entity(v, policy, item, ctx, sum)
   local etype, eid = item.entity_type, item.entity_id
   local e = v:entity(etype, eid)
-  if e and e.server_version >= item.version then return end   -- already known (our own push)
-  if not e or #v:pending_for(etype, eid) == 0 then
+  if e and e.server_version > item.version then return end   -- we know a newer one
+  local pending = e and #v:pending_for(etype, eid) > 0
+  if not e or not pending then
     v:set_server(etype, eid, item, item)
+    return
+  end
+  if e.server_version == item.version then   -- our own push: the server's item is the truth
+    v:set_server(etype, eid, item)
     return
   end
   local l = {}

@@ -38,12 +38,16 @@ local function apply_result(v, sent, res)
     -- The server answers with the item it stored, which is what its policy decided
     -- (e.g. the upgrade rule, or content that keeps its level), not necessarily ours.
     local version = tonumber(res.version) or 0
-    if type(res.item) == "table" and version > known then
-      res.item.version = version
-      v:set_server(etype, eid, res.item, not later and res.item or nil)
-    elseif version > known then
-      if not later then v:restore_server_view(etype, eid) end
-      v:rewind_cursor(version - 1)   -- no item in the answer: read it on the next pull
+    if version > known then
+      local stored = res.item
+      if type(stored) ~= "table" then
+        -- A replayed answer has no item: keep ours at that version for now, and read the
+        -- server's on the next pull (pull takes the server's item at a version it knows).
+        stored = shallow(item)
+        v:rewind_cursor(version - 1)
+      end
+      stored.version = version
+      v:set_server(etype, eid, stored, not later and stored or nil)
     end
     v:rebase_unsent(etype, eid, version)
   elseif status == "conflict" and type(res.current) == "table" and (tonumber(res.current.version) or 0) > known then

@@ -171,11 +171,15 @@ end
 
 -- Queues a change. A change not yet sent for the same entity is replaced (coalesced):
 -- the server only needs the latest content; one already sent stays as it is, because
--- the server may have applied it.
+-- the server may have applied it. A replaced acceptance of a proposal carries over (the
+-- user's later change builds on it), so the server still closes that proposal.
 function M:enqueue(item, mutation_id)
   local rows = self:pending_for(item.entity_type, item.entity_id)
   local last = rows[#rows]
   if last and last.sent == 0 then
+    if last.item.accepts_proposal and not item.accepts_proposal then
+      item.accepts_proposal, item.accepted_by_user = last.item.accepts_proposal, true
+    end
     assert(self.h:exec("UPDATE pending SET mutation_id = ?, item = ? WHERE seq = ?", mutation_id, json.encode(item), last.seq))
   else
     assert(self.h:exec("INSERT INTO pending(mutation_id, entity_type, entity_id, item, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -254,6 +254,31 @@ class SyncClientTest(unittest.TestCase):
         gone = ai.get("note", "n1")
         self.assertEqual((gone["deleted"], gone["version"]), (True, user.get("note", "n1")["version"]))
 
+    def test_an_edit_after_accept_keeps_the_acceptance(self):
+        srv = SyncServer(self, self.db)
+        user = self.client("user", self.user_token, 1, srv.base)
+        ai = self.client("ai", self.ai_token, 3, srv.base)
+        user.put("note", "n1", {"title": "mine"})
+        user.run("push", check=True)
+        ai.run("pull", check=True)
+        ai.put("note", "n1", {"title": "the AI's"})
+        self.assertIn("1 proposal", ai.run("push", check=True).out)
+        user.run("pull", check=True)
+        [prop] = user.lines("proposals", "note", "n1")
+        user.run("accept", "note", "n1", check=True)
+        user.put("note", "n1", {"title": "the AI's, edited"})   # coalesced with the unsent accept
+        [pending] = user.lines("pending")
+        self.assertEqual((pending["item"]["accepts_proposal"], pending["item"]["accepted_by_user"]),
+                         (prop["version"], True))
+        self.assertNotIn("accepts_proposal", user.get("note", "n1"), "not a field of the entity")
+        self.assertIn("1 applied", user.run("push", check=True).out)
+        # The server closed the proposal: a fresh vault of the user does not offer it.
+        fresh = self.client("fresh", self.user_token, 1, srv.base)
+        fresh.run("pull", check=True)
+        self.assertEqual(fresh.lines("proposals"), [])
+        got = fresh.get("note", "n1")
+        self.assertEqual((got["payload"], got["truth_level"]), ({"title": "the AI's, edited"}, 1))
+
     def test_resolve_is_refused_to_a_non_user_vault_before_any_request(self):
         # No server at this port: a request would end in "unreachable" (exit 3).
         base = f"http://127.0.0.1:{free_port()}"
