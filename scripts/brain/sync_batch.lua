@@ -14,7 +14,7 @@ local sstore = require "brain.sync_store"
 local M = {}
 local B = {}
 B.__index = B
-local null = json.null
+local enc = json.encode
 
 -- keys: { {entity_type, entity_id}, ... }, ids: { mutation_id, ... } of the batch.
 function M.open(tx, ident, now, keys, ids)
@@ -104,22 +104,22 @@ function B:record(o, mutation_id, raw)
     self:write_proposal(o.store, base)
   end
   for _, e in ipairs(o.events) do self:log(o, e, mutation_id, version) end
-  local res = { mutation_id = mutation_id, status = o.status, version = version, reason = o.reason,
-                entity_type = type(raw.entity_type) == "string" and raw.entity_type or null,
-                entity_id = type(raw.entity_id) == "string" and raw.entity_id or null }
-  if o.status == "unchanged" then
-    res.status, res.unchanged, res.version = "applied", true, base
-  end
-  local text = json.encode(res)
-  if o.current then
-    local ex = o.existing
-    text = text:sub(1, -2) .. ',"current":' .. items.item_json(ex.item, ex.ptext, ex.ctext) .. "}"
-  end
+  local status = o.status
+  if status == "unchanged" then status, version = "applied", base end
+  local head = table.concat {
+    '{"status":"', status, '","entity_type":', type(raw.entity_type) == "string" and enc(raw.entity_type) or "null",
+    ',"entity_id":', type(raw.entity_id) == "string" and enc(raw.entity_id) or "null",
+    o.reason and (',"reason":' .. enc(o.reason)) or "", o.status == "unchanged" and ',"unchanged":true' or "",
+    version and (',"version":' .. version) or "" }
+  -- The mutation id last (see sync_items.item_json on string hashes).
+  local tail = ',"mutation_id":' .. enc(mutation_id) .. "}"
+  local ex = o.existing
+  local text = head .. (o.current and (',"current":' .. items.item_json(ex.item, ex.ptext, ex.ctext)) or "") .. tail
   self.mutation_writes[#self.mutation_writes + 1] = { mutation_id, text }
   self.seen[mutation_id] = text
   -- The stored item goes into the answer, not into the result kept for replays: a replay
   -- answers without it (the client reads the entity on its next pull).
-  if item_json then return text:sub(1, -2) .. ',"item":' .. item_json .. "}" end
+  if item_json then return head .. ',"item":' .. item_json .. tail end
   return text
 end
 

