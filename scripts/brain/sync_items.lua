@@ -109,8 +109,8 @@ function M.normalise(raw, ident, clock)
   it.deleted, err = bool_field(raw, "deleted"); if err then return nil, err end
   it.origin_source, err = id_field(raw, "origin_source", false); if err then return nil, err end
   if it.origin_source then
-    local ok, why = provenance.check_source(it.origin_source, level)
-    if not ok then return nil, why, why:find("^forged") and "forged_source" or nil end
+    local ok, why, rule = provenance.check_source(it.origin_source, level)
+    if not ok then return nil, why, rule end
   else
     it.origin_source = provenance.default_source(level, ident)
   end
@@ -139,11 +139,10 @@ function M.normalise(raw, ident, clock)
   if not given(chain) then chain = {} end
   if not is_array(chain) then return nil, "field 'origin_chain' must be an array" end
   notes.claim, notes.claim_text, err = claim_of(chain); if err then return nil, err end
-  local claim_text = notes.claim_text
   local payload_text = json.encode(payload)
   if #payload_text > M.MAX_PAYLOAD then return nil, ("field 'payload' is larger than %d bytes"):format(M.MAX_PAYLOAD) end
   -- PostgreSQL's JSONB cannot hold U+0000; refuse it on both backends alike.
-  if payload_text:find("\\u0000", 1, true) or (claim_text and claim_text:find("\\u0000", 1, true)) then
+  if payload_text:find("\\u0000", 1, true) or (notes.claim_text and notes.claim_text:find("\\u0000", 1, true)) then
     return nil, "field 'payload' or 'origin_chain' contains U+0000, which is not stored"
   end
   return it, payload_text, notes

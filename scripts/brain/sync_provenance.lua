@@ -13,14 +13,16 @@ M.MAX_CHAIN = 64      -- links kept: the first (the origin) and the newest; sync
 M.MAX_CLAIM = 4096    -- bytes of the client's last link kept as `claimed`
 
 -- origin_source is "<level name>:<name>" (seed 4.1: "user:web", "ai-cloud:llama-3") and
--- the level named must be the item's truth_level. -> true | nil, reason
+-- the level named must be the item's truth_level.
+-- -> true | nil, reason [, "forged_source" when it names another level]
 function M.check_source(source, level)
   local prefix = source:match("^([%w%-]+):.")
   if not prefix then
     return nil, ("origin_source '%s' must be LEVEL:NAME (LEVEL one of %s)"):format(source, table.concat(auth.LEVELS, ", "))
   end
   if prefix ~= auth.LEVELS[level] then
-    return nil, ("forged origin_source: '%s' does not name this item's level %d (%s)"):format(source, level, auth.LEVELS[level])
+    return nil, ("forged origin_source: '%s' does not name this item's level %d (%s)"):format(source, level,
+      auth.LEVELS[level]), "forged_source"
   end
   return true
 end
