@@ -85,42 +85,54 @@ function B:log(o, e, mutation_id, version)
     result_version = version }, self.ident, self.now)
 end
 
--- Stores an outcome of sync_decide.item and returns the item's result as JSON text
--- (`item`: the stored item for "applied"; `current`: the stored one that stood).
-function B:record(o, mutation_id, raw)
-  local version, item_json
-  local base = o.existing and o.existing.item.version or 0
-  if #o.events > 0 and not o.incoming_text then
-    o.incoming_text = items.encode(o.incoming)   -- as it came, before it takes a version
-  end
+-- Writes what an outcome stores. -> the version written (or nil), the stored entity as
+-- JSON text (for "applied")
+function B:store(o)
   if o.status == "applied" then
-    version = self:next_version()
+    local version = self:next_version()
     o.store.item.version = version
-    item_json = self:write_entity(o.store)
+    local item_json = self:write_entity(o.store)
     if o.closes then assert(sstore.close_proposal(self.tx, self.tenant, o.closes, "accepted", self:next_version())) end
+    return version, item_json
   elseif o.status == "proposal" then
-    version = self:next_version()
+    local version = self:next_version()
     o.store.item.version = version
-    self:write_proposal(o.store, base)
+    self:write_proposal(o.store, o.existing and o.existing.item.version or 0)
+    return version
   end
-  for _, e in ipairs(o.events) do self:log(o, e, mutation_id, version) end
-  local status = o.status
-  if status == "unchanged" then status, version = "applied", base end
+  return nil
+end
+
+-- An item's result as JSON text: the one kept for replays, and the answer (which adds
+-- the stored item of an "applied" result). `current` is the stored item that stood.
+-- The mutation id comes last (see sync_items.item_json on string hashes).
+local function result_texts(o, mutation_id, raw, version, item_json)
+  local status, unchanged = o.status, o.status == "unchanged"
+  if unchanged then status, version = "applied", o.existing.item.version end
   local head = table.concat {
     '{"status":"', status, '","entity_type":', type(raw.entity_type) == "string" and enc(raw.entity_type) or "null",
     ',"entity_id":', type(raw.entity_id) == "string" and enc(raw.entity_id) or "null",
-    o.reason and (',"reason":' .. enc(o.reason)) or "", o.status == "unchanged" and ',"unchanged":true' or "",
+    o.reason and (',"reason":' .. enc(o.reason)) or "", unchanged and ',"unchanged":true' or "",
     version and (',"version":' .. version) or "" }
-  -- The mutation id last (see sync_items.item_json on string hashes).
   local tail = ',"mutation_id":' .. enc(mutation_id) .. "}"
   local ex = o.existing
-  local text = head .. (o.current and (',"current":' .. items.item_json(ex.item, ex.ptext, ex.ctext)) or "") .. tail
-  self.mutation_writes[#self.mutation_writes + 1] = { mutation_id, text }
-  self.seen[mutation_id] = text
-  -- The stored item goes into the answer, not into the result kept for replays: a replay
-  -- answers without it (the client reads the entity on its next pull).
-  if item_json then return head .. ',"item":' .. item_json .. tail end
-  return text
+  local kept = head .. (o.current and (',"current":' .. items.item_json(ex.item, ex.ptext, ex.ctext)) or "") .. tail
+  return kept, item_json and (head .. ',"item":' .. item_json .. tail) or kept
+end
+
+-- Stores an outcome of sync_decide.item, logs its events, keeps its result for replays
+-- and returns the answer for it (JSON text). A replay answers without the stored item
+-- (the client reads the entity on its next pull).
+function B:record(o, mutation_id, raw)
+  if #o.events > 0 and not o.incoming_text then
+    o.incoming_text = items.encode(o.incoming)   -- as it came, before it takes a version
+  end
+  local version, item_json = self:store(o)
+  for _, e in ipairs(o.events) do self:log(o, e, mutation_id, version) end
+  local kept, answer = result_texts(o, mutation_id, raw, version, item_json)
+  self.mutation_writes[#self.mutation_writes + 1] = { mutation_id, kept }
+  self.seen[mutation_id] = kept
+  return answer
 end
 
 function B:finish()
