@@ -12,6 +12,7 @@ import time
 import unittest
 
 from brain_support import call
+from harness import hostsync
 from pgserver import PgServer
 from sync_support import (T1, T2, T3, SyncClient, SyncServer, Tenant, db_rows, item, stored_entity, stored_events,
                           stored_proposals)
@@ -233,7 +234,6 @@ class HierarchyTests:
             self.assertEqual((st, body["results"][0]["status"]), (200, "applied"), body)
         self.assertEqual(stored_entity(self.db, t.name, "g1")["last_modified_at"], near)
         self.assertLess(epoch(stored_entity(self.db, t.name, "g2")["last_modified_at"]), time.time() + 60)
-        from harness import hostsync
         proc = hostsync("serve", "--port", "0", "--db", self.db, "--sync-max-clock-skew", "-1", timeout=60)
         self.assertEqual(proc.returncode, 2, proc.err)
         self.assertIn("--sync-max-clock-skew", proc.err)
@@ -313,6 +313,25 @@ return M
         while seen(3) != {"title": "t"}:
             self.assertLess(time.monotonic(), deadline, "the edited redaction never took effect")
             time.sleep(0.2)   # polling an observed state; the deadline is only a hang guard
+        # It fails closed: a redact that raises gives a stub, never the item.
+        tmp.write_text(base.replace('c.redacted = true', 'error("no view today")'))
+        os.replace(tmp, path)
+        deadline = time.monotonic() + 30
+        while True:
+            st, body = call(srv.base, "GET", "/sync/pull", t.tok[3])
+            got = body["changes"][0]["item"]
+            if "redaction_error" in got:
+                break
+            self.assertLess(time.monotonic(), deadline, "the failing redaction never took effect")
+            time.sleep(0.2)   # polling an observed state; the deadline is only a hang guard
+        self.assertEqual(set(got), {"entity_type", "entity_id", "tenant_id", "version", "redacted", "redaction_error"})
+        self.assertIn("no view today", got["redaction_error"])
+        self.assertEqual(seen(1), {"title": "t", "body": "b"})
+        # A policy that does not say what each level may read does not load.
+        path.write_text(base.replace("function M.redacts(ctx) return ctx.reader_level >= 3 end", ""))
+        proc = hostsync("serve", "--port", "0", "--db", self.db, "--sync-policy", path, timeout=60)
+        self.assertEqual(proc.returncode, 1, proc.err)
+        self.assertIn("redacts", proc.err)
 
     # -- 7. the policy decides, the server stores what it decided ----------------------------
 
