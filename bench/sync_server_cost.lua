@@ -2,7 +2,8 @@
 -- The server's own cost of /sync/push and /sync/pull, without HTTP: the brain's handlers
 -- called in-process on a fresh SQLite file, as a worker runs them (JIT off, group commit), with the
 -- default policy and with bench/noop_policy.lua, alternating, REPEATS times (default 5);
--- prints the median CPU time per item. bench/sync_bench.sh measures the same through
+-- prints the median CPU time per item, and of a pull by an AI cloud reader (redacted
+-- views, section 7.3). bench/sync_bench.sh measures the same through
 -- HTTP; the difference is transport and the client. On a machine shared with other
 -- work, CPU time is still noisy: compare medians, not single runs.
 jit.off()
@@ -45,34 +46,42 @@ local function run(name)
     assert(status == 200)
   end
   local push = os.clock() - c0
-  c0 = os.clock()
-  local since, seen = 0, 0
-  repeat
-    local _, _, body = sync_pull.pull(h, ident, { query = { since = tostring(since), limit = "5000" } })
-    local nx = tonumber(body:match('"next":(%d+),"more"'))
-    seen = seen + (nx - since)
-    local more = body:sub(-6) == ":true}"
-    since = nx
-  until not more
-  assert(seen == N, "pulled " .. seen .. " of " .. N)
-  local pull = os.clock() - c0
+  local function pull_all(reader)
+    local c = os.clock()
+    local since, seen = 0, 0
+    repeat
+      local _, _, body = sync_pull.pull(h, reader, { query = { since = tostring(since), limit = "5000" } }, policy)
+      local nx = tonumber(body:match('"next":(%d+),"more"'))
+      seen = seen + (nx - since)
+      local more = body:sub(-6) == ":true}"
+      since = nx
+    until not more
+    assert(seen == N, "pulled " .. seen .. " of " .. N)
+    return os.clock() - c
+  end
+  local pull = pull_all(ident)
+  -- AI cloud reads the policy's redacted views (section 7.3): each entry decoded, passed
+  -- through the policy's redact and encoded again.
+  local redacted = name == "truth_hierarchy" and pull_all({ tenant = "bench", level = 5, token_id = 2 }) or nil
   h:close()
-  return push, pull
+  return push, pull, redacted
 end
 
-local res = { truth_hierarchy = {}, noop = {}, pull = {} }
+local res = { truth_hierarchy = {}, noop = {}, pull = {}, redacted = {} }
 for rep = 1, REPEATS do
   for _, name in ipairs(rep % 2 == 1 and { "truth_hierarchy", "noop" } or { "noop", "truth_hierarchy" }) do
-    local push, pull = run(name)
+    local push, pull, redacted = run(name)
     res[name][rep] = push
     res.pull[#res.pull + 1] = pull
+    if redacted then res.redacted[#res.redacted + 1] = redacted end
   end
 end
 require("hostsync.fs").remove_tree(dir)
 
 local function median(t) table.sort(t); return t[math.ceil(#t / 2)] end
-local th, noop, pull = median(res.truth_hierarchy), median(res.noop), median(res.pull)
+local th, noop, pull, redacted = median(res.truth_hierarchy), median(res.noop), median(res.pull), median(res.redacted)
 print(("%d items, batches of %d, SQLite, median of %d, CPU time per item:"):format(N, BATCH, REPEATS))
 print(("  push, truth_hierarchy  %6.1f us  (%6.0f items/s)"):format(th / N * 1e6, N / th))
 print(("  push, no-op policy     %6.1f us  (%6.0f items/s)   policy: %+.0f%%"):format(noop / N * 1e6, N / noop, (th / noop - 1) * 100))
 print(("  pull                   %6.1f us  (%6.0f items/s)"):format(pull / N * 1e6, N / pull))
+print(("  pull, redacted (C5)    %6.1f us  (%6.0f items/s)"):format(redacted / N * 1e6, N / redacted))

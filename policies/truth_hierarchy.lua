@@ -1,5 +1,6 @@
--- The truth-hierarchy conflict policy: section 6.3 (conflict resolution) and section 7
--- (write rules per level) of the hybrid sync contract (docs/policies.md).
+-- The truth-hierarchy conflict policy: section 6.3 (conflict resolution), section 7
+-- (write rules per level) and section 7.3's redacted views of the hybrid sync contract
+-- (docs/policies.md).
 --
 -- Runs in hostsync.sandbox: no require, no io; everything it needs is in this file.
 -- Levels: 1 User (U1), 2 Automation (A2), 3 AI local (L3), 4 AI LAN (LN4), 5 AI cloud (C5).
@@ -13,7 +14,11 @@
 --   reason = "...", rule = "6.3.x" }
 -- check_write(item, existing, context) -> {
 --   action = "apply" | "proposal" | "reject", reason = "...", rule = "7.x",
+--   item = the item as it must be stored, when that is not `item` itself (upgrade rule,
+--          content authority kept by a system-field update, fields the writer cannot see),
 --   event = { kind = ..., ... } | nil }
+-- redacts(context) -> boolean: whether context.reader_level sees redacted views only
+-- redact(item, context) -> the view of `item` that context.reader_level may see
 -- context.writer_level is the writer's level bound to its identity (token); it defaults
 -- to item.truth_level. context.vault_mode is the tenant's mode (section 8): in
 -- "local_first", AI cloud writes become proposals. context.field_classes ({field = "security"|"billing"|"ownership"})
@@ -34,10 +39,23 @@ M.field_classes = {
 }
 
 -- System-owned fields that automation and AI may update even on U1 content (5.2, 7.2).
+-- Such an update keeps the content's authority: its level, origin and clock stay.
 M.system_fields = { status = true, scheduled_run_at = true, metrics = true }
+
+-- Section 7.3: what each reader level sees. AI cloud (C5) gets "redacted views only":
+-- no payload field of these classes, none of `hidden_fields`, and no writer identities
+-- (tokens, agents, machines) or client claims in origin_chain. Other levels see all.
+M.hidden_classes = { [5] = { security = true, billing = true, ownership = true } }
+M.hidden_fields = { [5] = {} }     -- per level: { field = true }, the tenant's own additions
 
 ---------------------------------------------------------------------------------------
 -- helpers
+
+local function shallow(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
 
 local function deep_eq(a, b)
   if a == b then return true end
@@ -114,8 +132,7 @@ end
 
 local function upgraded(item)
   if item.accepted_by_user ~= true or item.truth_level == 1 then return item end
-  local copy = {}
-  for k, v in pairs(item) do copy[k] = v end
+  local copy = shallow(item)
   local chain = {}
   for i, link in ipairs(type(item.origin_chain) == "table" and item.origin_chain or {}) do chain[i] = link end
   chain[#chain + 1] = { level = 1, source = "upgrade:accepted_by_user", from_level = item.truth_level,
@@ -255,6 +272,57 @@ local function changed_fields(item, existing)
   return out
 end
 
+-- Whether a payload field is hidden from a level (section 7.3).
+local function is_hidden(level, field, context)
+  local classes = M.hidden_classes[level]
+  if not classes then return false end
+  local class = (context.field_classes or M.field_classes)[field]
+  return (class ~= nil and classes[class] == true) or (M.hidden_fields[level] or {})[field] == true
+end
+
+-- A writer that cannot see a field cannot mean to delete it: a hidden field it left out
+-- of its write is kept from the stored item.
+local function with_hidden_kept(item, existing, writer, context)
+  if existing == nil or not M.hidden_classes[writer] then return item end
+  local payload = item.payload or {}
+  local kept
+  for k, v in pairs(existing.payload or {}) do
+    if payload[k] == nil and is_hidden(writer, k, context) then
+      kept = kept or shallow(payload)
+      kept[k] = v
+    end
+  end
+  if not kept then return item end
+  local c = shallow(item)
+  c.payload = kept
+  return c
+end
+
+-- Only system-owned fields differ (and not the deleted flag).
+local function only_system_change(item, existing, system)
+  if existing == nil or (item.deleted == true) ~= (existing.deleted == true) then return false end
+  for _, f in ipairs(changed_fields(item, existing)) do
+    if not system[f] then return false end
+  end
+  return true
+end
+
+-- A system-field update below level 1: stored with the content's authority (level,
+-- acceptance, origin, and the last-write-wins clock of the content), so content
+-- authority never changes hands through it; the writer is in the server's chain hop
+-- and in last_modified_by_level. Logged as `system_update`.
+local function system_update(item, view, existing, writer)
+  local kept = shallow(view)
+  kept.truth_level, kept.accepted_by_user = existing.truth_level, existing.accepted_by_user
+  kept.origin_source, kept.last_modified_at = existing.origin_source, existing.last_modified_at
+  local rule = writer == 2 and "7.2" or "5.2"
+  local fields = changed_fields(view, existing)
+  return { action = "apply", rule = rule, item = kept,
+           reason = "only system-owned fields changed: the content stays " .. M.LEVEL_NAMES[effective_level(existing)],
+           event = write_event("system_update", rule, item, writer, existing,
+                               { fields = #fields > 0 and fields or nil, kept_level = existing.truth_level }) }
+end
+
 function M.check_write(item, existing, context)
   check_item(item, "written")
   if existing ~= nil then check_item(existing, "existing") end
@@ -279,11 +347,19 @@ function M.check_write(item, existing, context)
   if existing and existing.tenant_id ~= item.tenant_id then
     return reject("7.2", "tenant membership cannot change")
   end
+  local view = with_hidden_kept(item, existing, writer, context)
+  local changed = view ~= item and view or nil   -- returned only when it differs
   if writer == 1 then
-    return { action = "apply", rule = "7.1", reason = "U1 can write anywhere" }
+    local up = upgraded(view)
+    if up ~= view then
+      -- Upgrade rule at sync time (6.3.4): accepted content is stored as U1.
+      return { action = "apply", rule = "6.3.4", reason = "accepted by the user: stored as U1", item = up,
+               event = write_event("upgrade", "6.3.4", item, writer, existing, { from_level = item.truth_level }) }
+    end
+    return { action = "apply", rule = "7.1", reason = "U1 can write anywhere", item = changed }
   end
   -- Protected fields: not writable below level 1.
-  for _, f in ipairs(changed_fields(item, existing)) do
+  for _, f in ipairs(changed_fields(view, existing)) do
     local class = classes[f]
     if class then
       return reject(class == "ownership" and "7.2" or "7.3",
@@ -293,33 +369,57 @@ function M.check_write(item, existing, context)
   -- Section 8.1: in a local_first tenant the local vault is canonical; what AI cloud (C5)
   -- writes is a suggestion, never applied to entities (cloud_first: the rules below).
   if writer == 5 and context.vault_mode == "local_first" then
-    return { action = "proposal", rule = "8.1",
+    return { action = "proposal", rule = "8.1", item = changed,
              reason = "local_first tenant: AI cloud output is kept as a proposal",
              event = write_event("proposal", "8.1", item, writer, existing, { vault_mode = "local_first" }) }
   end
+  local system_only = only_system_change(view, existing, system)
   local existing_u1 = existing ~= nil and not existing.deleted and effective_level(existing) == 1
   if not existing_u1 then
-    return { action = "apply", rule = "7", reason = M.LEVEL_NAMES[writer] .. " may write non-U1 content" }
+    if system_only then return system_update(item, view, existing, writer) end
+    return { action = "apply", rule = "7", reason = M.LEVEL_NAMES[writer] .. " may write non-U1 content", item = changed }
   end
-  if item.deleted == true then
+  if view.deleted == true then
     if writer == 2 then
       return reject("7.2", "automation cannot hard-delete a U1 entity")
     end
     return { action = "proposal", rule = "7.3", reason = "AI cannot delete U1 content: kept as a proposal",
-             event = write_event("proposal", "7.3", item, writer, existing) }
+             item = changed, event = write_event("proposal", "7.3", item, writer, existing) }
   end
-  local only_system = true
-  for _, f in ipairs(changed_fields(item, existing)) do
-    if not system[f] then only_system = false break end
-  end
-  if only_system then
-    return { action = "apply", rule = writer == 2 and "7.2" or "5.2",
-             reason = "only system-owned fields changed" }
-  end
+  if system_only then return system_update(item, view, existing, writer) end
   local rule = writer == 2 and "5.2" or "7.3"
-  return { action = "proposal", rule = rule,
+  return { action = "proposal", rule = rule, item = changed,
            reason = M.LEVEL_NAMES[writer] .. " never replaces U1 content: kept as a proposal",
            event = write_event("proposal", rule, item, writer, existing) }
+end
+
+---------------------------------------------------------------------------------------
+-- section 7.3: redacted views
+
+function M.redacts(context)
+  return M.hidden_classes[context.reader_level] ~= nil
+end
+
+-- The view of an item a redacted reader gets: hidden payload fields removed, and each
+-- origin_chain link without the writer's identity or the client's claim.
+function M.redact(item, context)
+  local level = context.reader_level
+  local view = shallow(item)
+  if type(item.payload) == "table" then
+    view.payload = {}
+    for k, v in pairs(item.payload) do
+      if not is_hidden(level, k, context) then view.payload[k] = v end
+    end
+  end
+  if type(item.origin_chain) == "table" then
+    view.origin_chain = {}
+    for i, link in ipairs(item.origin_chain) do
+      local l = type(link) == "table" and shallow(link) or link
+      if type(l) == "table" then l.writer, l.claimed = nil, nil end
+      view.origin_chain[i] = l
+    end
+  end
+  return view
 end
 
 return M

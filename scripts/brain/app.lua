@@ -81,6 +81,7 @@ return function(config)
   -- The sync contract (docs/sync-contract.md): this worker's own sandboxed policy,
   -- reloaded when its file changes.
   local policy = sync_policy.new(config.sync_policy)
+  local push_opts = { max_skew = config.sync_max_clock_skew }
 
   -- Every route with its access rule (brain/access.lua; docs/brain.md "Access"), its body
   -- (true: a JSON object is required; "optional": an empty body is {}) and its handler.
@@ -107,10 +108,10 @@ return function(config)
     { "GET",  "/conflicts",              QUERY, false, function(db, _, req) return conflicts.list(db, req) end },
     { "POST", "/conflicts/:id/assign",   CONFLICT, true, function(db, id, _, body, scope) return conflicts.assign(db, id, scope.id, body) end },
     { "POST", "/conflicts/:id/resolve",  CONFLICT, "optional", function(db, id, _, body, scope) return conflicts.resolve(db, id, scope.id, body) end },
-    { "POST", "/sync/push",           TENANT, true, function(db, id, _, body) return sync_push.push(db, id, body, policy) end },
-    { "GET",  "/sync/pull",           TENANT, false, function(db, id, req) return sync_pull.pull(db, id, req) end },
-    { "GET",  "/sync/events",         TENANT, false, function(db, id, req) return sync_pull.events(db, id, req) end },
-    { "POST", "/sync/conflict-resolve", TENANT_USER, true, function(db, id, _, body) return sync_resolve.resolve(db, id, body) end },
+    { "POST", "/sync/push",           TENANT, true, function(db, id, _, body) return sync_push.push(db, id, body, policy, push_opts) end },
+    { "GET",  "/sync/pull",           TENANT, false, function(db, id, req) return sync_pull.pull(db, id, req, policy) end },
+    { "GET",  "/sync/events",         TENANT, false, function(db, id, req) return sync_pull.events(db, id, req, policy) end },
+    { "POST", "/sync/conflict-resolve", TENANT_USER, true, function(db, id, _, body) return sync_resolve.resolve(db, id, body, policy) end },
     { "GET",  "/sync/tenant",         TENANT, false, function(db, id) return sync_tenant.get(db, id) end },
     { "POST", "/sync/tenant",         TENANT_USER, true, function(db, id, _, body) return sync_tenant.set(db, id, body) end },
     { "GET",  "/sync/policy",         TENANT, false, function() policy:refresh(); return 200, policy:status() end },

@@ -125,5 +125,16 @@ return function(backend)
           last_push_agent TEXT NOT NULL, last_push_machine TEXT, last_push_commit TEXT NOT NULL,
           last_push_message TEXT, last_push_at %s NOT NULL, PRIMARY KEY (project_id, branch))]]):format(ts),
     } },
+    { version = 7, name = "proposal feed position", up = {
+      -- A proposal keeps its version (its id) but takes a new place in the pull feed when
+      -- it is closed (resolved, accepted), so vaults that pulled it learn it is closed. Its
+      -- feed entry carries its status; entries written before this migration get theirs
+      -- (at their old place: vaults that pulled a proposal closed before it do not learn).
+      "ALTER TABLE sync_proposals ADD COLUMN feed_version BIGINT",
+      "UPDATE sync_proposals SET feed_version = version",
+      [[UPDATE sync_proposals SET feed_json = substr(feed_json, 1, length(feed_json) - 2)
+          || ',"status":"' || status || '"}}']],
+      "CREATE UNIQUE INDEX idx_sync_proposals_feed ON sync_proposals(tenant, feed_version)",
+    } },
   }
 end

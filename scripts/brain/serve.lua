@@ -13,9 +13,10 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, group_commit, tls = {cert, key}" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, sync_max_clock_skew, max_body, group_commit, tls = {cert, key}" },
     { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
+    { "--sync-max-clock-skew", "S", "seconds a pushed last_modified_at may be ahead of the server's clock; later ones are stored as the server's time (default 300)", number = true },
   },
 }
 local opts, rest = cli.parse(arg, spec)
@@ -34,6 +35,11 @@ for _, k in ipairs { "address", "port", "db", "threads" } do
   if opts[k] ~= nil then config[k] = opts[k] end
 end
 if opts.sync_policy ~= nil then config.sync_policy = opts.sync_policy end
+if opts.sync_max_clock_skew ~= nil then config.sync_max_clock_skew = opts.sync_max_clock_skew end
+local skew = config.sync_max_clock_skew
+if skew ~= nil and (type(skew) ~= "number" or skew < 0 or skew ~= skew or skew == math.huge) then
+  cli.usage_error("--sync-max-clock-skew (sync_max_clock_skew) must be a number of seconds >= 0", spec.usage)
+end
 config.db = config.db or store.DEFAULT_DB
 -- SQLite: concurrent requests' transactions share one fsync (docs/api/db.md, "Group commit").
 if config.group_commit == nil then config.group_commit = true end
@@ -43,8 +49,7 @@ if type(config.group_commit) ~= "boolean" then cli.fail("hostsync serve: group_c
 -- (workers are threads of this process: a relative path means the same to them).
 local policy_path = config.sync_policy or package.searchpath("truth_hierarchy", package.path)
 if not policy_path then cli.fail("hostsync serve: policies/truth_hierarchy.lua not found on the script path") end
-local sandbox = require "hostsync.sandbox"
-local _, perr = sandbox.load(policy_path)
+local _, perr = require("brain.sync_policy").load(policy_path)
 if perr then cli.fail("hostsync serve: sync policy " .. policy_path .. ": " .. perr) end
 config.sync_policy = policy_path
 

@@ -1,12 +1,16 @@
 -- GET /sync/pull and GET /sync/events: a tenant's changes and decisions in order.
 --
--- The feed is every entity at its current version plus every proposal, ordered by
--- version. Versions are handed out while the tenant row is locked, so they commit in
--- order and one SELECT (one snapshot) always sees a prefix of them: a client paging with
--- `next` never misses or repeats a change. An entity changed again after a client's
--- cursor shows up once, at its newest version. The response is built as text from the
--- stored JSON columns; nothing is decoded on this path.
+-- The feed is every entity at its current version plus every proposal at its feed
+-- position (where it was made, or where it was last closed), ordered by version.
+-- Versions are handed out while the tenant row is locked, so they commit in order and
+-- one SELECT (one snapshot) always sees a prefix of them: a client paging with `next`
+-- never misses or repeats a change. An entity changed again after a client's cursor
+-- shows up once, at its newest version; a proposal, once, with its newest status. For a
+-- reader that sees everything the response is built as text from the stored JSON
+-- columns, nothing decoded; a reader the policy redacts for (section 7.3) gets each
+-- entry's item as the policy's view (brain/sync_redact.lua).
 local json = require "hostsync.json"
+local redact = require "brain.sync_redact"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -27,10 +31,10 @@ end
 -- index-ordered arms lazily, without sorting; PostgreSQL does a merge append.
 local FEED_SQL = [[SELECT version, feed_json FROM sync_entities WHERE tenant = ? AND version > ?
   UNION ALL
-  SELECT version, feed_json FROM sync_proposals WHERE tenant = ? AND version > ?
+  SELECT feed_version, feed_json FROM sync_proposals WHERE tenant = ? AND feed_version > ?
   ORDER BY version LIMIT ?]]
 
-function M.pull(h, ident, req)
+function M.pull(h, ident, req, policy)
   local since = int_query(req, "since", 0)
   local limit = int_query(req, "limit", M.DEFAULT_LIMIT, M.MAX_LIMIT)
   if limit == 0 then limit = M.DEFAULT_LIMIT end
@@ -40,9 +44,14 @@ function M.pull(h, ident, req)
   local more = #rows > limit
   local n = more and limit or #rows
   local next_v = n > 0 and rows[n].version or since
+  policy:refresh()
+  local view = redact.for_reader(policy, ident)
   -- One concatenation into the response (a page is megabytes: no intermediate copies).
   local parts = { '{"changes":[' }
-  for i = 1, n do parts[#parts + 1] = rows[i].feed_json; parts[#parts + 1] = "," end
+  for i = 1, n do
+    parts[#parts + 1] = view and view:entry_text(rows[i].feed_json) or rows[i].feed_json
+    parts[#parts + 1] = ","
+  end
   parts[n > 0 and #parts or #parts + 1] = '],"next":' .. next_v .. ',"more":' .. tostring(more) .. "}"
   return 200, { ["Content-Type"] = "application/json" }, table.concat(parts)
 end
@@ -53,7 +62,7 @@ local function decoded(v)
 end
 
 -- ?entity_type=&entity_id=&since=EVENT_ID&limit=N (default 100, max 1000)
-function M.events(h, ident, req)
+function M.events(h, ident, req, policy)
   local since = int_query(req, "since", 0)
   local limit = int_query(req, "limit", 100, 1000)
   if limit == 0 then limit = 100 end
@@ -66,10 +75,13 @@ function M.events(h, ident, req)
       AND (CAST(? AS TEXT) IS NULL OR entity_id = ?) ORDER BY id LIMIT ?]]):format(store.ts(h, "created_at")),
     ident.tenant, since, et, et, eid, eid, limit))
   local out, next_id = json.array(), since
+  policy:refresh()
+  local view = redact.for_reader(policy, ident)
   for i, r in ipairs(rows) do
     local stored, incoming, detail = r.stored, r.incoming, r.detail
     r = store.plain(r)
     r.stored, r.incoming, r.detail = decoded(stored), decoded(incoming), decoded(detail)
+    if view then r.stored, r.incoming = view:item(r.stored), view:item(r.incoming) end
     out[i] = r
     next_id = r.id
   end

@@ -1,19 +1,21 @@
 -- POST /sync/conflict-resolve: the explicit merge of seed section 6.2, a user action.
 -- The merged content is written as U1 (accepted_by_user, origin_chain grows by a
--- "resolve" link) only if the stored version is still the one the user merged against
--- (else 409 with the current item), and logged as a "resolved" event. Naming a proposal
--- closes it.
+-- "resolve" hop naming the writer) only if the stored version is still the one the user
+-- merged against (else 409 with the current item), and logged as a "resolved" event.
+-- Naming a proposal closes it (it moves in the feed with its new status). Items in the
+-- answer are the reader's view (brain/sync_redact.lua).
 local json = require "hostsync.json"
 local items = require "brain.sync_items"
+local provenance = require "brain.sync_provenance"
+local redact = require "brain.sync_redact"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
 local M = {}
-local ARRAY_MT = getmetatable(json.array())
 
 -- Only user-level (1) tokens reach this: the route's access rule (brain/access.lua).
-function M.resolve(h, ident, body)
+function M.resolve(h, ident, body, policy)
   local f = validate.fields(body, {
     entity_type = { "string", required = true, nonempty = true, max = items.MAX_ID },
     entity_id = { "string", required = true, nonempty = true, max = items.MAX_ID },
@@ -28,33 +30,44 @@ function M.resolve(h, ident, body)
   if #payload_text > items.MAX_PAYLOAD then validate.fail("field 'payload' is too large") end
   local tenant, now = ident.tenant, store.now()
 
+  policy:refresh()
+  local view = redact.for_reader(policy, ident)
+  local function shown(it) return view and view:item(it) or it end
+
   return assert(h:transaction(function(tx)
     local last = sstore.lock_tenant(tx, tenant)
     local row = sstore.entity(tx, tenant, f.entity_type, f.entity_id)
-    local current = row and items.from_row(row, tenant)
+    local current, cptext, cctext
+    if row then current, cptext, cctext = items.from_row(row, tenant) end
     local stored_version = current and current.version or 0
     if stored_version ~= f.base_version then
       return 409, { error = ("base_version %d is not the stored version %d"):format(f.base_version, stored_version),
-                    current = current or json.null }
+                    current = current and shown(current) or json.null }
     end
-    if f.proposal_version and sstore.close_proposal(tx, tenant, f.proposal_version, "resolved") == 0 then
-      error({ status = 404, error = ("no open proposal with version %d"):format(f.proposal_version) }, 0)
-    end
-    local chain = setmetatable({}, ARRAY_MT)
-    for i, link in ipairs(current and current.origin_chain or {}) do chain[i] = link end
-    chain[#chain + 1] = { level = 1, source = "resolve", timestamp = now, base_version = f.base_version,
-                          proposal_version = f.proposal_version or json.null }
     local it = { entity_type = f.entity_type, entity_id = f.entity_id, tenant_id = tenant, truth_level = 1,
-                 origin_source = "user:resolve", origin_chain = chain, version = last + 1,
+                 origin_source = "user:resolve", version = last + 1,
                  last_modified_at = now, payload = f.payload, deleted = deleted, accepted_by_user = true,
                  last_modified_by_level = 1 }
+    local hop = provenance.hop(it, provenance.writer(ident), now)
+    hop.source, hop.base_version, hop.proposal_version = "resolve", f.base_version, f.proposal_version or json.null
+    local ctext
+    it.origin_chain, ctext = provenance.extend(current and { item = current, ctext = cctext }, hop)
+    if f.proposal_version then
+      local p = sstore.proposal(tx, tenant, f.proposal_version)
+      if not (p and p.status == "open" and p.entity_type == f.entity_type and p.entity_id == f.entity_id) then
+        error({ status = 404, error = ("no open proposal with version %d for %s/%s"):format(f.proposal_version,
+          f.entity_type, f.entity_id) }, 0)
+      end
+      assert(sstore.close_proposal(tx, tenant, f.proposal_version, "resolved", last + 2))
+    end
     sstore.put_event(tx, tenant, { entity_type = it.entity_type, entity_id = it.entity_id, kind = "resolved",
-      rule = "6.2", reason = "explicit merge by the user", stored = current and items.encode(current),
-      stored_version = stored_version, incoming = items.encode(it), incoming_version = f.base_version,
+      rule = "6.2", reason = "explicit merge by the user",
+      stored = current and items.item_json(current, cptext, cctext), stored_version = stored_version,
+      incoming = items.encode(it), incoming_version = f.base_version,
       result_version = it.version, detail = { proposal_version = f.proposal_version } }, ident, now)
-    sstore.put_entity(tx, tenant, it, payload_text, items.encode(chain), ident.token_id)
-    sstore.set_last_version(tx, tenant, it.version)
-    return 200, { status = "applied", version = it.version, item = it }
+    sstore.put_entity(tx, tenant, it, payload_text, ctext, ident.token_id)
+    sstore.set_last_version(tx, tenant, f.proposal_version and last + 2 or last + 1)
+    return 200, { status = "applied", version = it.version, item = shown(it) }
   end))
 end
 

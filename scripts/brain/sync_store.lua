@@ -1,4 +1,4 @@
--- The sync tables (migration 4): the tenant row and its version counter, entities,
+-- The sync tables (migrations 4 and 5): the tenant row and its version counter, entities,
 -- proposals, mutation results and sync_events. A push runs a few statements per batch
 -- (not per item) and the same ones every time, so none is parsed twice: SQLite
 -- connections keep the prepared form of each SQL text (docs/api/db.md; a grouped
@@ -118,15 +118,15 @@ local ENTITY_TAIL = [[
       accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
       writer_token_id = excluded.writer_token_id, feed_json = excluded.feed_json]]
 
--- rows: { {it, payload_text, chain_text}, ... }, at most one per entity (a multi-row
--- upsert may not touch a row twice).
+-- rows: { {item, payload_text, chain_text, feed_json}, ... }, at most one per entity (a
+-- multi-row upsert may not touch a row twice).
 function M.put_entities(tx, tenant, rows, token_id)
   local flat = {}
   for i, r in ipairs(rows) do
     local it = r[1]
     flat[i] = { tenant, it.entity_type, it.entity_id, it.version, it.truth_level, it.origin_source or db.null,
                 r[3], it.last_modified_at, r[2], it.deleted, it.accepted_by_user, it.last_modified_by_level, token_id,
-                items.feed_json("entity", it, r[2], r[3]) }
+                r[4] }
   end
   insert_rows(tx, ENTITY_HEAD, 14, ENTITY_TAIL, flat, 14)
 end
@@ -144,22 +144,38 @@ function M.entity(h, tenant, etype, eid)
 end
 
 function M.put_entity(tx, tenant, it, payload_text, chain_text, token_id)
-  M.put_entities(tx, tenant, { { it, payload_text, chain_text } }, token_id)
+  local entry = items.feed_json("entity", it.version, items.item_json(it, payload_text, chain_text))
+  M.put_entities(tx, tenant, { { it, payload_text, chain_text, entry } }, token_id)
 end
 
-function M.put_proposal(tx, tenant, it, payload_text, chain_text, token_id, base_version)
+-- A proposal is written at its version (its id, named by answers, resolve and accept);
+-- feed_version is its place in the pull feed, which moves when its status changes.
+function M.put_proposal(tx, tenant, it, payload_text, chain_text, token_id, base_version, feed_json)
   assert(stmt(tx, [[INSERT INTO sync_proposals(tenant, version, entity_type, entity_id, truth_level, origin_source,
       origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
-      base_version, status, created_at, feed_json)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)]]):exec(tenant, it.version, it.entity_type,
-    it.entity_id, it.truth_level, it.origin_source, chain_text, it.last_modified_at, payload_text, it.deleted,
-    it.accepted_by_user, it.last_modified_by_level, token_id, base_version, store.now(),
-    items.feed_json("proposal", it, payload_text, chain_text, base_version)))
+      base_version, status, created_at, feed_json, feed_version)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)]]):exec(tenant, it.version, it.entity_type,
+    it.entity_id, it.truth_level, it.origin_source or db.null, chain_text, it.last_modified_at, payload_text, it.deleted,
+    it.accepted_by_user, it.last_modified_by_level, token_id, base_version, store.now(), feed_json, it.version))
 end
 
-function M.close_proposal(tx, tenant, version, status)
-  return assert(stmt(tx, "UPDATE sync_proposals SET status = ? WHERE tenant = ? AND version = ? AND status = 'open'")
-    :exec(status, tenant, version))
+-- -> the proposal's row (ITEM_COLS, base_version, status) | nil
+function M.proposal(h, tenant, version)
+  return assert(stmt(h, "SELECT " .. ITEM_COLS .. ", base_version, status FROM sync_proposals WHERE tenant = ? AND version = ?")
+    :query(tenant, version))[1]
+end
+
+-- Closes an open proposal (status "resolved" or "accepted") and moves it to feed_version,
+-- so every vault that pulled it learns it is closed. -> true | false (not an open one)
+function M.close_proposal(tx, tenant, version, status, feed_version)
+  local row = M.proposal(tx, tenant, version)
+  if not row or row.status ~= "open" then return false end
+  local it, ptext, ctext = items.from_row(row, tenant)
+  local entry = items.feed_json("proposal", feed_version,
+    items.item_json(it, ptext, ctext, items.proposal_extra(row.base_version, status)))
+  assert(stmt(tx, [[UPDATE sync_proposals SET status = ?, feed_version = ?, feed_json = ?
+    WHERE tenant = ? AND version = ?]]):exec(status, feed_version, entry, tenant, version))
+  return true
 end
 
 -- e = { entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,

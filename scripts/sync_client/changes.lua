@@ -40,10 +40,18 @@ local function new_item(who, etype, eid, prev, base_version, fields)
   }
 end
 
+-- Queues a change and shows it as the local view. `accepts_proposal` goes to the server
+-- (which closes that proposal when it applies the change); it is no field of the entity.
 local function queue(v, item)
   v:enqueue(item, M.mutation_id())
-  v:set_view(item.entity_type, item.entity_id, item)
-  return item
+  local view = item
+  if item.accepts_proposal then
+    view = {}
+    for k, x in pairs(item) do view[k] = x end
+    view.accepts_proposal = nil
+  end
+  v:set_view(item.entity_type, item.entity_id, view)
+  return view
 end
 
 -- put: new content for an entity (created if missing). payload: a decoded JSON object.
@@ -65,9 +73,11 @@ function M.delete(v, who, etype, eid)
   end)
 end
 
--- accept: the upgrade rule as a user action. The accepted content is a pulled proposal
--- (`proposal_version`, or the latest open one for the entity) or else the entity's own
--- lower-level content; it becomes U1 with accepted_by_user, and the chain says whence.
+-- accept: the upgrade rule as a user action. The accepted content is an open pulled
+-- proposal (`proposal_version`, or the latest open one for the entity) or else the
+-- entity's own lower-level content; it becomes U1 with accepted_by_user, and the chain
+-- says whence. A proposal closed on the server (resolved, or accepted by any vault) or
+-- accepted here already cannot be accepted again.
 function M.accept(v, who, etype, eid, proposal_version)
   if who.level ~= 1 then
     return nil, "accept is a user action: this vault's level is " .. vault_mod.LEVEL_NAMES[who.level] .. ", not user"
@@ -75,9 +85,17 @@ function M.accept(v, who, etype, eid, proposal_version)
   return v:tx(function()
     local e = v:entity(etype, eid)
     local source, from, pv
-    local open = v:proposals(etype, eid, proposal_version ~= nil)
+    local open = v:proposals(etype, eid)
     if proposal_version then
-      for _, p in ipairs(open) do if p.version == proposal_version then source, pv = p.item, p.version end end
+      for _, p in ipairs(v:proposals(etype, eid, true)) do
+        if p.version == proposal_version then
+          if p.status ~= "open" or p.accepted_at then
+            return nil, ("%s/%s: proposal %d is %s, not open"):format(etype, eid, proposal_version,
+              p.accepted_at and "accepted in this vault" or p.status)
+          end
+          source, pv = p.item, p.version
+        end
+      end
       if not source then return nil, ("%s/%s: no proposal with version %d"):format(etype, eid, proposal_version) end
       from = "proposal"
     elseif #open > 0 then
@@ -95,7 +113,10 @@ function M.accept(v, who, etype, eid, proposal_version)
                from_version = pv or source.version },
     })
     if e and not item.tenant_id then item.tenant_id = e.item.tenant_id end
-    if pv then v:mark_proposal_accepted(pv) end
+    if pv then
+      item.accepts_proposal = pv
+      v:mark_proposal_accepted(pv)
+    end
     return queue(v, item)
   end)
 end

@@ -1,15 +1,22 @@
 -- pull: reads the server's change feed from the vault's cursor and applies it. An entity
 -- without a local pending change takes the server's state; one with a pending change
 -- goes through the conflict policy (the same file the server runs), and the pending
--- change stays queued so the server decides it too and logs the decision.
+-- change stays queued so the server decides it too and logs the decision. A proposal
+-- comes with its status: open ones can be accepted, closed ones (resolved, accepted
+-- by any vault) no longer can.
 local M = {}
 
 local function apply_entity(v, policy, item, ctx, sum)
   local etype, eid = item.entity_type, item.entity_id
   local e = v:entity(etype, eid)
-  if e and e.server_version >= item.version then return end   -- already known (our own push)
-  if not e or #v:pending_for(etype, eid) == 0 then
+  if e and e.server_version > item.version then return end   -- we know a newer one
+  local pending = e and #v:pending_for(etype, eid) > 0
+  if not e or not pending then
     v:set_server(etype, eid, item, item)
+    return
+  end
+  if e.server_version == item.version then   -- our own push: the server's item is the truth
+    v:set_server(etype, eid, item)
     return
   end
   local l = {}
@@ -43,11 +50,12 @@ function M.run(v, transport, policy, opts)
     v:tx(function()
       for _, ch in ipairs(body.changes) do
         local item = ch.item
-        item.version = tonumber(ch.version) or item.version
         if ch.kind == "proposal" then
-          v:add_proposal(item.version, item)
+          -- ch.version is its place in the feed; item.version names the proposal.
+          v:put_proposal(tonumber(item.version), item, item.status)
           sum.proposals = sum.proposals + 1
         else
+          item.version = tonumber(ch.version) or item.version
           apply_entity(v, policy, item, ctx, sum)
           sum.entities = sum.entities + 1
         end

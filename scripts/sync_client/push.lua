@@ -35,11 +35,18 @@ local function apply_result(v, sent, res)
       v:rewind_cursor((tonumber(res.version) or 1) - 1)
     end
   elseif status == "applied" then
+    -- The server answers with the item it stored, which is what its policy decided
+    -- (e.g. the upgrade rule, or content that keeps its level), not necessarily ours.
     local version = tonumber(res.version) or 0
     if version > known then
-      local stored = shallow(item)
+      local stored = res.item
+      if type(stored) ~= "table" then
+        -- A replayed answer has no item: keep ours at that version for now, and read the
+        -- server's on the next pull (pull takes the server's item at a version it knows).
+        stored = shallow(item)
+        v:rewind_cursor(version - 1)
+      end
       stored.version = version
-      if stored.accepted_by_user == true then stored.truth_level = 1 end
       v:set_server(etype, eid, stored, not later and stored or nil)
     end
     v:rebase_unsent(etype, eid, version)

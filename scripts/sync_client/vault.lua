@@ -44,6 +44,11 @@ local SCHEMA = {
         version INTEGER PRIMARY KEY, entity_type TEXT NOT NULL, entity_id TEXT NOT NULL,
         item TEXT NOT NULL, accepted_at TEXT)]],
   } },
+  { version = 2, name = "proposal status", up = {
+    -- The server's status of each pulled proposal: open, or closed (resolved, accepted)
+    -- by any vault of the tenant; only open ones can be accepted.
+    [[ALTER TABLE proposals ADD COLUMN status TEXT NOT NULL DEFAULT 'open']],
+  } },
 }
 
 function M.now()
@@ -166,11 +171,15 @@ end
 
 -- Queues a change. A change not yet sent for the same entity is replaced (coalesced):
 -- the server only needs the latest content; one already sent stays as it is, because
--- the server may have applied it.
+-- the server may have applied it. A replaced acceptance of a proposal carries over (the
+-- user's later change builds on it), so the server still closes that proposal.
 function M:enqueue(item, mutation_id)
   local rows = self:pending_for(item.entity_type, item.entity_id)
   local last = rows[#rows]
   if last and last.sent == 0 then
+    if last.item.accepts_proposal and not item.accepts_proposal then
+      item.accepts_proposal, item.accepted_by_user = last.item.accepts_proposal, true
+    end
     assert(self.h:exec("UPDATE pending SET mutation_id = ?, item = ? WHERE seq = ?", mutation_id, json.encode(item), last.seq))
   else
     assert(self.h:exec("INSERT INTO pending(mutation_id, entity_type, entity_id, item, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -225,17 +234,20 @@ end
 ---------------------------------------------------------------------------------------
 -- proposals
 
-function M:add_proposal(version, item)
-  assert(self.h:exec("INSERT INTO proposals(version, entity_type, entity_id, item) VALUES (?, ?, ?, ?) ON CONFLICT(version) DO NOTHING",
-    version, item.entity_type, item.entity_id, json.encode(item)))
+-- A pulled proposal at its server version, with the status the server gave it.
+function M:put_proposal(version, item, status)
+  assert(self.h:exec([[INSERT INTO proposals(version, entity_type, entity_id, item, status) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT(version) DO UPDATE SET item = excluded.item, status = excluded.status]],
+    version, item.entity_type, item.entity_id, json.encode(item), status or "open"))
 end
 
-function M:proposals(etype, eid, include_accepted)
-  local sql = "SELECT version, item, accepted_at FROM proposals WHERE 1 = 1"
+-- Open proposals (not closed on the server, not accepted here), or all with `all`.
+function M:proposals(etype, eid, all)
+  local sql = "SELECT version, item, accepted_at, status FROM proposals WHERE 1 = 1"
   local params = {}
   if etype then sql = sql .. " AND entity_type = ?"; params[#params + 1] = etype end
   if eid then sql = sql .. " AND entity_id = ?"; params[#params + 1] = eid end
-  if not include_accepted then sql = sql .. " AND accepted_at IS NULL" end
+  if not all then sql = sql .. " AND accepted_at IS NULL AND status = 'open'" end
   local rows = assert(self.h:query(sql .. " ORDER BY version", unpack(params)))
   for _, r in ipairs(rows) do
     r.item = decode(r.item)

@@ -226,7 +226,9 @@ class SyncClientTest(unittest.TestCase):
         self.assertNotIn("dropped", proc.out)
         self.assertEqual(b.get("note", "n1")["payload"], {"v": "a3+late"})
 
-    def test_resolve_from_a_proposal_and_to_a_tombstone(self):
+    def user_sees_an_ai_proposal(self):
+        """A user's note n1, an AI's edit of it kept as a proposal, pulled by the user.
+        -> server, user vault, AI vault, the proposal as the user lists it"""
         srv = SyncServer(self, self.db)
         user = self.client("user", self.user_token, 1, srv.base)
         ai = self.client("ai", self.ai_token, 3, srv.base)
@@ -237,6 +239,10 @@ class SyncClientTest(unittest.TestCase):
         self.assertIn("1 proposal", ai.run("push", check=True).out)
         user.run("pull", check=True)
         [prop] = user.lines("proposals", "note", "n1")
+        return srv, user, ai, prop
+
+    def test_resolve_from_a_proposal_and_to_a_tombstone(self):
+        _, user, ai, prop = self.user_sees_an_ai_proposal()
         # No --payload: the merge is the proposal's content, and it closes the proposal.
         user.run("resolve", "note", "n1", "--from-proposal", str(prop["version"]), check=True)
         got = user.get("note", "n1")
@@ -252,6 +258,22 @@ class SyncClientTest(unittest.TestCase):
         ai.run("pull", check=True)
         gone = ai.get("note", "n1")
         self.assertEqual((gone["deleted"], gone["version"]), (True, user.get("note", "n1")["version"]))
+
+    def test_an_edit_after_accept_keeps_the_acceptance(self):
+        srv, user, _, prop = self.user_sees_an_ai_proposal()
+        user.run("accept", "note", "n1", check=True)
+        user.put("note", "n1", {"title": "the AI's, edited"})   # coalesced with the unsent accept
+        [pending] = user.lines("pending")
+        self.assertEqual((pending["item"]["accepts_proposal"], pending["item"]["accepted_by_user"]),
+                         (prop["version"], True))
+        self.assertNotIn("accepts_proposal", user.get("note", "n1"), "not a field of the entity")
+        self.assertIn("1 applied", user.run("push", check=True).out)
+        # The server closed the proposal: a fresh vault of the user does not offer it.
+        fresh = self.client("fresh", self.user_token, 1, srv.base)
+        fresh.run("pull", check=True)
+        self.assertEqual(fresh.lines("proposals"), [])
+        got = fresh.get("note", "n1")
+        self.assertEqual((got["payload"], got["truth_level"]), ({"title": "the AI's, edited"}, 1))
 
     def test_resolve_is_refused_to_a_non_user_vault_before_any_request(self):
         # No server at this port: a request would end in "unreachable" (exit 3).

@@ -16,70 +16,8 @@ import uuid
 from brain_support import call
 from harness import SOURCE_DIR, hostsync
 from pgserver import PgServer
-from sync_support import SyncServer as Server, make_sync_token as sync_token
+from sync_support import T1, T2, T3, SyncServer as Server, Tenant, item, make_sync_token as sync_token, subset
 from waiting import wait_until
-
-SOURCES = {1: "user:desktop", 2: "automation:rule-1", 3: "ai-local:model-x", 4: "ai-lan:box", 5: "ai-cloud:llama"}
-T1, T2, T3 = "2025-11-24T16:00:00Z", "2025-11-24T17:00:00Z", "2025-11-24T18:00:00Z"
-
-
-def item(eid, level=None, at=T1, payload=None, version=0, mid=None, **fields):
-    it = {"entity_type": "note", "entity_id": eid, "origin_source": SOURCES.get(level or 1),
-          "origin_chain": [{"level": level or 1, "source": SOURCES.get(level or 1), "timestamp": at}],
-          "version": version, "last_modified_at": at, "payload": payload if payload is not None else {"title": eid},
-          "mutation_id": mid or str(uuid.uuid4())}
-    if level is not None:
-        it["truth_level"] = level
-    it.update(fields)
-    return it
-
-
-class Tenant:
-    """A fresh tenant on the shared server, with one token per level."""
-
-    def __init__(self, case, levels=(1, 2, 3, 4, 5)):
-        self.case = case
-        self.name = "t-" + uuid.uuid4().hex[:12]
-        self.tok = {lv: sync_token(case.db, self.name, lv, agent=f"l{lv}") for lv in levels}
-
-    def push(self, level, *items, expect=200):
-        st, body = call(self.case.server.base, "POST", "/sync/push", self.tok[level], {"items": list(items)})
-        self.case.assertEqual(st, expect, body)
-        return body["results"] if expect == 200 else body
-
-    def push1(self, level, it):
-        return self.push(level, it)[0]
-
-    def pull(self, since=0, limit=None, level=1):
-        q = f"/sync/pull?since={since}" + (f"&limit={limit}" if limit else "")
-        st, body = call(self.case.server.base, "GET", q, self.tok[level])
-        self.case.assertEqual(st, 200, body)
-        return body
-
-    def pull_all(self, since=0, level=1):
-        out = []
-        while True:
-            body = self.pull(since, 5000, level)
-            out += body["changes"]
-            since = body["next"]
-            if not body["more"]:
-                return out
-
-    def entity(self, eid):
-        """The entity's current stored item (from the feed), or None."""
-        got = [c["item"] for c in self.pull_all() if c["kind"] == "entity" and c["item"]["entity_id"] == eid]
-        return got[-1] if got else None
-
-    def events(self, eid=None, level=1):
-        q = "/sync/events?limit=1000" + (f"&entity_type=note&entity_id={eid}" if eid else "")
-        st, body = call(self.case.server.base, "GET", q, self.tok[level])
-        self.case.assertEqual(st, 200, body)
-        return body["events"]
-
-
-def existing(eid, level, at=T1, **kw):
-    return (level, item(eid, level, at, **kw))
-
 
 # Each rule: the stored entity (written first by a token of its level, or of `stored_by`;
 # or None), then the
@@ -149,9 +87,12 @@ RULES = [
     dict(name="7.2 automation cannot hard-delete a U1 entity",
          stored=(1, {}), writer=2, incoming={"deleted": True}, base="current",
          status="rejected", after={"deleted": False}, event={"kind": "write_rejected", "rule": "7.2"}),
-    dict(name="7.2 automation may update system fields of U1 content",
+    dict(name="7.2 automation may update system fields of U1 content, which stays U1 (logged)",
          stored=(1, {"payload": {"title": "mine"}}), writer=2, incoming={"payload": {"title": "mine", "status": "done"}},
-         base="current", status="applied", after={"payload": {"title": "mine", "status": "done"}}, event=None),
+         base="current", status="applied",
+         after={"payload": {"title": "mine", "status": "done"}, "truth_level": 1, "origin_source": "user:desktop",
+                "last_modified_by_level": 2},
+         event={"kind": "system_update", "rule": "7.2"}),
     dict(name="5.2 automation rewriting U1 content is a proposal",
          stored=(1, {"payload": {"title": "mine"}}), writer=2, incoming={"payload": {"title": "auto"}},
          base="current", status="proposal", after={"payload": {"title": "mine"}},
@@ -190,12 +131,6 @@ RULES = [
          stored=(1, {}), writer=5, incoming={"payload": {"title": "cloud"}}, base="current",
          status="proposal", after={"truth_level": 1}, event={"kind": "proposal", "rule": "7.3"}),
 ]
-
-
-def subset(got, want):
-    if isinstance(want, dict):
-        return isinstance(got, dict) and all(k in got and subset(got[k], v) for k, v in want.items())
-    return got == want
 
 
 class SyncServerTests:
@@ -257,8 +192,9 @@ class SyncServerTests:
         # Same mutation id again (even with other content), alone and twice in one batch.
         again = dict(first, payload={"v": 2})
         b = t.push(1, again, again)
-        for r in b:
-            self.assertEqual(r, dict(a, replayed=True))
+        self.assertEqual(a["item"]["payload"], {"v": 1})
+        for r in b:   # the first result again, without the stored item (docs/sync-contract.md)
+            self.assertEqual(r, dict({k: v for k, v in a.items() if k != "item"}, replayed=True))
         self.assertEqual(t.entity("r1")["payload"], {"v": 1})
         self.assertEqual(len(t.pull_all()), 1)
         # A rejected mutation is replayed as rejected, and logged once.
@@ -552,6 +488,7 @@ function M.check_write(item)
   return { action = "apply" }
 end
 function M.decide(l, r) return { winner = "remote" } end
+function M.redacts() return false end
 return M
 """)
         srv = Server(self, self.db, threads=2, extra=("--sync-policy", str(path)))
@@ -572,8 +509,10 @@ return M
             self.assertEqual((st, res["results"][0]["status"]), (200, "applied"))
 
     def test_policy_hot_reload(self):
-        v1 = 'return { check_write = function() return { action = "apply" } end, decide = function() return { winner = "remote" } end }\n'
-        v2 = 'return { check_write = function() return { action = "reject", reason = "v2 says no" } end, decide = function() return { winner = "local" } end }\n'
+        v1 = ('return { check_write = function() return { action = "apply" } end, decide = function() return { winner = "remote" } end,'
+              ' redacts = function() return false end }\n')
+        v2 = ('return { check_write = function() return { action = "reject", reason = "v2 says no" } end,'
+              ' decide = function() return { winner = "local" } end, redacts = function() return false end }\n')
         path = self._policy_file("hot.lua", v1)
         srv = Server(self, self.db, threads=1, extra=("--sync-policy", str(path)))
         t = Tenant(self, levels=(1,))

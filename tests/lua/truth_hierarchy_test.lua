@@ -165,10 +165,60 @@ local cases = {
   { name = "5.2 automation rewriting U1 content becomes a proposal",
     call = "check_write", args = { item(2, NEW, { payload = { title = "auto" } }), item(1, OLD), { writer_level = 2 } },
     expect = { action = "proposal", rule = "5.2" } },
-  { name = "7.2 automation may update system fields of U1 content",
+  { name = "7.2 automation may update system fields of U1 content, which keeps its authority",
     call = "check_write", args = { item(2, NEW, { payload = { title = "from user:desktop", status = "done" } }),
                                    item(1, OLD), { writer_level = 2 } },
-    expect = { action = "apply", rule = "7.2" } },
+    expect = { action = "apply", rule = "7.2",
+               item = { truth_level = 1, origin_source = "user:desktop", last_modified_at = OLD,
+                        accepted_by_user = false, payload = { title = "from user:desktop", status = "done" } },
+               event = { kind = "system_update", fields = { "status" }, kept_level = 1, writer_level = 2 } } },
+  { name = "5.2 a system-field update keeps accepted AI content U1 (accepted_by_user stays)",
+    call = "check_write", args = { item(3, NEW, { payload = { title = "from ai-local:model-x", metrics = 3 } }),
+                                   item(4, OLD, { truth_level = 1, accepted_by_user = true, payload = { title = "from ai-local:model-x" } }),
+                                   { writer_level = 3 } },
+    expect = { action = "apply", rule = "5.2", item = { truth_level = 1, accepted_by_user = true } } },
+  { name = "7 a system-field update does not raise authority either (A2 on L3 content)",
+    call = "check_write", args = { item(2, NEW, { payload = { title = "from ai-local:model-x", status = "x" } }),
+                                   item(3, OLD), { writer_level = 2 } },
+    expect = { action = "apply", item = { truth_level = 3, origin_source = "ai-local:model-x" },
+               event = { kind = "system_update", kept_level = 3 } } },
+  { name = "6.3.4 an accepted write is upgraded by check_write (the one place of the rule)",
+    call = "check_write", args = { item(3, NEW, { accepted_by_user = true }), item(1, OLD), { writer_level = 1 } },
+    expect = { action = "apply", rule = "6.3.4", event = { kind = "upgrade", from_level = 3 },
+               item = { truth_level = 1, last_modified_by_level = 1,
+                        origin_chain = { [2] = { level = 1, source = "upgrade:accepted_by_user", from_level = 3 } } } } },
+  { name = "7.3 hidden fields AI cloud left out of its write are kept, not deleted",
+    call = "check_write", args = { item(5, NEW, { payload = { title = "cloud" } }),
+                                   item(5, OLD, { payload = { title = "old", api_key = "k", plan = "p" } }),
+                                   { writer_level = 5, vault_mode = "cloud_first" } },
+    expect = { action = "apply", item = { payload = { title = "cloud", api_key = "k", plan = "p" } } } },
+  { name = "7.3 ... but a hidden field AI cloud does send is still a protected change",
+    call = "check_write", args = { item(5, NEW, { payload = { title = "cloud", api_key = "mine" } }),
+                                   item(5, OLD, { payload = { title = "old", api_key = "k" } }),
+                                   { writer_level = 5, vault_mode = "cloud_first" } },
+    expect = { action = "reject", event = { field = "api_key" } } },
+  { name = "7.3 hidden fields are kept in a proposal too",
+    call = "check_write", args = { item(5, NEW, { payload = { title = "cloud" } }),
+                                   item(1, OLD, { payload = { title = "mine", permissions = "all" } }),
+                                   { writer_level = 5, vault_mode = "local_first" } },
+    expect = { action = "proposal", item = { payload = { title = "cloud", permissions = "all" } } } },
+  { name = "7.3 lower levels see everything: nothing is kept for them",
+    call = "check_write", args = { item(3, NEW, { payload = { title = "ai" } }), item(3, OLD, { payload = { title = "x", plan = "p" } }),
+                                   { writer_level = 3 } },
+    expect = { action = "reject", event = { field = "plan" } } },
+  -- section 7.3: redacted views
+  { name = "7.3 AI cloud reads redacted views", call = "redacts", args = { { reader_level = 5 } }, expect = true },
+  { name = "7.3 AI LAN reads everything", call = "redacts", args = { { reader_level = 4 } }, expect = false },
+  { name = "7.3 the view hides protected fields and writer identities",
+    call = "redact", args = { item(1, OLD, { payload = { title = "t", api_key = "k", owner_id = "u", price = 3 },
+                                            origin_chain = { { level = 1, source = "user:desktop", writer = { agent = "me" },
+                                                               claimed = { level = 1 } } } }),
+                              { reader_level = 5 } },
+    expect = { payload = { title = "t" }, origin_chain = { { level = 1, source = "user:desktop" } } } },
+  { name = "7.3 field classes of the context count for redaction too",
+    call = "redact", args = { item(1, OLD, { payload = { title = "t", salary = 1 } }),
+                              { reader_level = 5, field_classes = { salary = "billing" } } },
+    expect = { payload = { title = "t" } } },
   { name = "7.3 AI may create new content",
     call = "check_write", args = { item(5, NEW), nil, { writer_level = 5 } }, expect = { action = "apply" } },
   { name = "7 a writer may claim less authority than its token (user pushing local AI output)",
@@ -218,5 +268,19 @@ t.test("decide is symmetric over every pair of levels and orders", function()
         end
       end
     end
+  end
+end)
+
+t.test("check_write returns no item when the incoming one is stored as it is", function()
+  local p = assert(sandbox.load(POLICY))
+  local cases = {
+    { "an ordinary write", item(3, NEW, { payload = { title = "v2" } }), item(3, OLD), 3 },
+    { "a deletion with a system field is not a system-field update",
+      item(2, NEW, { deleted = true, payload = { title = "from ai-local:model-x", status = "x" } }), item(3, OLD), 2 },
+    { "a user's write", item(1, NEW, { payload = { status = "x" } }), item(3, OLD), 1 },
+  }
+  for _, c in ipairs(cases) do
+    local d = assert(p:call("check_write", c[2], c[3], { writer_level = c[4] }))
+    t.eq({ d.action, d.item, d.event }, { "apply", nil, nil }, c[1])
   end
 end)
