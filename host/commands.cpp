@@ -85,21 +85,21 @@ int report_failure(LuaRuntime& rt, const std::string& error) {
 
 }  // namespace
 
-int command_serve(const Args& args) {
-    // The brain server is a Lua script (policy in Lua); the host only finds and runs it,
-    // looked up as `run` looks up a script, with the directory it was found in first on
-    // package.path. A server's code comes only from safe directories, never from the
-    // working directory; its workers inherit exactly this path (http.serve).
+// Runs a server script (scripts/<relpath>), looked up as `run` looks up a script, with
+// the directory it was found in first on package.path. A server's code comes only from
+// safe directories, never from the working directory; `serve`'s workers inherit exactly
+// this path (http.serve).
+int run_server_script(const char* command, const std::string& relpath, const Args& args) {
     SearchPaths paths = SearchPaths::discover();
     for (const auto& dir : paths.script_dirs) {
-        std::string script = dir + "/brain/serve.lua";
+        std::string script = dir + "/" + relpath;
         if (std::FILE* f = std::fopen(script.c_str(), "rb")) {
             std::fclose(f);
             LuaRuntime rt(paths);
             rt.add_module_dir(dir);
             std::string error;
             if (!rt.confine_package_paths(error)) {
-                std::fprintf(stderr, "hostsync serve: %s\n", error.c_str());
+                std::fprintf(stderr, "hostsync %s: %s\n", command, error.c_str());
                 return 1;
             }
             rt.set_args(executable_path(), script, args);
@@ -107,9 +107,16 @@ int command_serve(const Args& args) {
             return 0;
         }
     }
-    std::fputs("hostsync serve: scripts/brain/serve.lua not found (is the share directory installed?)\n", stderr);
+    std::fprintf(stderr, "hostsync %s: scripts/%s not found (is the share directory installed?)\n", command,
+                 relpath.c_str());
     return 1;
 }
+
+// The brain server and the MCP server are Lua scripts (policy in Lua); the host only
+// finds and runs them.
+int command_serve(const Args& args) { return run_server_script("serve", "brain/serve.lua", args); }
+
+int command_mcp(const Args& args) { return run_server_script("mcp", "mcp/server.lua", args); }
 
 int command_run(const Args& args) {
     if (args.empty()) {

@@ -13,6 +13,6 @@ int command_test(const Args& args);
 int command_repl(const Args& args);
 int command_version(const Args& args);
 int command_serve(const Args& args);
-
+int command_mcp(const Args& args);
 
 }  // namespace hostsync

@@ -86,6 +86,11 @@ LuaRuntime::LuaRuntime(const SearchPaths& paths) : L_(luaL_newstate()) {
     for (auto it = paths.script_dirs.rbegin(); it != paths.script_dirs.rend(); ++it)
         add_module_dir(*it);
     if (luaL_dostring(L_, kLazyNamespace) != 0) lua_pop(L_, 1);
+    // hostsync.version: what `hostsync version` prints first (a plain field, not a module).
+    lua_getglobal(L_, "hostsync");
+    lua_pushstring(L_, HOSTSYNC_VERSION);
+    lua_setfield(L_, -2, "version");
+    lua_pop(L_, 1);
 }
 
 LuaRuntime::~LuaRuntime() { lua_close(L_); }

@@ -19,6 +19,8 @@ const char kUsage[] =
     "  repl [SCRIPT]          interactive Lua with the host modules (-e, -l, --root)\n"
     "  serve [options]        run the shared brain server (scripts/brain/serve.lua;\n"
     "                         --address, --port, --db URL, --config FILE, --threads)\n"
+    "  mcp [options]          the shared brain as MCP tools for AI agents, on stdio\n"
+    "                         (scripts/mcp/server.lua; --server URL, --token-file F)\n"
     "  test FILE...           run Lua test files; ends with 'N passed, N failed'\n"
     "  version                print the versions of hostsync and its libraries\n"
     "  help [COMMAND]         show this help, or a command's\n"
@@ -43,6 +45,7 @@ const Command kCommands[] = {
     {"repl", hostsync::command_repl},
     {"version", hostsync::command_version},
     {"serve", hostsync::command_serve},
+    {"mcp", hostsync::command_mcp},
 };
 
 }  // namespace
