@@ -82,8 +82,9 @@ function M.inputs(repo)
 end
 
 -- Streams the archive of `inputs` into `sink` (and finishes it). Returns the tar result.
-function M.write_archive(sink, repo, inputs)
-  return tar.write(sink, repo, inputs.paths, { prefixes = inputs.prefixes, mtime = 0 })
+-- `progress(entries, bytes)`, if given, is called as the archive is written.
+function M.write_archive(sink, repo, inputs, progress)
+  return tar.write(sink, repo, inputs.paths, { prefixes = inputs.prefixes, mtime = 0, progress = progress })
 end
 
 -- Rebuilds the plaintext from the tree as the manifest describes it, without writing

@@ -9,7 +9,8 @@ import shutil
 import tempfile
 import unittest
 
-from harness import hostsync
+from harness import SOURCE_DIR, hostsync
+from waiting import HANG_GUARD
 
 AT = "2026-11-23T10:00:00Z"
 MIN_FIELDS = {"artifact_id", "created_at_utc", "artifact_type", "relpath", "sha256", "byte_size",
@@ -103,12 +104,72 @@ class PipelineTest(unittest.TestCase):
 
     def test_a_replaced_policy_is_used_without_recompiling(self):
         repo = Repo(self)
-        policy = write_input(self, b'return { name = "shout", redact = { { name = "plan", pattern = "Plan", '
-                                   b'replace = "PLAN" } } }\n', "policy.lua")
+        policy = write_input(self, b'return { sanitize = function(text) local t, n = text:gsub("Plan", "PLAN") '
+                                   b'return { text = t, redactions = { plan = n }, name = "shout" } end }\n',
+                             "policy.lua")
         raw = repo.tool("artifact_ingest", "--src", write_input(self))[0]
         san = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", policy)[0]
         self.assertEqual(san["meta"]["policy"], "shout")
+        self.assertEqual(san["meta"]["redactions"], {"plan": 1})
+        self.assertEqual(san["meta"]["policy_sha256"], hashlib.sha256(policy.read_bytes()).hexdigest())
         self.assertTrue((repo.path / san["relpath"]).read_bytes().startswith(b"PLAN for the week"))
+        # A copy of the default policy, rules changed, works as is (it carries sanitize()).
+        default = (SOURCE_DIR / "policies/sanitize.lua").read_text()
+        copy = write_input(self, default.replace('"default-sanitize-v1"', '"my-copy"').encode(), "copy.lua")
+        san = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", copy)[0]
+        self.assertEqual(san["meta"]["policy"], "my-copy")
+        self.assertEqual(san["meta"]["redactions"]["github_token"], 1)
+
+    def test_a_policy_runs_in_the_sandbox(self):
+        """A user-supplied policy cannot run commands, touch files, load modules or run
+        forever: it runs in hostsync.sandbox, and nothing is recorded when it fails."""
+        repo = Repo(self)
+        raw = repo.tool("artifact_ingest", "--src", write_input(self))[0]
+        before = repo.registry_bytes()
+        witness = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-witness-")) / "ran"
+        self.addCleanup(shutil.rmtree, witness.parent, True)
+        ok_result = 'return { text = text, redactions = {}, name = "evil" }'
+        cases = {
+            "os.execute": (f'os.execute("touch {witness}") {ok_result}', "attempt to call field 'execute'"),
+            "io.open": (f'io.open("{witness}", "w"):write("x") {ok_result}', "attempt to index global 'io'"),
+            "require": (f'require("hostsync.fs").append("{witness}", "x") {ok_result}', "attempt to call global 'require'"),
+            "loadfile": (f'loadfile("/etc/hostname") {ok_result}', "attempt to call global 'loadfile'"),
+            "runaway loop": ("while true do end", "instruction budget exceeded"),
+            "memory bomb": ('local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end', "memory budget exceeded"),
+            "at load time": (f'os.execute("touch {witness}")', "attempt to call field 'execute'"),
+        }
+        for name, (body, error_pattern) in cases.items():
+            with self.subTest(name):
+                if name == "at load time":
+                    source = body + "\nreturn { sanitize = function(text) " + ok_result + " end }\n"
+                else:
+                    source = "return { sanitize = function(text) " + body + " end }\n"
+                policy = write_input(self, source.encode(), "policy.lua")
+                p = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", policy, check=False)
+                self.assertEqual(p.returncode, 1, p.err)
+                self.assertRegex(p.err, error_pattern)
+                self.assertFalse(witness.exists(), "the policy reached the host")
+                self.assertEqual(repo.registry_bytes(), before, "nothing is recorded")
+                self.assertFalse((repo.path / ".adam_os/artifacts/sanitized").exists())
+        # A policy in the old format (rules, no sanitize function) gets an explanation.
+        old = write_input(self, b'return { name = "old", redact = {} }\n', "old.lua")
+        p = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", old, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("defines sanitize(text)", p.err)
+
+    def test_default_policy_is_linear_on_long_words(self):
+        """A rule starting with a repeated class ("[%w_]*password") was retried from every
+        byte of a long word: a 40 KB base64 line took 8 s, 1 MB would take hours. Here 2 MB
+        of one word and 1 MB of line feeds go through under the hang guard."""
+        repo = Repo(self)
+        data = b"a" * (2 << 20) + b" password=hunter2 " + b"\n" * (1 << 20)
+        raw = repo.tool("artifact_ingest", "--src", write_input(self, data))[0]
+        p = hostsync("run", "adam.lua", "artifact_sanitize", "--repo", repo.path, "--at", AT, "--json",
+                     "--parent", raw["artifact_id"], timeout=HANG_GUARD)
+        self.assertEqual(p.returncode, 0, p.err)
+        san = json.loads(p.out)
+        self.assertEqual((repo.path / san["relpath"]).read_bytes(),
+                         b"a" * (2 << 20) + b" password=[REDACTED:password] \n")
 
     def test_spec_is_deterministic_and_records_prompt_meta(self):
         a, b = Repo(self), Repo(self)
