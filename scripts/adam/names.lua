@@ -49,6 +49,17 @@ local function utf8_at(s, i)
   return n, cp
 end
 
+-- True if s is valid UTF-8 (JSON text can only hold such strings).
+function M.valid_utf8(s)
+  local i = 1
+  while i <= #s do
+    local n = utf8_at(s, i)
+    if not n then return false end
+    i = i + n
+  end
+  return true
+end
+
 -- Cuts s to at most max bytes without splitting a UTF-8 sequence.
 local function cut(s, max)
   if #s <= max then return s end

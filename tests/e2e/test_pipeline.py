@@ -1,6 +1,7 @@
 """SPEC-007 artifact pipeline, steps 1-6, by running the tools as users do. Each test is a
 step's proof: registry-only execution, append-only registry with every minimum field,
 parent linkage, confinement, no mutation of existing artifacts, determinism."""
+import base64
 import hashlib
 import json
 import os
@@ -29,7 +30,8 @@ class Repo:
         p = hostsync("run", "adam.lua", name, "--repo", self.path, "--at", at, "--json", *args)
         if check:
             self.test.assertEqual(p.returncode, 0, p.err)
-            return [json.loads(l) for l in p.out.splitlines()]
+            # split("\n"), not splitlines(): JSON text may hold U+2028 or U+0085 unescaped.
+            return [json.loads(l) for l in p.out.split("\n") if l]
         return p
 
     def registry_bytes(self):
@@ -37,7 +39,7 @@ class Repo:
         return p.read_bytes() if p.exists() else b""
 
     def registry(self):
-        return [json.loads(l) for l in self.registry_bytes().decode().splitlines()]
+        return [json.loads(l) for l in self.registry_bytes().decode().split("\n") if l]
 
     def file_hashes(self):
         out = {}
@@ -264,6 +266,84 @@ class PipelineTest(unittest.TestCase):
                 p = repo.tool("artifact_sanitize", "--parent", forged["artifact_id"], check=False)
                 self.assertEqual(p.returncode, 1)
                 self.assertRegex(p.err, r"outside|component refused")
+
+    def test_ingested_file_names_keep_safe_utf8(self):
+        """docs/pipeline.md, "File names": safe UTF-8 stays, what could hide, reorder or
+        redirect a name, or break it on another system, becomes "_"."""
+        repo = Repo(self)
+        e_acute_nfd = "e\u0301"
+        cases = [
+            ("données-été.md".encode(), "données-été.md"),
+            (f"caf{e_acute_nfd}.txt".encode(), f"caf{e_acute_nfd}.txt"),        # NFD kept as given
+            ("日本語 メモ.md".encode(), "日本語_メモ.md"),                          # ASCII space as before
+            ("invoice\u202etxt.exe".encode(), "invoice_txt.exe"),              # bidi override
+            ("a\u200bb\ufeffc\u2066d.md".encode(), "a_b_c_d.md"),            # zero-width, BOM, isolate
+            (b"bad\xff\xfeutf8.md", "bad__utf8.md"),                          # invalid UTF-8 bytes
+            ("\u0085next\u2028line.md".encode(), "_next_line.md"),            # C1 control, line separator
+            (b"ctrl\x01\x1b[31m.md", "ctrl__[31m.md".replace("[", "_")),       # C0 controls, ESC
+            (b'win\\dows:a*b?c"d<e>f|g.md', "win_dows_a_b_c_d_e_f_g.md"),    # separators, Windows-reserved
+            (b"CON.txt", "CON.txt"),                                            # safe: the name has a prefix
+            (b"trailing..", "trailing__"),                                      # Windows drops trailing dots
+            (b"...", "artifact"),
+        ]
+        for raw_name, expected in cases:
+            with self.subTest(expected):
+                d = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-adam-names-"))
+                self.addCleanup(shutil.rmtree, d, True)
+                src = d / os.fsdecode(raw_name)
+                src.write_bytes(b"content of " + raw_name)
+                rec = repo.tool("artifact_ingest", "--src", src)[0]
+                self.assertEqual(rec["relpath"], f".adam_os/artifacts/raw/{rec['sha256'][:16]}-{expected}")
+                self.assertEqual((repo.path / rec["relpath"]).read_bytes(), b"content of " + raw_name)
+                try:
+                    self.assertEqual(rec["meta"], {"source_name": raw_name.decode()})
+                except UnicodeDecodeError:   # the exact bytes, when they are not text
+                    self.assertEqual(rec["meta"], {"source_name_base64": base64.b64encode(raw_name).decode()})
+        # A long name is cut to 80 bytes at a character boundary, keeping its extension.
+        d = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-adam-names-"))
+        self.addCleanup(shutil.rmtree, d, True)
+        src = d / ("é" * 100 + ".md")
+        src.write_bytes(b"long")
+        rec = repo.tool("artifact_ingest", "--src", src)[0]
+        name = rec["relpath"].rsplit("/", 1)[1][17:]
+        self.assertEqual(name, "é" * 38 + ".md")
+        self.assertLessEqual(len(name.encode()), 80)
+        # The sanitized artifact keeps the name too.
+        san = repo.tool("artifact_sanitize", "--parent", repo.tool("artifact_ingest", "--src", write_input(
+            self, b"x", "données.md"))[0]["artifact_id"])[0]
+        self.assertTrue(san["relpath"].endswith("-données.md"), san["relpath"])
+
+    def test_list_and_show(self):
+        repo = Repo(self)
+        raw, san, canon, bundle, spec, wo = repo.pipeline(write_input(self))
+        p = hostsync("run", "adam.lua", "list", "--repo", repo.path)
+        self.assertEqual(p.returncode, 0, p.err)
+        lines = p.out.splitlines()
+        self.assertEqual(len(lines), 6)
+        self.assertEqual(lines[0].split(), [AT, "raw", raw["artifact_id"], raw["relpath"]])
+        p = hostsync("run", "adam.lua", "list", "--repo", repo.path, "--type", "work_order", "--json")
+        self.assertEqual([json.loads(l) for l in p.out.splitlines()], [wo])
+        # show by a unique prefix: the record, its receipt, its parent and its child.
+        p = hostsync("run", "adam.lua", "show", san["artifact_id"][:14], "--repo", repo.path)
+        self.assertEqual(p.returncode, 0, p.err)
+        self.assertIn(f'"artifact_id": "{san["artifact_id"]}"', p.out)
+        self.assertIn(f"receipt:  {san['receipt_id']}: artifact_sanitize at {AT}", p.out)
+        self.assertIn(f"parent:   raw {raw['artifact_id']} ({raw['relpath']})", p.out)
+        self.assertIn(f"child:    canon {canon['artifact_id']} ({canon['relpath']})", p.out)
+        p = hostsync("run", "adam.lua", "show", san["receipt_id"], "--repo", repo.path)
+        self.assertEqual(json.loads(p.out)["outputs"], [{"artifact_id": san["artifact_id"], "sha256": san["sha256"]}])
+        p = hostsync("run", "adam.lua", "show", san["artifact_id"], "--repo", repo.path, "--json")
+        shown = json.loads(p.out)
+        self.assertEqual(shown["record"], san)
+        self.assertEqual(shown["children"], [{"artifact_id": canon["artifact_id"], "sha256": canon["sha256"]}])
+        for missing in ("raw_nothere", "b"):   # unknown, and ambiguous (build_spec_, bundle_manifest_)
+            p = hostsync("run", "adam.lua", "show", missing, "--repo", repo.path)
+            self.assertEqual(p.returncode, 1)
+            self.assertRegex(p.err, "no artifact|ambiguous")
+        # list, show and verify write nothing.
+        before = repo.file_hashes()
+        hostsync("run", "adam.lua", "verify", "--repo", repo.path, check=True)
+        self.assertEqual(repo.file_hashes(), before)
 
     def test_ingest_refuses_a_symlink_source(self):
         repo = Repo(self)
