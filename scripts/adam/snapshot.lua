@@ -119,6 +119,21 @@ function M.chain(store, work_order_id)
   return chain
 end
 
+-- The work order chain a manifest names (manifest.parents), checked against the
+-- registry: every parent must be the chain's record of its type, with its sha256.
+function M.manifest_chain(store, manifest)
+  local wo = manifest.parents[1]
+  local chain, err = M.chain(store, wo.artifact_id)
+  if not chain then return nil, err end
+  for _, p in ipairs(manifest.parents) do
+    local rec = chain[p.artifact_type]
+    if not rec or rec.artifact_id ~= p.artifact_id or rec.sha256 ~= p.sha256 then
+      return nil, "the manifest's parent " .. tostring(p.artifact_type) .. " does not match the registry's work order chain"
+    end
+  end
+  return chain
+end
+
 function M.keys_from_options(opts, decrypt)
   local function read(path)
     local text, err = fs.read_file(path)

@@ -153,6 +153,16 @@ class PipelineTest(unittest.TestCase):
                 self.assertFalse(witness.exists(), "the policy reached the host")
                 self.assertEqual(repo.registry_bytes(), before, "nothing is recorded")
                 self.assertFalse((repo.path / ".adam_os/artifacts/sanitized").exists())
+        # What a policy returns goes into the record's meta: it must be UTF-8 text.
+        for bad, message in (('{ text = text, name = "\\255" }', "name must be UTF-8 text"),
+                             ('{ text = text, redactions = { ["\\255"] = 1 } }', "rule names (UTF-8 text)"),
+                             ('{ text = 42 }', "must return { text = <string>")):
+            policy = write_input(self, f"return {{ sanitize = function(text) return {bad} end }}\n".encode(), "p.lua")
+            p = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", policy, check=False)
+            self.assertEqual(p.returncode, 1, p.err)
+            self.assertIn(message, p.err)
+            self.assertNotIn("traceback", p.err)
+            self.assertEqual(repo.registry_bytes(), before)
         # A policy in the old format (rules, no sanitize function) gets an explanation.
         old = write_input(self, b'return { name = "old", redact = {} }\n', "old.lua")
         p = repo.tool("artifact_sanitize", "--parent", raw["artifact_id"], "--policy", old, check=False)

@@ -9,6 +9,7 @@ local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local sandbox = require "hostsync.sandbox"
+local names = require "adam.names"
 
 local M = {
   summary = "redact secrets and normalise a RAW artifact (policy: policies/sanitize.lua)",
@@ -46,14 +47,19 @@ function M.apply(path, text)
   if type(result) ~= "table" or type(result.text) ~= "string" then
     return nil, "policy " .. path .. ": sanitize(text) must return { text = <string>, redactions = {...}, name = ... }"
   end
+  -- Names go into the record's meta (JSON text): UTF-8 only.
   local counts = {}
   for rule, n in pairs(type(result.redactions) == "table" and result.redactions or {}) do
-    if type(rule) ~= "string" or type(n) ~= "number" or n < 0 or n % 1 ~= 0 then
-      return nil, "policy " .. path .. ": redactions maps rule names to counts"
+    if type(rule) ~= "string" or not names.valid_utf8(rule) or type(n) ~= "number" or n < 0 or n % 1 ~= 0 then
+      return nil, "policy " .. path .. ": redactions maps rule names (UTF-8 text) to counts"
     end
     counts[rule] = n
   end
-  return result.text, counts, type(result.name) == "string" and result.name or "unnamed"
+  local name = result.name == nil and "unnamed" or result.name
+  if type(name) ~= "string" or not names.valid_utf8(name) then
+    return nil, "policy " .. path .. ": name must be UTF-8 text"
+  end
+  return result.text, counts, name
 end
 
 function M.run(store, opts)

@@ -107,15 +107,8 @@ local function finish_existing(store, rel_dir, work_order_id)
       .. "(it is registered as made at %s); for a new export, choose another --snapshot-id",
       rel_dir, wo.artifact_id, manifest.created_at_utc, tostring(work_order_id), wo.artifact_id, manifest.created_at_utc)
   end
-  local chain, cerr = snapshot.chain(store, wo.artifact_id)
-  if not chain then return nil, cerr end
-  for _, p in ipairs(manifest.parents) do
-    local rec = chain[p.artifact_type]
-    if not rec or rec.artifact_id ~= p.artifact_id or rec.sha256 ~= p.sha256 then
-      return nil, rel_dir .. ": the manifest's parent " .. tostring(p.artifact_type) ..
-        " does not match the registry's work order chain: not registering it"
-    end
-  end
+  local chain, cerr = snapshot.manifest_chain(store, manifest)
+  if not chain then return nil, rel_dir .. ": " .. cerr .. ": not registering it" end
   io.stderr:write(string.format("snapshot_export: registering %s, complete but unregistered after an interrupted "
     .. "export (work order %s, created_at_utc %s, as its manifest says)\n", rel_dir, wo.artifact_id,
     manifest.created_at_utc))

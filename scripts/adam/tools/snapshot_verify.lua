@@ -53,14 +53,8 @@ function M.check(store, opts)
       return nil, r.artifact_type .. " record is not linked to the work order " .. tostring(wo.artifact_id)
     end
   end
-  local chain, cerr = snapshot.chain(store, wo.artifact_id)
+  local chain, cerr = snapshot.manifest_chain(store, manifest)
   if not chain then return nil, cerr end
-  for _, p in ipairs(manifest.parents) do
-    local rec = chain[p.artifact_type]
-    if not rec or rec.artifact_id ~= p.artifact_id or rec.sha256 ~= p.sha256 then
-      return nil, "manifest parent " .. tostring(p.artifact_type) .. " does not match the work order chain"
-    end
-  end
   return manifest, found
 end
 
