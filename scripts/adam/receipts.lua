@@ -94,7 +94,8 @@ function M.append(repo, receipt, registry_records)
       if rec.receipt_id == nil then legacy_records = legacy_records + 1 end
     end
     if log.bytes > 0 or legacy_records > 0 then
-      local prefix_sha = hash.sha256_file(path, { offset = 0, length = log.bytes })
+      local prefix_sha = log.bytes > 0 and hash.sha256_file(path, { offset = 0, length = log.bytes })
+                         or hash.sha256_hex("")
       r.legacy = json.object({ receipts_bytes = log.bytes, receipts_sha256 = prefix_sha,
                                registry_records = legacy_records })
       if log.bytes > 0 then head = prefix_sha end

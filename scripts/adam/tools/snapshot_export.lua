@@ -116,8 +116,8 @@ local function finish_existing(store, rel_dir, work_order_id)
 end
 
 function M.run(store, opts)
-  local wanted, werr0 = M.resolve_work_order(store, opts.work_order)
-  if not wanted then return nil, werr0 end
+  local wanted, rerr = M.resolve_work_order(store, opts.work_order)
+  if not wanted then return nil, rerr end
   local chain, err = snapshot.chain(store, wanted)
   if not chain then return nil, err end
   local keys, scheme = snapshot.keys_from_options(opts, false)
