@@ -3,6 +3,10 @@
 --   local p = progress.new("phase2", { enabled = not opts.quiet })
 --   p:update(records, bytes)   -- cheap; prints at most 4 times a second
 --   p:done()                   -- ends the line
+--
+-- Options: enabled (default true; never without a terminal on stderr), interval
+-- (seconds between lines, default 0.25), unit (what is counted, default "records"),
+-- delay (seconds before the first line, default 0: a short run shows nothing).
 local time = require "hostsync.time"
 local fs = require "hostsync.fs"
 
@@ -18,6 +22,9 @@ function M.new(label, opts)
     label = label, enabled = enabled, started = now, last = now,
     -- HOSTSYNC_PROGRESS_INTERVAL (seconds) overrides the rate; tests set it to 0.
     interval = tonumber(os.getenv("HOSTSYNC_PROGRESS_INTERVAL") or "") or opts.interval or 0.25,
+    -- HOSTSYNC_PROGRESS_DELAY (seconds) overrides the delay; tests set it to 0.
+    delay = tonumber(os.getenv("HOSTSYNC_PROGRESS_DELAY") or "") or opts.delay or 0,
+    unit = opts.unit or "records",
     shown = false,
   }, Progress)
 end
@@ -25,13 +32,13 @@ end
 local function format(self, count, bytes, now)
   local elapsed = math.max(now - self.started, 1e-9)
   local mb = (bytes or 0) / 1e6
-  return string.format("\r%s: %d records, %.1f MB, %.1f MB/s ", self.label, count, mb, mb / elapsed)
+  return string.format("\r%s: %d %s, %.1f MB, %.1f MB/s ", self.label, count, self.unit, mb, mb / elapsed)
 end
 
 function Progress:update(count, bytes)
   if not self.enabled then return end
   local now = time.monotonic()
-  if now - self.last < self.interval then return end
+  if now - self.last < self.interval or now - self.started < self.delay then return end
   self.last = now
   self.shown = true
   io.stderr:write(format(self, count, bytes, now))

@@ -130,7 +130,7 @@ void set_number(lua_State* L, const char* k, double v) {
     lua_setfield(L, -2, k);
 }
 
-// write(sink, root, paths, mtime_from_file, mtime, store_symlinks, finish, prefixes)
+// write(sink, root, paths, mtime_from_file, mtime, store_symlinks, finish, prefixes, progress)
 int l_write(lua_State* L) {
     hostsync::ByteSink* sink = check_sink(L, 1);
     std::string root(hostsync::check_view(L, 2));
@@ -150,6 +150,19 @@ int l_write(lua_State* L) {
             opts.prefixes[key[0]] = static_cast<std::uint64_t>(lua_tonumber(L, -1));
             lua_pop(L, 1);
         }
+    }
+    if (lua_isfunction(L, 9)) {  // progress(entries, data_bytes), called in protected mode
+        opts.progress = [L](std::uint64_t entries, std::uint64_t bytes, std::string& perr) {
+            lua_pushvalue(L, 9);
+            lua_pushnumber(L, static_cast<lua_Number>(entries));
+            lua_pushnumber(L, static_cast<lua_Number>(bytes));
+            if (lua_pcall(L, 2, 0, 0) != 0) {
+                perr = std::string("tar: progress function raised: ") + (lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+                lua_pop(L, 1);
+                return false;
+            }
+            return true;
+        };
     }
     hostsync::tar::WriteResult res;
     if (!hostsync::tar::write(*sink, root, paths, opts, res, err)) return push_fail(L, err);

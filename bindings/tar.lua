@@ -89,11 +89,12 @@ function M.collect(root, opts)
 end
 
 function M.write(sink, root, paths, opts)
-  local usage = "Usage: tar.write(sink, root, paths [, {mtime=n|\"file\", symlinks=\"refuse\"|\"store\", finish=bool, prefixes={path=bytes}}])"
+  local usage = "Usage: tar.write(sink, root, paths [, {mtime=n|\"file\", symlinks=\"refuse\"|\"store\", finish=bool, prefixes={path=bytes}, progress=fn}])"
   if not is_sink(sink) then error(usage .. ": sink must be a sink (tar.hash_sink(), tar.tee(), fs.appender, ...), got " .. type(sink), 2) end
   if type(root) ~= "string" or root == "" then error(usage .. ": root must be a non-empty string", 2) end
   if type(paths) ~= "table" then error(usage .. ": paths must be a list of relative paths", 2) end
-  opts = check_opts(opts, { mtime = "any", symlinks = "string", finish = "boolean", prefixes = "table" }, usage)
+  opts = check_opts(opts, { mtime = "any", symlinks = "string", finish = "boolean", prefixes = "table",
+                            progress = "function" }, usage)
   for k, v in pairs(opts.prefixes or {}) do
     if type(k) ~= "string" or not is_count(v) then
       error(usage .. ": prefixes maps relative paths to byte counts", 2)
@@ -109,7 +110,7 @@ function M.write(sink, root, paths, opts)
   if sym ~= "refuse" and sym ~= "store" then error(usage .. ": symlinks must be \"refuse\" or \"store\"", 2) end
   local finish = opts.finish
   if finish == nil then finish = true end
-  return raw.write(sink, root, paths, from_file, mtime, sym == "store", finish, opts.prefixes)
+  return raw.write(sink, root, paths, from_file, mtime, sym == "store", finish, opts.prefixes, opts.progress)
 end
 
 -- Reading -----------------------------------------------------------------------------

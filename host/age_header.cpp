@@ -75,7 +75,11 @@ ParseStatus parse_header(std::string_view buf, Header& out, std::size_t& header_
     if (buf.substr(0, kVersionLine.size()) != kVersionLine) {
         constexpr std::string_view prefix = "age-encryption.org/";
         if (buf.substr(0, prefix.size()) == prefix) {
-            std::string_view v = buf.substr(0, std::min<std::size_t>(buf.find('\n'), 80));
+            // Named in the message up to its end or 80 bytes: wait for those, so the message
+            // is the same however the bytes arrive (found by fuzzing).
+            constexpr std::size_t kShown = 80;
+            if (buf.find('\n') == std::string_view::npos && buf.size() < kShown) return ParseStatus::NeedMore;
+            std::string_view v = buf.substr(0, std::min<std::size_t>(buf.find('\n'), kShown));
             std::string shown;
             for (char c : v) shown += is_vchar(c) ? c : '?';
             err = "unsupported version line '" + shown + "'";

@@ -106,6 +106,18 @@ bool Decryptor::fail(ErrorKind k, const std::string& e, std::string& err) {
     return false;
 }
 
+// The header stops arriving (the limit, the end of the file) before its MAC line: report
+// what is wrong with the bytes seen if anything is, as a parse of them at once would, so
+// the message does not depend on how the file was split into writes (found by fuzzing).
+bool Decryptor::fail_header(const std::string& otherwise, std::string& err) {
+    Header h;
+    std::size_t len = 0;
+    std::string e;
+    if (parse_header(pending_, h, len, e) == ParseStatus::Invalid)
+        return fail(ErrorKind::Header, "invalid header: " + e, err);
+    return fail(ErrorKind::Header, otherwise, err);
+}
+
 bool Decryptor::on_header(std::string& err) {
     // Parse only when the MAC line may have arrived ("\n---" seen), once the version line
     // was checked, so a header trickling in costs linear time.
@@ -113,8 +125,7 @@ bool Decryptor::on_header(std::string& err) {
         if (pending_.find("\n---", scan_from_) == std::string::npos) {
             scan_from_ = pending_.size() > 4 ? pending_.size() - 4 : 0;
             if (pending_.size() >= kMaxHeaderSize)
-                return fail(ErrorKind::Header, "invalid header: longer than " + std::to_string(kMaxHeaderSize) + " bytes",
-                            err);
+                return fail_header("invalid header: longer than " + std::to_string(kMaxHeaderSize) + " bytes", err);
             return true;
         }
     }
@@ -224,8 +235,7 @@ bool Decryptor::finish(std::string& err) {
     switch (state_) {
         case State::Failed: return (err = failed_, false);
         case State::Done: return (err = "age: finish called twice", false);
-        case State::Header:
-            return fail(ErrorKind::Header, pending_.empty() ? "empty file" : "file ends inside the header", err);
+        case State::Header: return fail_header(pending_.empty() ? "empty file" : "file ends inside the header", err);
         case State::Nonce: return fail(ErrorKind::Header, "file ends before the payload nonce", err);
         case State::Body: break;
     }

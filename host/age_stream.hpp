@@ -97,6 +97,7 @@ public:
 private:
     enum class State { Header, Nonce, Body, Done, Failed };
     bool on_header(std::string& err);
+    bool fail_header(const std::string& otherwise, std::string& err);
     bool open_chunk(std::string_view sealed, bool more_follows, std::string& err);
     bool fail(ErrorKind k, const std::string& e, std::string& err);
 

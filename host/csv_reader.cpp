@@ -91,16 +91,48 @@ std::string too_long_reason(std::uint64_t size, std::size_t max) {
 }
 
 // Names that occur more than once, each listed once, in order of first appearance.
-std::vector<std::string> duplicates(const std::vector<std::string>& names) {
-    std::vector<std::string> sorted(names);
-    std::sort(sorted.begin(), sorted.end());
-    std::vector<std::string> dup;
-    for (const auto& n : names) {
-        auto range = std::equal_range(sorted.begin(), sorted.end(), n);
-        if (range.second - range.first > 1 && std::find(dup.begin(), dup.end(), n) == dup.end())
-            dup.push_back(n);
+// Sorting positions by name finds every group of equal names in O(n log n) comparisons
+// whatever the names are: no per-name search of the result (which made 100,000 names in
+// pairs take 45 s), and no hash table an attacker could flood with colliding names.
+std::vector<std::string_view> duplicates(const std::vector<std::string>& names) {
+    std::vector<std::size_t> order(names.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return names[a] < names[b]; });
+    std::vector<std::size_t> first;  // the first position of each repeated name
+    for (std::size_t i = 0; i + 1 < order.size();) {
+        std::size_t j = i + 1;
+        while (j < order.size() && names[order[j]] == names[order[i]]) ++j;
+        if (j - i > 1) first.push_back(order[i]);  // stable: order[i] is the smallest position
+        i = j;
     }
+    std::sort(first.begin(), first.end());
+    std::vector<std::string_view> dup;
+    dup.reserve(first.size());
+    for (std::size_t i : first) dup.emplace_back(names[i]);
     return dup;
+}
+
+// "duplicate names: "a", "b"": at most kShownNames names, each cut to kShownNameBytes
+// (at a character boundary), then "and N more", so a hostile header cannot make the
+// message (which is logged and returned to Lua) as large as itself.
+std::string duplicates_reason(const std::vector<std::string_view>& dup) {
+    constexpr std::size_t kShownNames = 10, kShownNameBytes = 64;
+    std::string list;
+    for (std::size_t i = 0; i < dup.size() && i < kShownNames; ++i) {
+        std::string_view name = dup[i];
+        bool cut = name.size() > kShownNameBytes;
+        if (cut) {
+            std::size_t end = kShownNameBytes;
+            while (end > 0 && (static_cast<unsigned char>(name[end]) & 0xC0) == 0x80) --end;
+            name = name.substr(0, end);
+        }
+        list += (list.empty() ? "\"" : ", \"");
+        list += name;
+        list += cut ? "...\"" : "\"";
+    }
+    if (dup.size() > kShownNames) list += " and " + std::to_string(dup.size() - kShownNames) + " more";
+    return "duplicate names: " + list;
 }
 
 }  // namespace
@@ -249,6 +281,11 @@ void Reader::read_header() {
         header_error_ = make_bad("header", "header: " + std::move(reason), end);
         header_error_.fatal = true;
     };
+    // A header over the limit, its end in the buffer: too long comes before any other problem.
+    auto too_long = [&](std::size_t end) {
+        header_end_ = base_ + end;
+        invalid(too_long_reason(end - start_, max_record_bytes_), end);
+    };
     for (;;) {
         ScanResult s = scan_record(buf_.get(), len_, start_, spans_);
         switch (s.kind) {
@@ -257,7 +294,7 @@ void Reader::read_header() {
                 break;
             case ScanKind::need_more: {
                 if (len_ - start_ > max_record_bytes_) {
-                    invalid("longer than max_record_bytes (" + std::to_string(max_record_bytes_) + ")", len_);
+                    too_long_unbuffered();
                     return;
                 }
                 int f = fill();
@@ -274,16 +311,20 @@ void Reader::read_header() {
                 break;
             }
             case ScanKind::quote_error:
+                if (s.end - start_ > max_record_bytes_) {
+                    too_long(s.end);
+                    return;
+                }
                 header_end_ = base_ + s.end;
                 invalid(quote_reason(s, buf_.get() + start_), s.end);
                 return;
             case ScanKind::record: {
-                header_end_ = base_ + s.end;
                 std::size_t size = s.end - start_;
                 if (size > max_record_bytes_) {
-                    invalid(too_long_reason(size, max_record_bytes_), s.end);
+                    too_long(s.end);
                     return;
                 }
+                header_end_ = base_ + s.end;
                 const char* rec = buf_.get() + start_;
                 std::size_t bad = check_bytes(rec, size, content_size(rec, size)).invalid_utf8;
                 if (bad != std::string_view::npos) {
@@ -292,11 +333,9 @@ void Reader::read_header() {
                 }
                 materialize();
                 header_.assign(fields_.begin(), fields_.end());
-                std::vector<std::string> dup = duplicates(header_);
+                std::vector<std::string_view> dup = duplicates(header_);
                 if (!dup.empty()) {
-                    std::string list;
-                    for (const auto& d : dup) list += (list.empty() ? "\"" : ", \"") + d + "\"";
-                    invalid("duplicate names: " + list, s.end);
+                    invalid(duplicates_reason(dup), s.end);
                     header_.clear();
                     return;
                 }
@@ -306,6 +345,33 @@ void Reader::read_header() {
             }
         }
     }
+}
+
+// A header longer than the buffer may grow: its end is found by the streaming skip, so
+// the error (end offset, reason, raw prefix) is the one a larger buffer would give.
+void Reader::too_long_unbuffered() {
+    const std::uint64_t offset = cursor_offset_, line = cursor_line_;
+    Next n = skip_too_long();
+    if (n == Next::bad && error_.kind == "io") return;  // io_error_ is set: open() fails
+    BadRecord& b = header_error_;
+    b = BadRecord{};
+    b.kind = "header";
+    b.line_no = line + 1;
+    b.offset = offset;
+    b.raw = std::move(skip_raw_);
+    b.fatal = true;
+    if (n == Next::bad) {
+        header_end_ = b.end_offset = error_.end_offset;
+        b.reason = "header: " + error_.reason;
+    } else {  // no line end yet: it can only get longer
+        b.end_offset = offset + pending_->bytes;
+        b.reason = "header: longer than max_record_bytes (" + std::to_string(max_record_bytes_) +
+                   "), and its line end is not written yet";
+    }
+    b.raw_truncated = b.raw.size() < b.end_offset - b.offset;
+    header_status_ = HeaderStatus::invalid;
+    has_error_ = false;
+    pending_.reset();
 }
 
 std::string Reader::header_message() const {
@@ -348,8 +414,12 @@ Next Reader::io_failure() {
 Next Reader::skip_too_long() {
     BoundaryScanner scanner;
     const std::uint64_t offset = cursor_offset_;
-    std::string raw(buf_.get() + start_, std::min(len_ - start_, kRawLimit));
+    // raw keeps the record's first kRawLimit bytes across refills: the same bytes whatever
+    // the buffer held when the limit was hit, so a file reads the same however it is split.
+    skip_raw_.clear();
+    auto keep = [&](const char* p, std::size_t n) { skip_raw_.append(p, std::min(n, kRawLimit - skip_raw_.size())); };
     std::size_t used = scanner.feed(buf_.get() + start_, len_ - start_);
+    keep(buf_.get() + start_, used == BoundaryScanner::npos ? len_ - start_ : used);
     std::size_t end = used == BoundaryScanner::npos ? 0 : start_ + used;
     while (used == BoundaryScanner::npos) {
         reset_buffer_at(base_ + len_);  // everything buffered belongs to the record
@@ -362,6 +432,7 @@ Next Reader::skip_too_long() {
             return Next::end;
         }
         used = scanner.feed(buf_.get(), len_);
+        keep(buf_.get(), used == BoundaryScanner::npos ? len_ : used);
         end = used;
     }
     error_ = BadRecord{};
@@ -370,8 +441,8 @@ Next Reader::skip_too_long() {
     error_.offset = offset;
     error_.end_offset = base_ + end;
     error_.reason = too_long_reason(error_.end_offset - offset, max_record_bytes_);
-    error_.raw = std::move(raw);
-    error_.raw_truncated = true;
+    error_.raw = skip_raw_;
+    error_.raw_truncated = error_.raw.size() < error_.end_offset - offset;
     has_error_ = true;
     cursor_offset_ = base_ + end;
     cursor_line_ += scanner.newlines();

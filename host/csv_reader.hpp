@@ -97,6 +97,7 @@ class Reader {
     void reset_buffer_at(std::uint64_t offset);
     void consume(std::size_t bytes, std::uint64_t lines);
     void read_header();
+    void too_long_unbuffered();
     Next bad(std::string kind, std::string reason, std::size_t end, std::uint64_t lines);
     Next skip_too_long();
     Next io_failure();
@@ -125,6 +126,7 @@ class Reader {
     BadRecord header_error_;
     std::optional<Pending> header_pending_;  // an incomplete header's bytes
     std::string io_error_;                   // strerror of the last failed read
+    std::string skip_raw_;                   // skip_too_long(): the record's first kRawLimit bytes
     bool stopped_ = false;  // after a fatal error: next() only returns end
 
     std::vector<FieldSpan> spans_;

@@ -84,7 +84,7 @@ public:
         entry_.reset(archive_entry_new());
 
         for (const std::string& rel : sorted) {
-            if (!add(rel, err)) {
+            if (!add(rel, err) || !report(0, err)) {
                 archive_write_fail(a_.get());  // no end-of-archive marker, no flush of the block
                 return false;
             }
@@ -195,6 +195,7 @@ private:
             return (err = "tar: " + shown(full) + ": has " + std::to_string(st.st_size) + " bytes, fewer than the " +
                           std::to_string(size) + " to store (an append-only file shrank?)",
                     false);
+        reported_in_file_ = 0;
         base_entry(rel, st, AE_IFREG, (st.st_mode & 0111) ? 0755 : 0644);
         archive_entry_set_size(entry_.get(), static_cast<la_int64_t>(size));
         if (archive_write_header(a_.get(), entry_.get()) != ARCHIVE_OK) return entry_error(rel, err);
@@ -213,6 +214,10 @@ private:
             la_ssize_t w = archive_write_data(a_.get(), buf_.get(), static_cast<size_t>(n));
             if (w != n) return entry_error(rel, err);
             done += static_cast<std::uint64_t>(n);
+            if (opts_.progress && done - reported_in_file_ >= opts_.progress_bytes) {
+                reported_in_file_ = done;
+                if (!report(done, err)) return false;
+            }
         }
         if (is_prefix) return finish_prefix(rel, full, fd, size, err);
         char extra;
@@ -258,6 +263,12 @@ private:
     std::unique_ptr<char[]> buf_;
     std::uint64_t entries_ = 0;
     std::uint64_t data_bytes_ = 0;
+    std::uint64_t reported_in_file_ = 0;  // bytes of the current file at the last progress call
+
+    // The progress callback, if any: `in_file` bytes of the current file are not yet in data_bytes_.
+    bool report(std::uint64_t in_file, std::string& err) {
+        return !opts_.progress || opts_.progress(entries_, data_bytes_ + in_file, err);
+    }
 };
 
 bool collect_dir(int dirfd, const std::string& rel, const std::string& root, bool include_symlinks,

@@ -16,6 +16,7 @@
 // never followed). A file whose size, mtime or ctime changes while it is read fails the
 // whole stream: the sink is then not finished and must be discarded.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,11 @@ struct WriteOptions {
     // reproducible while writers keep appending. Growth past N is fine; a file shorter
     // than N fails the stream.
     std::map<std::string, std::uint64_t> prefixes;
+    // Called after each entry and every progress_bytes of file data, with the entries
+    // written so far and the file bytes read so far; returning false stops the stream
+    // (err set by the callback), as a failing file would.
+    std::function<bool(std::uint64_t entries, std::uint64_t data_bytes, std::string& err)> progress;
+    std::uint64_t progress_bytes = std::uint64_t{4} << 20;
 };
 
 struct WriteResult {

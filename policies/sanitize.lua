@@ -1,11 +1,16 @@
 -- The sanitize policy of the artifact pipeline (artifact_sanitize). Replaceable: copy this
 -- file, change the rules, and pass --policy your_copy.lua; no recompiling.
 --
--- A policy returns a table with:
---   name      a short name recorded in the artifact's meta
+-- It runs in hostsync.sandbox (docs/policies.md): no io, no os.execute, no require, and
+-- budgets of instructions and memory. Everything it needs is in this file.
+--
+-- The pipeline calls sanitize(text), which must return
+--   { text = <sanitized text>, redactions = { <rule name> = <count>, ... }, name = <policy name> }
+-- The counts and the name are recorded in the artifact's meta; the matched text never is.
+-- This file builds sanitize from:
+--   name      a short name
 --   redact    an ordered list of { name = ..., pattern = <Lua pattern>, replace = <string> }
---             applied with string.gsub to the whole text; the count of each rule is
---             recorded in meta, the matched text never is
+--             applied with string.gsub to the whole text
 --   normalize(text) -> text   newline and control-character normalisation
 local M = { name = "default-sanitize-v1" }
 
@@ -19,12 +24,15 @@ M.redact = {
   { name = "github_token", pattern = "gh[pousr]_[%w]+", replace = "[REDACTED:github_token]" },
   { name = "openai_key", pattern = "sk%-[%w%-_]+", replace = "[REDACTED:api_key]" },
   { name = "bearer_token", pattern = "([Bb]earer%s+)[%w%-%._~%+/]+=*", replace = "%1[REDACTED:bearer_token]" },
-  { name = "url_password", pattern = "(%a[%w+.-]*://[^:/%s@]+:)[^@%s/]+@", replace = "%1[REDACTED:password]@" },
+  -- The patterns below start with %f (a word start): a pattern that starts with a
+  -- repeated class ("[%w_]*password") is retried from every byte of a long word and takes
+  -- quadratic time (a 40 KB base64 line took 8 s; a 1 MB one, hours).
+  { name = "url_password", pattern = "%f[%w+.-](%a[%w+.-]*://[^:/%s@]+:)[^@%s/]+@", replace = "%1[REDACTED:password]@" },
   { name = "key_value_secret",
-    pattern = "([%w_]*[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][%w_]*%s*[:=]%s*)[^%s,;\"']+",
+    pattern = "%f[%w_]([%w_]*[Pp][Aa][Ss][Ss][Ww][Oo][Rr][Dd][%w_]*%s*[:=]%s*)[^%s,;\"']+",
     replace = "%1[REDACTED:password]" },
   { name = "api_key_assignment",
-    pattern = "([%w_]*[Aa][Pp][Ii]_?[Kk][Ee][Yy][%w_]*%s*[:=]%s*)[^%s,;\"']+",
+    pattern = "%f[%w_]([%w_]*[Aa][Pp][Ii]_?[Kk][Ee][Yy][%w_]*%s*[:=]%s*)[^%s,;\"']+",
     replace = "%1[REDACTED:api_key]" },
 }
 
@@ -33,8 +41,21 @@ M.redact = {
 function M.normalize(text)
   text = text:gsub("\r\n", "\n"):gsub("\r", "\n")
   text = text:gsub("[%z\1-\8\11\12\14-\31\127]", "")
-  text = text:gsub("\n*$", "") .. "\n"
-  return text
+  -- Trailing LFs by hand: gsub("\n*$") retries from every LF, quadratic in their number.
+  local last = #text
+  while last > 0 and text:byte(last) == 10 do last = last - 1 end
+  return text:sub(1, last) .. "\n"
+end
+
+function M.sanitize(text)
+  local counts = {}
+  for _, rule in ipairs(M.redact) do
+    local n
+    text, n = text:gsub(rule.pattern, rule.replace)
+    counts[rule.name] = n
+  end
+  if M.normalize then text = M.normalize(text) end
+  return { text = text, redactions = counts, name = M.name }
 end
 
 return M

@@ -82,8 +82,9 @@ function M.inputs(repo)
 end
 
 -- Streams the archive of `inputs` into `sink` (and finishes it). Returns the tar result.
-function M.write_archive(sink, repo, inputs)
-  return tar.write(sink, repo, inputs.paths, { prefixes = inputs.prefixes, mtime = 0 })
+-- `progress(entries, bytes)`, if given, is called as the archive is written.
+function M.write_archive(sink, repo, inputs, progress)
+  return tar.write(sink, repo, inputs.paths, { prefixes = inputs.prefixes, mtime = 0, progress = progress })
 end
 
 -- Rebuilds the plaintext from the tree as the manifest describes it, without writing
@@ -114,6 +115,21 @@ function M.chain(store, work_order_id)
     end
     chain[want] = parent
     cur = parent
+  end
+  return chain
+end
+
+-- The work order chain a manifest names (manifest.parents), checked against the
+-- registry: every parent must be the chain's record of its type, with its sha256.
+function M.manifest_chain(store, manifest)
+  local wo = manifest.parents[1]
+  local chain, err = M.chain(store, wo.artifact_id)
+  if not chain then return nil, err end
+  for _, p in ipairs(manifest.parents) do
+    local rec = chain[p.artifact_type]
+    if not rec or rec.artifact_id ~= p.artifact_id or rec.sha256 ~= p.sha256 then
+      return nil, "the manifest's parent " .. tostring(p.artifact_type) .. " does not match the registry's work order chain"
+    end
   end
   return chain
 end

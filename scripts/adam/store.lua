@@ -3,7 +3,7 @@
 --
 --   <repo>/.adam_os/artifacts/<subdir>/<sha256[1..16]>-<name>   the artifact files
 --   <repo>/.adam_os/artifacts/artifact_registry.jsonl           one record per artifact
---   <repo>/.adam_os/runs/receipts.jsonl                         one receipt per tool run
+--   <repo>/.adam_os/runs/receipts.jsonl                         one receipt per tool run (adam/receipts.lua)
 --
 -- Artifacts are content-addressed: the same bytes from the same tool land at the same
 -- relpath with the same artifact_id, so rerunning a tool on unchanged inputs is a no-op
@@ -12,6 +12,7 @@ local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
+local names = require "adam.names"
 
 local M = {}
 
@@ -29,10 +30,19 @@ Store.__index = Store
 local function fail(msg) return nil, msg end
 
 -- Opens the store of a repository. `at` is the caller's created_at_utc (SPEC-007: from
--- the caller, not the system clock), an ISO 8601 UTC time ending in Z.
-function M.open(repo, at)
+-- the caller, not the system clock), an ISO 8601 UTC time ending in Z; nil for a run
+-- that records no artifact (then writing a record is refused).
+function M.check_time(at)
   if type(at) ~= "string" or not at:match("Z$") or not time.parse_iso(at) then
     return fail("--at must be an ISO 8601 UTC time such as 2026-11-23T10:00:00Z, got " .. tostring(at))
+  end
+  return at
+end
+
+function M.open(repo, at)
+  if at ~= nil then
+    local ok, err = M.check_time(at)
+    if not ok then return nil, err end
   end
   local st = fs.stat(repo, { follow = true })
   if not st or st.type ~= "dir" then return fail("repository root " .. repo .. " is not a directory") end
@@ -90,24 +100,25 @@ function M.artifact_id(artifact_type, relpath, sha256)
   return artifact_type .. "_" .. hash.sha256_hex(artifact_type .. "\n" .. relpath .. "\n" .. sha256):sub(1, 24)
 end
 
-local function safe_name(name)
-  name = name:gsub("[^%w%._%-]", "_")
-  if name == "" or name:match("^%.+$") then name = "artifact" end
-  return name:sub(1, 80)
-end
-
 -- Appends the record of an artifact whose file is in place, unless the registry already
 -- holds it (same type, relpath and bytes: same artifact_id). Returns record[, "exists"].
+-- The record cites the receipt of the run that writes it (self.receipt_id); its
+-- created_at_utc is the run's --at, or fields.created_at_utc when a run finishes what an
+-- interrupted one began (a snapshot's manifest says when it was made).
 function Store:append_record(fields)
   local id = M.artifact_id(fields.artifact_type, fields.relpath, fields.sha256)
   local _, by_id = self:records()
   if not by_id then return nil, _ end
   if by_id[id] then return by_id[id], "exists" end
+  local at = fields.created_at_utc or self.at
+  if not at then return fail("--at TIME is required to record an artifact (its created_at_utc)") end
+  if not self.receipt_id then error("store: a record needs the run's receipt_id", 2) end
   local record = {
-    artifact_id = id, created_at_utc = self.at, artifact_type = fields.artifact_type,
+    artifact_id = id, created_at_utc = at, artifact_type = fields.artifact_type,
     relpath = fields.relpath, sha256 = fields.sha256, byte_size = fields.byte_size,
     media_type = fields.media_type or "application/octet-stream",
     parents = json.array(fields.parents or {}), meta = json.object(fields.meta or {}),
+    receipt_id = self.receipt_id,
   }
   local ok, err = fs.append(self.registry_path, json.canonical(record) .. "\n")
   if not ok then return nil, err end
@@ -136,7 +147,7 @@ function Store:put(spec)
   local ok, err = check_parents(spec)
   if not ok then return nil, err end
   local sha = hash.sha256_hex(spec.data)
-  local relpath = spec.relpath or (M.ARTIFACTS .. "/" .. subdir .. "/" .. sha:sub(1, 16) .. "-" .. safe_name(spec.name))
+  local relpath = spec.relpath or (M.ARTIFACTS .. "/" .. subdir .. "/" .. sha:sub(1, 16) .. "-" .. names.safe_name(spec.name))
   local path
   path, err = self:confine(relpath, subdir)
   if not path then return nil, err end
@@ -186,7 +197,8 @@ function Store:register(spec)
   ok, err = self:repair()
   if not ok then return nil, err end
   return self:append_record({ artifact_type = spec.type, relpath = spec.relpath, sha256 = sha, byte_size = st.size,
-                              media_type = spec.media_type, parents = spec.parents, meta = spec.meta })
+                              media_type = spec.media_type, parents = spec.parents, meta = spec.meta,
+                              created_at_utc = spec.created_at_utc })
 end
 
 -- Reads an artifact's bytes and checks them against its record.
@@ -216,15 +228,5 @@ function Store:parent(id, want_type)
 end
 
 function M.link(record) return { artifact_id = record.artifact_id, sha256 = record.sha256 } end
-
--- Appends a run receipt: which tool ran, when (the caller's time), on what, producing what.
-function Store:receipt(tool, inputs, outputs)
-  local dir = self.repo .. "/" .. M.RUNS
-  local ok, err = fs.mkdir_p(dir)
-  if not ok then return nil, err end
-  return fs.append(dir .. "/receipts.jsonl", json.canonical({
-    tool = tool, at = self.at, inputs = json.array(inputs), outputs = json.array(outputs),
-  }) .. "\n")
-end
 
 return M

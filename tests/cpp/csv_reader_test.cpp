@@ -423,8 +423,9 @@ TEST_CASE("Reader: a 1 MB field, and records longer than max_record_bytes, with 
     REQUIRE(limited->next() == Next::bad);
     CHECK(limited->last_error()->kind == "too_long");
     CHECK(limited->last_error()->raw_truncated);
-    // raw is a prefix: what was buffered when the limit was hit (at most kRawLimit).
-    CHECK(limited->last_error()->raw == data.substr(4, 10001));
+    // raw is the record's first kRawLimit bytes, collected across refills: not whatever
+    // was buffered when the limit was hit (that made it depend on the buffer's size).
+    CHECK(limited->last_error()->raw == data.substr(4, csv::Reader::kRawLimit));
     CHECK(limited->last_error()->end_offset == data.size() - 8);
     CHECK(limited->bytes_read() <= data.size());
     REQUIRE(limited->next() == Next::record);
@@ -543,4 +544,47 @@ TEST_CASE("Reader: the streaming skip of too-long records agrees with the in-buf
         INFO("data: " << data << " max " << big.max_record_bytes);
         CHECK(run_all(*a) == run_all(*b));
     }
+}
+
+// Found by tests/fuzz/csv_fuzz.cpp: what a reader reports about a too-long record or
+// header depended on how much its buffer held when the limit was hit.
+TEST_CASE("Reader: too-long records and headers read the same with any buffer size") {
+    TempDir dir;
+    const std::string header = "id," + std::string(70, 'h') + "\n";
+    const std::string body = "1," + std::string(100, 'x') + "\n2,\"" + std::string(60, 'q') + "\"x\n3,ok\n";
+    auto path = dir.write("long.csv", "id,v\n" + body);
+    auto hpath = dir.write("longheader.csv", header + "1,2\n");
+    auto tail = dir.write("longtail.csv", header.substr(0, 60));  // too long, no line end yet
+    for (const auto& p : {path, hpath, tail}) {
+        std::string expected;
+        std::string raw;
+        for (std::size_t buffer : {64, 97, 65536}) {
+            csv::ReaderOptions opt;
+            opt.max_record_bytes = 48;
+            opt.buffer_bytes = buffer;
+            auto r = open(p, opt);
+            std::string log = r->header_message() + "\n" + run_all(*r);
+            INFO(p << " buffer " << buffer);
+            if (expected.empty()) expected = log;
+            CHECK(log == expected);
+            auto again = open(p, opt);
+            while (again->next() != Next::end && (!again->last_error() || again->last_error()->kind == "field_count")) {}
+            std::string got_raw = again->last_error() ? again->last_error()->raw : "";
+            if (buffer == 64) raw = got_raw;
+            CHECK(got_raw == raw);
+        }
+    }
+    // The header's error names its real size and keeps all of it (under kRawLimit).
+    csv::ReaderOptions opt;
+    opt.max_record_bytes = 48;
+    opt.buffer_bytes = 64;
+    auto r = open(hpath, opt);
+    CHECK(r->header_message() == hpath + ": line 1: header: record of 74 bytes is longer than max_record_bytes (48)");
+    REQUIRE(r->next() == Next::bad);
+    CHECK(r->last_error()->raw == header);
+    CHECK_FALSE(r->last_error()->raw_truncated);
+    CHECK(r->header_end() == header.size());
+    auto t = open(tail, opt);
+    CHECK(t->header_message() ==
+          tail + ": line 1: header: longer than max_record_bytes (48), and its line end is not written yet");
 }

@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import pathlib
+import pty
 import random
 import shutil
 import signal
@@ -12,7 +13,7 @@ import tempfile
 import unittest
 
 from harness import hostsync, HOSTSYNC
-from waiting import wait_for_stop
+from waiting import HANG_GUARD, wait_for_stop
 from test_pipeline import Repo, write_input
 
 MANIFEST_FIELDS = {"snapshot_id", "created_at_utc", "included_roots", "file_count", "total_plain_bytes",
@@ -61,6 +62,7 @@ class SnapshotTest(unittest.TestCase):
         self.assertIn(".adam_os/artifacts/artifact_registry.jsonl", listing)
         self.assertIn(".adam_os/runs/receipts.jsonl", listing)
         self.assertNotIn("snapshots/", listing)
+        self.assertNotIn(".adam_os/.lock", listing)   # the run lock holds a pid: never archived
         # Registry: appended, not rewritten; both records linked to the work order.
         registry = self.repo.registry_bytes()
         self.assertTrue(registry.startswith(before_registry))
@@ -191,7 +193,7 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("symlink", p.err)
         snaps = self.repo.path / ".adam_os/artifacts/snapshots"
-        visible = [n for n in (os.listdir(snaps) if snaps.exists() else []) if n != ".export.lock"]
+        visible = os.listdir(snaps) if snaps.exists() else []
         self.assertEqual(visible, [])
 
     def test_registry_rewritten_during_export_stops_before_registering(self):
@@ -231,6 +233,116 @@ class SnapshotTest(unittest.TestCase):
         self.assertIn("not a work_order", p.err)
 
 
+    def test_work_order_latest_is_the_last_one_recorded(self):
+        other = self.repo.pipeline(write_input(self, b"another input"))[5]
+        enc, _ = self.repo.tool("snapshot_export", "--work-order", "latest", "--recipient", self.recipient,
+                                "--snapshot-id", "latest")
+        self.assertEqual(enc["parents"], [{"artifact_id": other["artifact_id"], "sha256": other["sha256"]}])
+        empty = Repo(self)
+        p = empty.tool("snapshot_export", "--work-order", "latest", "--recipient", self.recipient, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("holds no work order yet", p.err)
+
+    def test_progress_line_on_a_terminal_only(self):
+        def export(sid, stderr_on_terminal):
+            cmd = [HOSTSYNC, "run", "adam.lua", "snapshot_export", "--repo", str(self.repo.path), "--at",
+                   "2026-11-24T08:00:00Z", "--work-order", self.wo["artifact_id"], "--recipient", self.recipient,
+                   "--snapshot-id", sid]
+            env = dict(os.environ, HOSTSYNC_PROGRESS_INTERVAL="0", HOSTSYNC_PROGRESS_DELAY="0")
+            if not stderr_on_terminal:
+                p = subprocess.run(cmd, env=env, capture_output=True)
+                return p.returncode, p.stderr.decode()
+            master, slave = pty.openpty()
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=slave)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:   # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            os.close(master)
+            return proc.wait(timeout=HANG_GUARD), out.decode("utf-8", "replace")
+        status, err = export("tty", True)
+        self.assertEqual(status, 0, err)
+        self.assertRegex(err, r"snapshot_export: \d+ files, [\d.]+ MB, [\d.]+ MB/s")
+        status, err = export("pipe", False)
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("files,", err)
+
+
+class SnapshotRecoveryTest(unittest.TestCase):
+    """An export killed after its rename and before its records: a rerun finishes exactly
+    what the manifest says (its work order, its created_at_utc), or stops and says why."""
+
+    def setUp(self):
+        self.repo = Repo(self)
+        self.a = self.repo.pipeline(write_input(self, b"work order A"))[5]
+        self.b = self.repo.pipeline(write_input(self, b"work order B"))[5]
+        self.key, self.recipient = keypair(self)
+
+    def export(self, work_order, at, failpoint=None, sid="s"):
+        return hostsync("run", "adam.lua", "snapshot_export", "--repo", self.repo.path, "--at", at, "--json",
+                        "--work-order", work_order["artifact_id"], "--recipient", self.recipient, "--snapshot-id", sid,
+                        env={"HOSTSYNC_FAILPOINT": failpoint} if failpoint else None)
+
+    def snapshot_records(self):
+        return [r for r in self.repo.registry() if r["artifact_type"] in ("snapshot", "snapshot_manifest")]
+
+    def test_rerun_with_another_work_order_stops_and_registers_nothing(self):
+        p = self.export(self.a, "2026-11-24T08:00:00Z", "snapshot_before_register")
+        self.assertEqual(p.returncode, -signal.SIGKILL, p.err)
+        p = self.export(self.b, "2026-11-24T09:00:00Z")
+        self.assertEqual(p.returncode, 1, p.err)
+        self.assertIn(f"is the export of work order {self.a['artifact_id']} made at 2026-11-24T08:00:00Z", p.err)
+        self.assertIn(f"run it again with --work-order {self.a['artifact_id']}", p.err)
+        self.assertEqual(self.snapshot_records(), [])
+        # Finishing it registers what the manifest says, whatever this run's --at.
+        p = self.export(self.a, "2026-11-25T00:00:00Z")
+        self.assertEqual(p.returncode, 0, p.err)
+        self.assertIn("as its manifest says", p.err)
+        enc, man = [json.loads(l) for l in p.out.splitlines()]
+        for r in (enc, man):
+            self.assertEqual(r["created_at_utc"], "2026-11-24T08:00:00Z")
+            self.assertEqual(r["parents"], [{"artifact_id": self.a["artifact_id"], "sha256": self.a["sha256"]}])
+        p = self.repo.tool("snapshot_verify", "--snapshot-id", "s", "--identity-file", self.key, check=False)
+        self.assertEqual(p.returncode, 0, p.err)
+        p = hostsync("run", "adam.lua", "verify", "--repo", self.repo.path)
+        self.assertEqual(p.returncode, 0, p.err)
+        # Once registered, the id is taken for good.
+        p = self.export(self.a, "2026-11-25T00:00:00Z")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("already exists", p.err)
+
+    def test_kill_between_the_two_records(self):
+        p = self.export(self.a, "2026-11-24T08:00:00Z", "snapshot_between_records")
+        self.assertEqual(p.returncode, -signal.SIGKILL, p.err)
+        self.assertEqual([r["artifact_type"] for r in self.snapshot_records()], ["snapshot"])
+        p = self.export(self.a, "2026-11-24T10:00:00Z")
+        self.assertEqual(p.returncode, 0, p.err)
+        self.assertEqual([r["artifact_type"] for r in self.snapshot_records()], ["snapshot", "snapshot_manifest"])
+        self.assertEqual({r["created_at_utc"] for r in self.snapshot_records()}, {"2026-11-24T08:00:00Z"})
+        p = self.repo.tool("snapshot_verify", "--snapshot-id", "s", "--identity-file", self.key, check=False)
+        self.assertEqual(p.returncode, 0, p.err)
+        p = hostsync("run", "adam.lua", "verify", "--repo", self.repo.path)
+        self.assertEqual(p.returncode, 0, p.err)
+
+    def test_a_manifest_that_does_not_match_the_registry_is_not_registered(self):
+        p = self.export(self.a, "2026-11-24T08:00:00Z", "snapshot_before_register")
+        self.assertEqual(p.returncode, -signal.SIGKILL, p.err)
+        d = self.repo.path / ".adam_os/artifacts/snapshots/s"
+        m = json.loads((d / "snapshot_manifest.json").read_text())
+        m["parents"][1]["sha256"] = "0" * 64   # a build spec the registry does not have
+        (d / "snapshot_manifest.json").write_text(json.dumps(m))
+        p = self.export(self.a, "2026-11-24T08:00:00Z")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not match the registry's work order chain", p.err)
+        self.assertEqual(self.snapshot_records(), [])
+
+
 class SnapshotCrashTest(unittest.TestCase):
     def test_kill_during_exports_never_leaves_a_half_snapshot(self):
         repo = Repo(self)
@@ -243,7 +355,7 @@ class SnapshotCrashTest(unittest.TestCase):
             registered = {pathlib.Path(r["relpath"]).parent.name for r in repo.registry()
                           if r["artifact_type"] in ("snapshot", "snapshot_manifest")}
             for name in (os.listdir(snaps) if snaps.exists() else []):
-                if name.startswith(".staging-") or name == ".export.lock":
+                if name.startswith(".staging-"):
                     continue
                 files = sorted(os.listdir(snaps / name))
                 self.assertEqual(files, ["snapshot.enc", "snapshot_manifest.json"], name)

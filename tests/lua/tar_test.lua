@@ -302,3 +302,24 @@ t.test("write: prefixes store the first n bytes of an append-only file, reproduc
   t.raises(function() tar.write(tar.hash_sink(), d, { "log.jsonl" }, { prefixes = { ["log.jsonl"] = -1 } }) end,
     "prefixes maps relative paths to byte counts")
 end)
+
+t.test("write: progress is called after each entry and every 4 MiB, and can stop the stream", function()
+  local d = t.tmpdir()
+  t.write_file(d .. "/a.txt", "aa")
+  t.write_file(d .. "/big.bin", string.rep("x", 10 * 1024 * 1024 + 5))
+  local calls = {}
+  local plain = tar.hash_sink()
+  assert(tar.write(plain, d, { "a.txt", "big.bin" }, { progress = function(entries, bytes)
+    calls[#calls + 1] = { entries, bytes }
+  end }))
+  -- a.txt done; big.bin at 4 and 8 MiB; big.bin done.
+  t.eq(calls, { { 1, 2 }, { 1, 2 + 4 * 1048576 }, { 1, 2 + 8 * 1048576 }, { 2, 2 + 10 * 1048576 + 5 } })
+  local h = tar.hash_sink()
+  assert(tar.write(h, d, { "a.txt", "big.bin" }))
+  t.eq(h:hex(), plain:hex(), "the callback changes nothing in the archive")
+  local r, err = tar.write(tar.hash_sink(), d, { "a.txt", "big.bin" }, { progress = function(entries)
+    if entries == 1 then error("enough") end
+  end })
+  t.is_nil(r)
+  t.match(err, "progress function raised: .*enough")
+end)

@@ -6,19 +6,22 @@
 -- Crash safety: everything is written into a hidden staging directory, made durable,
 -- then renamed (no-replace) to snapshots/<snapshot_id>/, and only then registered. A
 -- rerun removes stale staging directories and registers a complete snapshot whose
--- records a crash prevented; a snapshot directory is never left half-written.
+-- records a crash prevented, exactly as its manifest says (its work order, its
+-- created_at_utc); a snapshot directory is never left half-written.
 local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local tar = require "hostsync.tar"
 local crypto = require "hostsync.crypto"
+local failpoint = require "hostsync.failpoint"
+local progress = require "hostsync.progress"
 local store_mod = require "adam.store"
 local snapshot = require "adam.snapshot"
 
 local M = {
   summary = "export an encrypted, deterministic snapshot of the artifact tree (SNAPSHOT)",
   options = {
-    { "--work-order", "ID", "the work_order artifact_id (required)", required = true },
+    { "--work-order", "ID", "the work_order artifact_id, or latest: the last one recorded (required)", required = true },
     { "--recipient", "AGE1...", "age recipient(s), comma-separated" },
     { "--passphrase-file", "FILE", "encrypt with a passphrase (age scrypt) read from FILE" },
     { "--snapshot-id", "ID", "the snapshot's id (default: snap_<at>_<work order sha256[0:12]>)" },
@@ -34,25 +37,29 @@ local function default_id(at, wo)
   return "snap_" .. at:gsub("[-:]", ""):gsub("%.%d+", "") .. "_" .. wo.sha256:sub(1, 12)
 end
 
--- Registers a complete snapshot directory (both files, manifest hashes matching).
+-- Registers a complete snapshot directory (both files, manifest hashes matching), with
+-- the manifest's created_at_utc: the records say when the snapshot was made, also when
+-- a later run finishes an interrupted one. Each record is appended only if missing.
 local function register(store, rel_dir, manifest, chain)
   local primary = { store_mod.link(chain.work_order) }
   local enc, err = store:register({ type = "snapshot", relpath = rel_dir .. "/snapshot.enc",
     sha256 = manifest.archive_enc_sha256, media_type = "application/age-encryption", parents = primary,
+    created_at_utc = manifest.created_at_utc,
     meta = { snapshot_id = manifest.snapshot_id, archive_plain_sha256 = manifest.archive_plain_sha256,
              encryption_scheme = manifest.encryption_scheme } })
   if not enc then return nil, err end
+  failpoint.hit("snapshot_between_records")
   local man
   man, err = store:register({ type = "snapshot_manifest", relpath = rel_dir .. "/snapshot_manifest.json",
-    media_type = "application/json", parents = primary,
+    media_type = "application/json", parents = primary, created_at_utc = manifest.created_at_utc,
     meta = { snapshot_id = manifest.snapshot_id, snapshot_artifact_id = enc.artifact_id } })
   if not man then return nil, err end
   return { enc, man }
 end
 
--- Leftovers of interrupted exports: staging directories go; a complete snapshot
--- directory without its registry records gets them (the registry follows the disk).
-local function recover(store)
+-- Staging directories of interrupted exports go. The caller holds the run lock, so none
+-- belongs to an export still running.
+local function remove_staging(store)
   local dir = store.repo .. "/" .. snapshot.SNAPSHOTS
   for _, name in ipairs(fs.exists(dir) and assert(fs.listdir(dir)) or {}) do
     if name:match("^%.staging%-") then
@@ -61,35 +68,69 @@ local function recover(store)
   end
 end
 
+-- The work order named by --work-order: an artifact_id, or "latest", the last work order
+-- appended to the registry (SPEC-007: "the most recent work order").
+function M.resolve_work_order(store, wanted)
+  if wanted ~= "latest" then return wanted end
+  local records, err = store:records()
+  if not records then return nil, err end
+  for i = #records, 1, -1 do
+    if records[i].artifact_type == "work_order" then return records[i].artifact_id end
+  end
+  return nil, "--work-order latest: the registry holds no work order yet (run work_order_emit)"
+end
+
+-- A snapshot directory that exists: finish its registration if an export was interrupted
+-- after the rename, exactly as its manifest says, or refuse (never overwritten).
+local function finish_existing(store, rel_dir, work_order_id)
+  local abs = store.repo .. "/" .. rel_dir
+  local exists = "snapshot " .. rel_dir .. " already exists; snapshots are never overwritten (use --snapshot-id)"
+  local manifest_text = fs.read_file(abs .. "/snapshot_manifest.json")
+  local manifest = manifest_text and json.decode(manifest_text)
+  local enc_sha = fs.exists(abs .. "/snapshot.enc") and hash.sha256_file(abs .. "/snapshot.enc")
+  if type(manifest) ~= "table" or not enc_sha or enc_sha ~= manifest.archive_enc_sha256 then return nil, exists end
+  local _, by_id = store:records()
+  if not by_id then return nil, _ end
+  local enc_id = store_mod.artifact_id("snapshot", rel_dir .. "/snapshot.enc", enc_sha)
+  local man_id = store_mod.artifact_id("snapshot_manifest", rel_dir .. "/snapshot_manifest.json",
+                                       hash.sha256_hex(manifest_text))
+  if by_id[enc_id] and by_id[man_id] then return nil, exists end
+  -- Complete but not (fully) registered: an export died between its rename and its
+  -- records. Register what the manifest says, or nothing.
+  local wo = type(manifest.parents) == "table" and manifest.parents[1]
+  if type(wo) ~= "table" or wo.artifact_type ~= "work_order" or type(manifest.created_at_utc) ~= "string" then
+    return nil, rel_dir .. " is complete but unregistered, and its manifest names no work order or time: not registering it"
+  end
+  if wo.artifact_id ~= work_order_id then
+    return nil, string.format("%s is the export of work order %s made at %s, interrupted before it was registered; "
+      .. "this run asks for work order %s. To finish that export, run it again with --work-order %s "
+      .. "(it is registered as made at %s); for a new export, choose another --snapshot-id",
+      rel_dir, wo.artifact_id, manifest.created_at_utc, tostring(work_order_id), wo.artifact_id, manifest.created_at_utc)
+  end
+  local chain, cerr = snapshot.manifest_chain(store, manifest)
+  if not chain then return nil, rel_dir .. ": " .. cerr .. ": not registering it" end
+  io.stderr:write(string.format("snapshot_export: registering %s, complete but unregistered after an interrupted "
+    .. "export (work order %s, created_at_utc %s, as its manifest says)\n", rel_dir, wo.artifact_id,
+    manifest.created_at_utc))
+  return register(store, rel_dir, manifest, chain)
+end
+
 function M.run(store, opts)
-  local chain, err = snapshot.chain(store, opts.work_order)
+  local wanted, rerr = M.resolve_work_order(store, opts.work_order)
+  if not wanted then return nil, rerr end
+  local chain, err = snapshot.chain(store, wanted)
   if not chain then return nil, err end
   local keys, scheme = snapshot.keys_from_options(opts, false)
   if not keys then return nil, scheme end
-  -- One export at a time: recover() removes staging directories, which must never be
-  -- those of an export still running.
   local ok, merr = fs.safe_mkdir(store.repo, snapshot.SNAPSHOTS, { within = store_mod.ARTIFACTS, parents = true })
   if not ok then return nil, merr end
-  local lock, lerr = fs.lock(store.repo .. "/" .. snapshot.SNAPSHOTS .. "/.export.lock", { wait = 600 })
-  if not lock then return nil, lerr end
-  recover(store)
+  remove_staging(store)
 
   local id = opts.snapshot_id or default_id(store.at, chain.work_order)
   if not id:match("^[%w][%w_.%-]*$") then return nil, "snapshot id '" .. id .. "' may hold only letters, digits, _ . -" end
   local rel_dir = snapshot.SNAPSHOTS .. "/" .. id
   local final_abs = store.repo .. "/" .. rel_dir
-  if fs.exists(final_abs) then
-    local manifest_text = fs.read_file(final_abs .. "/snapshot_manifest.json")
-    local manifest = manifest_text and json.decode(manifest_text)
-    local enc_sha = fs.exists(final_abs .. "/snapshot.enc") and hash.sha256_file(final_abs .. "/snapshot.enc")
-    local _, by_id = store:records()
-    local registered = enc_sha and by_id[store_mod.artifact_id("snapshot", rel_dir .. "/snapshot.enc", enc_sha)]
-    if manifest and enc_sha == manifest.archive_enc_sha256 and not registered then
-      io.stderr:write("snapshot_export: registering " .. rel_dir .. ", complete but unregistered after an interrupted run\n")
-      return register(store, rel_dir, manifest, chain)
-    end
-    return nil, "snapshot " .. rel_dir .. " already exists; snapshots are never overwritten (use --snapshot-id)"
-  end
+  if fs.exists(final_abs) then return finish_existing(store, rel_dir, wanted) end
 
   -- Registry append-only guard: the registry must still start with these bytes when the
   -- records are appended.
@@ -114,8 +155,12 @@ function M.run(store, opts)
   for k, v in pairs(keys) do wopts[k] = v end
   local writer, werr = crypto.age_writer(staging_abs .. "/snapshot.enc", wopts)
   if not writer then return abandon(werr) end
-  local res, terr = snapshot.write_archive(tar.tee(plain, writer), store.repo, inputs)
+  -- A progress line on a terminal, for exports that take more than a few seconds.
+  local meter = progress.new("snapshot_export", { unit = "files", delay = 3 })
+  local res, terr = snapshot.write_archive(tar.tee(plain, writer), store.repo, inputs,
+                                           function(entries, bytes) meter:update(entries, bytes) end)
   if not res then writer:abort(); return abandon(terr) end
+  meter:done(res.entries, res.data_bytes)
   ok, werr = writer:close()
   if not ok then return abandon(werr) end
 
@@ -148,10 +193,10 @@ function M.run(store, opts)
   if not ok then return abandon(werr) end
   ok, werr = fs.fsync_dir(staging_abs)
   if not ok then return abandon(werr) end
-  require("hostsync.failpoint").hit("snapshot_before_rename")
+  failpoint.hit("snapshot_before_rename")
   ok, werr = fs.rename(staging_abs, final_abs, { no_replace = true })
   if not ok then return abandon(werr) end
-  require("hostsync.failpoint").hit("snapshot_before_register")
+  failpoint.hit("snapshot_before_register")
 
   local now_sha = hash.sha256_file(reg_abs, { offset = 0, length = reg_size })
   if now_sha ~= reg_prefix_sha then

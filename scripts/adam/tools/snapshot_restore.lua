@@ -2,6 +2,7 @@
 -- whole snapshot (snapshot_verify: every chunk authenticated, hashes, registry,
 -- lineage), then extracts with the safe extractor (no absolute paths, no "..", no links,
 -- size limits) into a staging directory that is renamed into place only when complete.
+-- Its receipt lists the snapshot's records as inputs and the destination in its meta.
 local fs = require "hostsync.fs"
 local crypto = require "hostsync.crypto"
 local tar = require "hostsync.tar"
@@ -10,6 +11,7 @@ local verify = require "adam.tools.snapshot_verify"
 
 local M = {
   summary = "verify a snapshot, then restore it into an empty directory",
+  records_nothing = true,  -- --at is optional: it only dates the receipt
   options = {
     { "--snapshot-id", "ID", "the snapshot to restore (required)", required = true },
     { "--dest", "DIR", "where to restore; must not exist or be empty (required)", required = true },
@@ -47,7 +49,8 @@ function M.run(store, opts)
   if not ok then fs.remove_tree(staging); return nil, err end
   io.stderr:write(string.format("snapshot_restore: restored %d entries (%d bytes) into %s\n", res.entries,
     res.bytes or 0, opts.dest))
-  return { records.snapshot, records.snapshot_manifest }
+  return { records.snapshot, records.snapshot_manifest },
+         { checked = true, meta = { snapshot_id = opts.snapshot_id, dest = opts.dest, entries = res.entries } }
 end
 
 return M

@@ -1,7 +1,8 @@
 -- snapshot_verify: decrypts a snapshot (authenticating every chunk), recomputes the
 -- plaintext SHA-256 and size, and checks the manifest, the registry records and their
 -- linkage to the work order chain; --rebuild also rebuilds the plaintext from the tree
--- (SPEC-007's "controlled rebuild") and compares. Writes nothing but its receipt.
+-- (SPEC-007's "controlled rebuild") and compares. Writes nothing but its receipt, which
+-- lists the snapshot's two records as inputs (it checked them; it made nothing).
 local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
@@ -12,6 +13,7 @@ local snapshot = require "adam.snapshot"
 
 local M = {
   summary = "decrypt and check a snapshot: hashes, manifest, registry, lineage",
+  records_nothing = true,  -- --at is optional: it only dates the receipt
   options = {
     { "--snapshot-id", "ID", "the snapshot to check (required)", required = true },
     { "--identity-file", "FILE", "age identities (AGE-SECRET-KEY-1...)" },
@@ -51,14 +53,8 @@ function M.check(store, opts)
       return nil, r.artifact_type .. " record is not linked to the work order " .. tostring(wo.artifact_id)
     end
   end
-  local chain, cerr = snapshot.chain(store, wo.artifact_id)
+  local chain, cerr = snapshot.manifest_chain(store, manifest)
   if not chain then return nil, cerr end
-  for _, p in ipairs(manifest.parents) do
-    local rec = chain[p.artifact_type]
-    if not rec or rec.artifact_id ~= p.artifact_id or rec.sha256 ~= p.sha256 then
-      return nil, "manifest parent " .. tostring(p.artifact_type) .. " does not match the work order chain"
-    end
-  end
   return manifest, found
 end
 
@@ -99,7 +95,8 @@ function M.run(store, opts)
   end
   io.stderr:write(string.format("snapshot_verify: OK %s: %d plaintext bytes, sha256 %s%s\n", opts.snapshot_id,
     bytes, sha, opts.rebuild and ", rebuilt identically" or ""))
-  return { records.snapshot, records.snapshot_manifest }
+  return { records.snapshot, records.snapshot_manifest },
+         { checked = true, meta = { snapshot_id = opts.snapshot_id, result = "ok", rebuilt = opts.rebuild == true } }
 end
 
 return M
