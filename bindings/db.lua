@@ -42,8 +42,14 @@ end
 local raising = setmetatable({}, { __mode = "k" })   -- handle -> true: opened with raise = true
 
 -- Passes a raw result through, or raises it as a db error when `h` raises and it failed.
+-- The value carries the traceback of where it was raised: a transaction that rolls back
+-- re-raises it from its own frame, and the log should show the statement's caller.
 local function checked(h, a, err, kind, code)
-  if a == nil and err ~= nil and raising[h] then error(M.error(err, kind, code), 0) end
+  if a == nil and err ~= nil and raising[h] then
+    local e = M.error(err, kind, code)
+    e.traceback = debug.traceback(err, 3)
+    error(e, 0)
+  end
   return a, err, kind, code
 end
 

@@ -4,6 +4,7 @@
 local auth = require "brain.auth"
 local chat = require "brain.chat"
 local conflicts = require "brain.conflicts"
+local errors = require "brain.errors"
 local locks = require "brain.locks"
 local records = require "brain.records"
 local store = require "brain.store"
@@ -24,42 +25,37 @@ return function(config)
   local h   -- this worker's handle, opened on first use and reopened after a failure
 
   local function handle()
-    if not h then h = assert(store.open(config.db, config.group_commit)) end
+    if not h then h = store.open(config.db, config.group_commit, true) end
     return h
   end
 
-  -- Wraps a handler: 401 without a valid token, then runs it; validation errors
-  -- ({status=, error=}) become their response; anything else is a 500 (and the handle is
-  -- dropped, in case the connection is what failed).
+  -- Wraps a handler: 401 without a valid token, then runs it. What it raises is answered
+  -- by brain/errors.lua (a status it chose, 503 for a busy database, else 500 with an id
+  -- in the log); after a 500 the handle is dropped, in case the connection is what failed.
   local function authed(fn, parse_body)
     return function(req)
-      local res = { pcall(function()
+      local trace
+      local res = { xpcall(function()
         local db = handle()
-        local ident, err = auth.identify(db, req)
+        local ident = auth.identify(db, req)
         if not ident then
-          if err then error(err, 0) end
           return 401, { ["WWW-Authenticate"] = 'Bearer realm="hostsync-brain"' }, { error = "missing or invalid bearer token" }
         end
         if parse_body then return fn(db, ident, req, validate.body(req, parse_body == "optional")) end
         return fn(db, ident, req)
+      end, function(e)
+        if not errors.is_answer(e) then trace = debug.traceback(tostring(e), 2) end
+        return e
       end) }
-      local ok, a = res[1], res[2]
       -- Pass on exactly what the handler returned: (status, body) differs from
       -- (status, headers, body) by count.
-      if ok then return unpack(res, 2, table.maxn(res)) end
-      if type(a) == "table" and a.status then return a.status, { error = a.error } end
-      -- Contention the database gave up on (SQLite's busy timeout, PostgreSQL's
-      -- serialization or deadlock errors) is temporary and nothing was applied: 503 with
-      -- Retry-After, which hostsync.http clients retry by themselves.
-      local msg = tostring(a)
-      if msg:find("SQLITE_BUSY", 1, true) or msg:find("SQLITE_LOCKED", 1, true)
-          or msg:find("SQLSTATE 40001", 1, true) or msg:find("SQLSTATE 40P01", 1, true) then
-        io.stderr:write("hostsync brain: ", req.method, " ", req.path, ": ", msg, "\n")
-        return 503, { ["Retry-After"] = "1" }, { error = "database busy, retry" }
+      if res[1] then return unpack(res, 2, table.maxn(res)) end
+      local status, headers, body = errors.respond(req, res[2], trace)
+      if status == 500 then
+        if h and not h:in_transaction() then h:close() end
+        h = nil
       end
-      if h and h:in_transaction() == false then h:close() end
-      h = nil
-      error(a, 0)
+      return status, headers, body
     end
   end
 
