@@ -2,8 +2,11 @@
 // over host/http_client and host/http_server. Argument checks and defaults are in http.lua.
 #include <lua.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include "host/event_hub.hpp"
 #include "host/http_client.hpp"
 #include "host/http_lua_worker.hpp"
 #include "host/http_server.hpp"
@@ -177,6 +180,48 @@ int l_serve(lua_State* L) {
     return 1;
 }
 
+// (topic, from, {event...}) -> how many were new (arguments checked by http.lua)
+int l_publish(lua_State* L) {
+    std::string topic = luaL_checkstring(L, 1);
+    auto from = static_cast<std::int64_t>(luaL_checknumber(L, 2));
+    luaL_checktype(L, 3, LUA_TTABLE);
+    std::vector<hostsync::events::Event> list;
+    for (int i = 1;; ++i) {
+        lua_rawgeti(L, 3, i);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        list.push_back(http::event_from_lua(L, lua_gettop(L)));
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, static_cast<lua_Integer>(hostsync::events::Hub::instance().publish(topic, from, std::move(list))));
+    return 1;
+}
+
+// (topic) -> {floor=, last=, subscribers=, buffered=} | nil
+int l_topic_info(lua_State* L) {
+    auto info = hostsync::events::Hub::instance().info(luaL_checkstring(L, 1));
+    if (!info) return 0;
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, static_cast<lua_Number>(info->floor));
+    lua_setfield(L, -2, "floor");
+    lua_pushnumber(L, static_cast<lua_Number>(info->last));
+    lua_setfield(L, -2, "last");
+    lua_pushinteger(L, static_cast<lua_Integer>(info->subscribers));
+    lua_setfield(L, -2, "subscribers");
+    lua_pushinteger(L, static_cast<lua_Integer>(info->buffered));
+    lua_setfield(L, -2, "buffered");
+    return 1;
+}
+
+// (label, value) -> how many streams were ended
+int l_end_streams(lua_State* L) {
+    lua_pushinteger(L, static_cast<lua_Integer>(
+                           hostsync::events::Hub::instance().end_streams(luaL_checkstring(L, 1), luaL_checkstring(L, 2))));
+    return 1;
+}
+
 }  // namespace
 
 int hostsync_raw_http(lua_State* L) {
@@ -184,6 +229,9 @@ int hostsync_raw_http(lua_State* L) {
         {"request", guarded<l_request>},
         {"sse_connect", guarded<l_sse_connect>},
         {"serve", guarded<l_serve>},
+        {"publish", guarded<l_publish>},
+        {"topic_info", guarded<l_topic_info>},
+        {"end_streams", guarded<l_end_streams>},
         {nullptr, nullptr},
     };
     lua_newtable(L);
