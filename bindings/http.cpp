@@ -215,6 +215,17 @@ int l_topic_info(lua_State* L) {
     return 1;
 }
 
+// () -> {name...}
+int l_topics(lua_State* L) {
+    auto names = hostsync::events::Hub::instance().topics();
+    lua_createtable(L, static_cast<int>(names.size()), 0);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        lua_pushlstring(L, names[i].data(), names[i].size());
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    return 1;
+}
+
 // (label, value) -> how many streams were ended
 int l_end_streams(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(
@@ -231,6 +242,7 @@ int hostsync_raw_http(lua_State* L) {
         {"serve", guarded<l_serve>},
         {"publish", guarded<l_publish>},
         {"topic_info", guarded<l_topic_info>},
+        {"topics", guarded<l_topics>},
         {"end_streams", guarded<l_end_streams>},
         {nullptr, nullptr},
     };

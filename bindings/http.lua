@@ -316,6 +316,11 @@ function M.topic(name)
   return raw.topic_info(name)
 end
 
+-- http.topics() -> the names of the topics this process has
+function M.topics()
+  return raw.topics()
+end
+
 -- http.end_streams(label, value) -> how many subscriber streams were ended
 function M.end_streams(label, value)
   if type(label) ~= "string" or (type(value) ~= "string" and type(value) ~= "number") then

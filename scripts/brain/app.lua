@@ -12,7 +12,9 @@ local sync_policy = require "brain.sync_policy"
 local sync_pull = require "brain.sync_pull"
 local sync_push = require "brain.sync_push"
 local sync_resolve = require "brain.sync_resolve"
+local sync_stream = require "brain.sync_stream"
 local sync_tenant = require "brain.sync_tenant"
+local topics = require "brain.topics"
 local validate = require "brain.validate"
 
 return function(config)
@@ -48,8 +50,13 @@ return function(config)
         return e
       end) }
       -- Pass on exactly what the handler returned: (status, body) differs from
-      -- (status, headers, body) by count.
-      if res[1] then return unpack(res, 2, table.maxn(res)) end
+      -- (status, headers, body) by count. Its writes committed: publish them to the
+      -- event topics they touched (brain/topics.lua).
+      if res[1] then
+        topics.flush(h)
+        return unpack(res, 2, table.maxn(res))
+      end
+      topics.forget()
       local status, headers, body = errors.respond(req, res[2], trace)
       if status == 500 then
         if h and not h:in_transaction() then h:close() end
@@ -67,6 +74,8 @@ return function(config)
       if not id.tenant then
         error({ status = 403, error = "this token has no sync tenant (brain_admin.lua token create ... --tenant T --level L)" }, 0)
       end
+      -- A write may move the tenant's versions: /sync/stream followers get a poke.
+      if req.method == "POST" then topics.touch(sync_stream.topic(id.tenant)) end
       return fn(db, id, req, body)
     end, parse_body)
   end
@@ -80,7 +89,7 @@ return function(config)
     { "POST", "/sync/state",          authed(function(db, id, _, body) return records.post_state(db, id, body) end, true) },
     { "POST", "/chat",                authed(function(db, id, _, body) return chat.post(db, id, body) end, true) },
     { "GET",  "/chat",                authed(function(db, _, req) return chat.history(db, req) end) },
-    { "GET",  "/chat/stream",         authed(function(db, _, req) return chat.stream(db, req) end) },
+    { "GET",  "/chat/stream",         authed(function(db, id, req) return chat.stream(db, id, req) end) },
     { "POST", "/handoffs",            authed(function(db, id, _, body) return records.post_handoff(db, id, body) end, true) },
     { "GET",  "/handoffs",            authed(function(db, _, req) return records.list_handoffs(db, req) end) },
     { "POST", "/tasks",               authed(function(db, id, _, body) return records.post_task(db, id, body) end, true) },
@@ -92,6 +101,7 @@ return function(config)
     { "POST", "/sync/push",           synced(function(db, id, _, body) return sync_push.push(db, id, body, policy) end, true) },
     { "GET",  "/sync/pull",           synced(function(db, id, req) return sync_pull.pull(db, id, req) end) },
     { "GET",  "/sync/events",         synced(function(db, id, req) return sync_pull.events(db, id, req) end) },
+    { "GET",  "/sync/stream",         synced(function(db, id, req) return sync_stream.stream(db, id, req) end) },
     { "POST", "/sync/conflict-resolve", synced(function(db, id, _, body) return sync_resolve.resolve(db, id, body) end, true) },
     { "GET",  "/sync/tenant",         synced(function(db, id) return sync_tenant.get(db, id) end) },
     { "POST", "/sync/tenant",         synced(function(db, id, _, body) return sync_tenant.set(db, id, body) end, true) },
@@ -99,5 +109,8 @@ return function(config)
     { "GET",  "/whoami",              authed(function(_, id) return 200, { ai = id.ai, agent = id.agent, machine = id.machine, projects = id.project_list,
                                                                                       tenant = id.tenant, level = id.level } end) },
   }
+  -- Publishes to the event topics what other servers (PostgreSQL) or other processes
+  -- wrote, on a thread of its own (docs/brain.md, "Live streams").
+  app.background = topics.watcher(config)
   return app
 end

@@ -13,8 +13,8 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, group_commit, tls = {cert, key}" },
-    { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, max_body, group_commit, stream_sweep, tls = {cert, key}" },
+    { "--threads", "N", "worker threads: requests handled at once; open streams hold none (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
   },
 }
