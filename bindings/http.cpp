@@ -152,8 +152,8 @@ double number(lua_State* L, int idx, const char* name, double dflt) {
     return v;
 }
 
-// ({address, port, threads, max_body, read_timeout, grace, tls_cert, tls_key, script,
-//   module}) -> true | nil, err. Blocks until SIGTERM/SIGINT.
+// ({address, port, threads, max_body, read_timeout, idle_timeout, grace, tls_cert, tls_key,
+//   script, module}) -> true | nil, err. Blocks until SIGTERM/SIGINT.
 int l_serve(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     http::ServerOptions o;
@@ -162,6 +162,7 @@ int l_serve(lua_State* L) {
     o.threads = static_cast<int>(number(L, 1, "threads", 8));
     o.max_body = static_cast<std::size_t>(number(L, 1, "max_body", 1 << 20));
     o.read_timeout = number(L, 1, "read_timeout", 10);
+    o.idle_timeout = number(L, 1, "idle_timeout", 60);
     o.grace = number(L, 1, "grace", 10);
     o.tls_cert = field(L, 1, "tls_cert");
     o.tls_key = field(L, 1, "tls_key");

@@ -184,12 +184,12 @@ end
 -- Server -------------------------------------------------------------------------------
 
 local serve_keys = { address = true, port = true, script = true, module = true, threads = true,
-  max_body = true, read_timeout = true, grace = true, tls = true }
+  max_body = true, read_timeout = true, idle_timeout = true, grace = true, tls = true }
 
--- http.serve{address=, port=, script= | module=, threads=, max_body=, read_timeout=, grace=,
---            tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
+-- http.serve{address=, port=, script= | module=, threads=, max_body=, read_timeout=,
+--            idle_timeout=, grace=, tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
 function M.serve(opts)
-  local usage = "Usage: http.serve{script = PATH | module = NAME, address=, port=, threads=, max_body=, read_timeout=, grace=, tls = {cert=, key=}}"
+  local usage = "Usage: http.serve{script = PATH | module = NAME, address=, port=, threads=, max_body=, read_timeout=, idle_timeout=, grace=, tls = {cert=, key=}}"
   if type(opts) ~= "table" then error(usage, 2) end
   check_keys(opts, serve_keys, usage)
   if (opts.script == nil) == (opts.module == nil) then error(usage .. ": give exactly one of script and module", 2) end
@@ -202,6 +202,7 @@ function M.serve(opts)
   if type(threads) ~= "number" or threads < 1 or threads > 256 or threads ~= floor(threads) then error(usage .. ": threads must be 1..256", 2) end
   check_number(opts.max_body, "max_body", usage)
   check_number(opts.read_timeout, "read_timeout", usage, 0.001)
+  check_number(opts.idle_timeout, "idle_timeout", usage, 0.001)
   check_number(opts.grace, "grace", usage)
   local cert, key
   if opts.tls ~= nil then
@@ -211,7 +212,7 @@ function M.serve(opts)
     cert, key = opts.tls.cert, opts.tls.key
   end
   return raw.serve{ address = opts.address or "127.0.0.1", port = port, threads = threads,
-    max_body = opts.max_body, read_timeout = opts.read_timeout, grace = opts.grace,
+    max_body = opts.max_body, read_timeout = opts.read_timeout, idle_timeout = opts.idle_timeout, grace = opts.grace,
     tls_cert = cert, tls_key = key, script = opts.script, module = opts.module }
 end
 

@@ -65,6 +65,9 @@ private:
 
 std::string json_error(const std::string& message) { return nlohmann::json{{"error", message}}.dump(); }
 
+// libmicrohttpd's timeouts are whole seconds; never 0 (that would mean "none").
+unsigned seconds(double s) { return static_cast<unsigned>(std::max(1.0, std::ceil(s))); }
+
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
@@ -192,6 +195,9 @@ MHD_Result Server::start(MHD_Connection* c, const char* url, const char* method,
     auto* ex = new Exchange;
     *con_cls = ex;
     life_.in_flight++;
+    // Silence is now a slow client in the middle of a request (the body), not an idle
+    // keep-alive connection: the shorter bound applies until the response is done.
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, seconds(opts_.read_timeout));
     ex->req.method = method;
     ex->req.path = url;
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &ex->req.query);
@@ -341,10 +347,14 @@ MHD_Result Server::answer_json(MHD_Connection* c, unsigned status, const std::st
     return ret;
 }
 
-void Server::on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+void Server::on_completed(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode toe) {
     auto* self = static_cast<Server*>(cls);
     auto* ex = static_cast<Exchange*>(*con_cls);
     if (ex == nullptr) return;
+    // Back to idle: the connection waits for the client's next request. (A connection
+    // ending otherwise is being closed: leave it alone.)
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, seconds(self->opts_.idle_timeout));
     if (ex->stream) {
         ex->stream->gone();
         if (ex->stream->subscription != 0)
@@ -422,7 +432,11 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
     unsigned limit = static_cast<unsigned>(std::clamp<rlim_t>(rl.rlim_cur, 128, 1 << 16) - 64);
-    unsigned timeout = static_cast<unsigned>(std::max(1.0, std::ceil(opts.read_timeout)));
+    // A new connection is idle until its first request: the keep-alive bound applies.
+    // Closing an idle connection always races a client that sends on it at that moment
+    // (the request fails with nothing known about it), so the bound is long, and there
+    // is no limit on requests per connection (docs/architecture.md).
+    unsigned timeout = seconds(opts.idle_timeout);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      (tls ? MHD_USE_TLS : 0) | (v6 ? MHD_USE_IPv6 : 0);
     MHD_Daemon* daemon;

@@ -77,7 +77,8 @@ struct ServerOptions {
     int port = 0;                     // 0: the kernel picks a free port
     int threads = 8;                  // workers = handlers running at once
     std::size_t max_body = 1 << 20;   // larger request bodies get 413
-    double read_timeout = 10;         // seconds a connection may stay silent (idle keep-alive too)
+    double read_timeout = 10;         // seconds a client may stay silent while sending a request
+    double idle_timeout = 60;         // seconds an idle keep-alive connection is kept
     double grace = 10;                // seconds in-flight requests get after SIGTERM
     double stream_ping = 15;          // seconds: an idle event stream gets a ": ping" comment
     std::string tls_cert, tls_key;    // both set: HTTPS

@@ -1,0 +1,259 @@
+"""Open chat streams next to lock traffic, one `hostsync serve` on SQLite with its
+default settings (8 worker threads). Run through bench/stream_bench.sh (which builds the
+lock load generator). Not a test: the figures depend on the machine and its load.
+
+Phases:
+  1. open STREAMS `GET /chat/stream` connections (one reader thread, non-blocking sockets);
+  2. idle for IDLE seconds: the server's CPU (utime+stime from /proc) and RSS;
+  3. CLIENTS lock clients (bench/lock_loadgen.cpp) acquire and release for SECONDS while
+     one poster posts POSTS messages, one every SECONDS/POSTS s: each post's delivery
+     time to every stream (post sent -> event read), the lock pairs' p50/p99 and errors;
+  4. every stream must have received every post exactly once, in order.
+
+Environment: HOSTSYNC, LOADGEN (set by stream_bench.sh), STREAMS (1000), CLIENTS (32),
+SECONDS_RUN (10), POSTS (20), IDLE (30), THREADS (unset: the server's default),
+OPEN_TIMEOUT (60: seconds to wait for the streams' response heads; a server that cannot
+open them all is measured anyway, e.g. the thread-per-stream server before issue 11).
+"""
+import http.client
+import json
+import os
+import pathlib
+import re
+import resource
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HOSTSYNC = os.environ["HOSTSYNC"]
+LOADGEN = os.environ["LOADGEN"]
+STREAMS = int(os.environ.get("STREAMS", "1000"))
+CLIENTS = int(os.environ.get("CLIENTS", "32"))
+SECONDS = float(os.environ.get("SECONDS_RUN", "10"))
+POSTS = int(os.environ.get("POSTS", "20"))
+OPEN_TIMEOUT = float(os.environ.get("OPEN_TIMEOUT", "60"))
+IDLE = float(os.environ.get("IDLE", "30"))
+THREADS = os.environ.get("THREADS")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * (len(xs) - 1) + 0.5))] if xs else 0.0
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def memory_mb(pid):
+    status = open(f"/proc/{pid}/status").read()
+    rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+    hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    return rss, hwm
+
+
+class Readers:
+    """STREAMS event-stream connections read by one thread: de-chunks each response and
+    records (arrival time, event id) for every `id:` line."""
+
+    def __init__(self, port, token, n):
+        self.sel = selectors.DefaultSelector()
+        self.received = [[] for _ in range(n)]
+        self.ended = 0
+        self.lock = threading.Lock()
+        request = (f"GET /chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                   "Accept: text/event-stream\r\n\r\n").encode()
+        self.state = []
+        for i in range(n):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(request)
+            s.setblocking(False)
+            self.state.append({"buf": b"", "head": False, "chunk": b"", "text": b""})
+            self.sel.register(s, selectors.EVENT_READ, i)
+        self.heads = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            for key, _ in self.sel.select(0.2):
+                i = key.data
+                try:
+                    data = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                now = time.monotonic()
+                if not data:
+                    self.sel.unregister(key.fileobj)
+                    with self.lock:
+                        self.ended += 1
+                    continue
+                self.feed(i, data, now)
+
+    def feed(self, i, data, now):
+        st = self.state[i]
+        st["buf"] += data
+        if not st["head"]:
+            end = st["buf"].find(b"\r\n\r\n")
+            if end < 0:
+                return
+            assert st["buf"].startswith(b"HTTP/1.1 200"), st["buf"][:80]
+            st["buf"] = st["buf"][end + 4:]
+            st["head"] = True
+            with self.lock:
+                self.heads += 1
+        # chunked: "<hex>\r\n<data>\r\n"
+        while True:
+            line_end = st["buf"].find(b"\r\n")
+            if line_end < 0:
+                break
+            size = int(st["buf"][:line_end].split(b";")[0], 16)
+            if len(st["buf"]) < line_end + 2 + size + 2:
+                break
+            st["text"] += st["buf"][line_end + 2:line_end + 2 + size]
+            st["buf"] = st["buf"][line_end + 4 + size:]
+        while True:
+            nl = st["text"].find(b"\n")
+            if nl < 0:
+                break
+            line, st["text"] = st["text"][:nl], st["text"][nl + 1:]
+            if line.startswith(b"id: "):
+                self.received[i].append((now, int(line[4:])))
+
+    def close(self):
+        self.stop = True
+        self.thread.join(5)
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+
+
+def call(port, method, path, token, body=None, timeout=60):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+        res = conn.getresponse()
+        return res.status, json.loads(res.read() or b"null")
+    finally:
+        conn.close()
+
+
+def token(db, agent, project="*"):
+    return subprocess.run([HOSTSYNC, "run", "brain_admin.lua", "token", "create", "--ai", "bench", "--agent", agent,
+                           "--machine", "m", "--project", project, "--db", str(db)],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = pathlib.Path(tempfile.mkdtemp(prefix="stream-bench-", dir=os.environ.get("BENCH_TMP")))
+    server = None
+    try:
+        db = work / "brain.sqlite"
+        reader_token, poster = token(db, "reader"), token(db, "poster")
+        (work / "tokens").write_text("\n".join(token(db, f"a{i}", "P") for i in range(CLIENTS)) + "\n")
+        args = [HOSTSYNC, "serve", "--port", "0", "--db", str(db)] + (["--threads", THREADS] if THREADS else [])
+        server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        line = server.stderr.readline()
+        port = int(re.search(r"listening on http://127\.0\.0\.1:(\d+)", line).group(1))
+        threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+        print(f"streams={STREAMS} clients={CLIENTS} seconds={SECONDS:g} posts={POSTS} "
+              f"server_threads={THREADS or 'default (8)'}")
+        print("load before:", open("/proc/loadavg").read().split()[:3])
+        rss0, _ = memory_mb(server.pid)
+
+        t0 = time.monotonic()
+        readers = Readers(port, reader_token, STREAMS)
+        while readers.heads < STREAMS and time.monotonic() - t0 < OPEN_TIMEOUT:
+            time.sleep(0.05)
+        opened = time.monotonic() - t0
+        print(f"opened {readers.heads} of {STREAMS} streams in {opened:.2f} s; server RSS {rss0:.1f} MB before, "
+              f"{memory_mb(server.pid)[0]:.1f} MB after")
+
+        c0, w0 = cpu_seconds(server.pid), time.monotonic()
+        time.sleep(IDLE)
+        idle_cpu = (cpu_seconds(server.pid) - c0) / (time.monotonic() - w0) * 100
+        rss_idle, _ = memory_mb(server.pid)
+        print(f"idle {IDLE:g} s with {STREAMS} open streams: server CPU {idle_cpu:.2f}% of one core, RSS {rss_idle:.1f} MB")
+
+        posts, post_status = [], []
+
+        def post_loop():
+            for i in range(POSTS):
+                time.sleep(SECONDS / POSTS)
+                sent = time.monotonic()
+                try:
+                    st, body = call(port, "POST", "/chat", poster, {"message": f"bench post {i}"}, timeout=10)
+                except OSError as e:
+                    st, body = f"no answer in 10 s ({e.__class__.__name__})", None
+                post_status.append(st)
+                if st == 201:
+                    posts.append((body["id"], sent, time.monotonic()))
+
+        poster_thread = threading.Thread(target=post_loop)
+        c1, w1 = cpu_seconds(server.pid), time.monotonic()
+        poster_thread.start()
+        out = subprocess.run([LOADGEN, f"http://127.0.0.1:{port}", str(SECONDS), str(work / "tokens")],
+                             capture_output=True, text=True)
+        poster_thread.join()
+        busy_cpu = (cpu_seconds(server.pid) - c1) / (time.monotonic() - w1) * 100
+        if out.returncode != 0:
+            raise SystemExit("load generator failed: " + out.stdout + out.stderr)
+        lock = dict(kv.split("=") for kv in out.stdout.split())
+        # Wait (bounded) for the last post to reach every stream.
+        want = [p[0] for p in posts]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(len(r) < len(want) for r in readers.received):
+            time.sleep(0.1)
+        readers.close()
+        rss_end, hwm = memory_mb(server.pid)
+
+        delays, per_post_all = [], []
+        complete = 0
+        sent_at = {p[0]: p[1] for p in posts}
+        for r in readers.received:
+            if [i for _, i in r] == want:
+                complete += 1
+            delays += [(t - sent_at[i]) * 1000 for t, i in r if i in sent_at]
+        for pid_, sent, _ in posts:
+            arrivals = [t for r in readers.received for t, i in r if i == pid_]
+            if len(arrivals) == STREAMS:
+                per_post_all.append((max(arrivals) - sent) * 1000)
+        post_rtt = [(done - sent) * 1000 for _, sent, done in posts]
+
+        print(f"locks: {lock['pairs_per_s']} pairs/s, p50 {lock['p50_ms']} ms, p99 {lock['p99_ms']} ms, "
+              f"errors {lock['errors']} ({lock['pairs']} pairs)")
+        if out.stderr.strip():
+            print("  load generator:", out.stderr.strip().replace("\n", "\n  "))
+        print(f"posts: {post_status.count(201)}/{POSTS} answered 201; POST round trip p50 {percentile(post_rtt, .5):.1f} ms, "
+              f"max {max(post_rtt, default=0):.1f} ms")
+        if post_status.count(201) < POSTS:
+            print("  failed posts:", sorted(set(map(str, post_status)) - {"201"}))
+        print(f"delivery (post sent -> event read, {len(delays)} events): p50 {percentile(delays, .5):.1f} ms, "
+              f"p99 {percentile(delays, .99):.1f} ms, max {max(delays, default=0):.1f} ms")
+        print(f"a post reaching all {STREAMS} streams: p50 {percentile(per_post_all, .5):.1f} ms, "
+              f"p99 {percentile(per_post_all, .99):.1f} ms ({len(per_post_all)}/{len(posts)} posts reached all)")
+        print(f"streams with every post exactly once, in order: {complete}/{STREAMS}; streams ended early: {readers.ended}")
+        print(f"server CPU under load: {busy_cpu:.0f}% of one core; RSS {rss_end:.1f} MB, peak {hwm:.1f} MB")
+        print("load after:", open("/proc/loadavg").read().split()[:3])
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+#!/bin/sh
+# 1,000 open chat streams next to 32 lock clients on one `hostsync serve` (SQLite, default
+# settings). Usage (from the repository root):
+#   HOSTSYNC=build/hostsync bench/stream_bench.sh
+# Knobs (environment): STREAMS=1000 CLIENTS=32 SECONDS_RUN=10 POSTS=20 IDLE=30 THREADS
+# (unset: the server's default). Method and figures: bench/README.md, "Streams".
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+: "${HOSTSYNC:=$here/../build/hostsync}"
+out=$(dirname "$HOSTSYNC")/lock_loadgen
+if [ ! -x "$out" ] || [ "$here/lock_loadgen.cpp" -nt "$out" ]; then
+  # shellcheck disable=SC2046
+  c++ -O2 -std=c++17 -Wall -Wextra -o "$out" "$here/lock_loadgen.cpp" $(pkg-config --cflags --libs cpp-httplib) -pthread
+fi
+HOSTSYNC=$(cd "$(dirname "$HOSTSYNC")" && pwd)/$(basename "$HOSTSYNC") LOADGEN=$out exec python3 "$here/stream_bench.py"
