@@ -3,7 +3,6 @@ on a 2-thread server, and the server still answers; every stream gets each messa
 a stream resumes from Last-Event-ID across a restart; a stream sees only what its token
 may; /sync/stream pokes a follower with the version; on PostgreSQL a post or a push on
 one server reaches the streams of another. Real servers, real sockets, real databases."""
-import http.client
 import json
 import os
 import shutil
@@ -12,51 +11,25 @@ import unittest
 import uuid
 
 from brain_support import call, make_token
+from http_support import EventStream
 from pgserver import PgServer
 from sync_support import SyncServer, make_sync_token
 
 T1 = "2025-11-24T16:00:00Z"
 
 
-class Stream:
-    """GET PATH with a bearer token (and Last-Event-ID); returns once the head arrived."""
+class Stream(EventStream):
+    """GET PATH with a bearer token (and Last-Event-ID); events' data decoded from JSON."""
 
-    def __init__(self, port, path, token, last_id=None, timeout=60):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    def __init__(self, port, path, token, last_id=None):
         headers = {"Authorization": "Bearer " + token}
         if last_id is not None:
             headers["Last-Event-ID"] = str(last_id)
-        self.conn.request("GET", path, headers=headers)
-        self.res = self.conn.getresponse()
-        assert self.res.status == 200, (self.res.status, self.res.read())
+        super().__init__(port, path, headers)
 
     def next(self):
-        """-> (id, event, decoded data) of the next event; None once the stream ended.
-        Comments (the server's ": ping") are skipped."""
-        fields = {}
-        while True:
-            line = self.res.readline()
-            if line == b"":
-                return None
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if "data" in fields:
-                    return int(fields["id"]), fields.get("event"), json.loads(fields["data"])
-                continue
-            if not line.startswith(":"):
-                k, v = line.split(": ", 1)
-                fields[k] = v
-
-    def take(self, n):
-        out = []
-        for _ in range(n):
-            ev = self.next()
-            assert ev is not None, f"stream ended after {out}"
-            out.append(ev)
-        return out
-
-    def close(self):
-        self.conn.close()
+        ev = super().next()
+        return ev and (ev[0], ev[1], json.loads(ev[2]))
 
 
 def server(test, db, workdir, port=0):

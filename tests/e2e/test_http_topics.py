@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import main
-from http_support import Server
+from http_support import EventStream, Server
 
 
 def request(server, method, path, body=None, timeout=30):
@@ -28,45 +28,8 @@ def request(server, method, path, body=None, timeout=30):
         conn.close()
 
 
-class Stream:
-    """An open event stream; the constructor returns once the response head arrived."""
-
-    def __init__(self, server, path, timeout=30):
-        self.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
-        self.conn.request("GET", path)
-        self.res = self.conn.getresponse()
-        assert self.res.status == 200, self.res.status
-        assert self.res.getheader("Content-Type").startswith("text/event-stream")
-
-    def next(self):
-        """-> (id, event, data) of the next event, or None once the server ended the stream.
-        Comments (": ping") are skipped."""
-        fields = {}
-        while True:
-            line = self.res.readline()
-            if line == b"":
-                return None
-            line = line.decode().rstrip("\n")
-            if line == "":
-                if "data" in fields:
-                    return int(fields["id"]), fields.get("event"), fields["data"]
-                continue
-            if line.startswith(":"):
-                continue
-            k, v = line.split(": ", 1)
-            fields[k] = v
-
-    def take(self, n):
-        out = []
-        for _ in range(n):
-            ev = self.next()
-            if ev is None:
-                raise AssertionError(f"stream ended after {out}")
-            out.append(ev)
-        return out
-
-    def close(self):
-        self.conn.close()
+def open_stream(server, path):
+    return EventStream(server.port, path)
 
 
 class HttpTopicsTest(unittest.TestCase):
@@ -81,7 +44,7 @@ class HttpTopicsTest(unittest.TestCase):
 
     def test_twenty_streams_on_two_workers_leave_the_workers_free(self):
         s = Server(self, threads=2)
-        streams = [Stream(s, "/topic/news?after=0") for _ in range(20)]
+        streams = [open_stream(s, "/topic/news?after=0") for _ in range(20)]
         # With every stream open, both workers still answer requests.
         for i in range(10):
             status, body = request(s, "GET", f"/hello/n{i}")
@@ -101,13 +64,13 @@ class HttpTopicsTest(unittest.TestCase):
 
     def test_replay_then_buffer_then_live_each_through_the_filter(self):
         s = Server(self, threads=2)
-        web = Stream(s, "/topic/t?after=5&replay=6,7&project=web")
+        web = open_stream(s, "/topic/t?after=5&replay=6,7&project=web")
         self.assertEqual(web.take(2), [(6, "news", "replayed 6"), (7, "news", "replayed 7")])
         self.publish(s, "t", 7, [{"id": 8, "data": "w", "project": "web"}, {"id": 9, "data": "o", "project": "other"},
                                  {"id": 10, "data": "none"}])
         self.assertEqual(web.take(2), [(8, "news", "w"), (10, "news", "none")])
         # A second subscriber that has 8 gets 9 and 10 from the topic's buffer, then live.
-        late = Stream(s, "/topic/t?after=8")
+        late = open_stream(s, "/topic/t?after=8")
         self.assertEqual([e[0] for e in late.take(2)], [9, 10])
         self.publish(s, "t", 10, [{"id": 11, "data": "x", "project": "other"}, {"id": 12, "data": "y", "project": "web"}])
         self.assertEqual([e[0] for e in late.take(2)], [11, 12])
@@ -119,18 +82,18 @@ class HttpTopicsTest(unittest.TestCase):
 
     def test_a_resume_point_the_buffer_cannot_serve_gets_its_replay_and_an_end(self):
         s = Server(self, threads=2)
-        first = Stream(s, "/topic/big?after=0")
+        first = open_stream(s, "/topic/big?after=0")
         events = [{"id": i, "data": f"e{i}"} for i in range(1, 4101)]
         self.assertEqual(self.publish(s, "big", 0, events), 4100)
         info = request(s, "GET", "/topic/big/info")[1]
         self.assertEqual((info["floor"], info["last"], info["buffered"]), (4, 4100, 4096))
         # The store replays 1..2; 3 and 4 are neither replayed nor buffered: the stream
         # ends after the replay, and the client would resume from 2.
-        late = Stream(s, "/topic/big?after=0&replay=1,2")
+        late = open_stream(s, "/topic/big?after=0&replay=1,2")
         self.assertEqual([e[0] for e in late.take(2)], [1, 2])
         self.assertIsNone(late.next())
         # Within the buffer: served from it.
-        near = Stream(s, "/topic/big?after=4095")
+        near = open_stream(s, "/topic/big?after=4095")
         self.assertEqual([e[0] for e in near.take(5)], [4096, 4097, 4098, 4099, 4100])
         # A publish that starts beyond what the topic has ends whoever would miss events.
         self.assertEqual(self.publish(s, "big", 5000, [{"id": 5001, "data": "after a gap"}]), 1)
@@ -142,8 +105,8 @@ class HttpTopicsTest(unittest.TestCase):
 
     def test_end_streams_by_label(self):
         s = Server(self, threads=2)
-        a = Stream(s, "/topic/l?who=a")
-        b = Stream(s, "/topic/l?who=b")
+        a = open_stream(s, "/topic/l?who=a")
+        b = open_stream(s, "/topic/l?who=b")
         status, body = request(s, "POST", "/end-streams?label=who&value=a")
         self.assertEqual((status, body), (200, {"ended": 1}))
         self.assertIsNone(a.next())
@@ -154,7 +117,7 @@ class HttpTopicsTest(unittest.TestCase):
 
     def test_background_task_runs_beside_the_workers_and_stops_with_the_server(self):
         s = Server(self, threads=1)
-        beats = Stream(s, "/topic/beat")
+        beats = open_stream(s, "/topic/beat")
         mark, release = os.path.join(self.tmp, "blocked"), os.path.join(self.tmp, "release")
         result = {}
         blocker = threading.Thread(target=lambda: result.update(r=request(s, "GET", f"/block?mark={mark}&until={release}")))
