@@ -7,5 +7,5 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${HOSTSYNC:=$here/../build/hostsync}"
-out=$("$here/loadgen.sh" "$HOSTSYNC")
+out=$("$here/build_tool.sh" lock_loadgen "$HOSTSYNC")
 HOSTSYNC=$(cd "$(dirname "$HOSTSYNC")" && pwd)/$(basename "$HOSTSYNC") LOADGEN=$out exec python3 "$here/lock_bench.py"

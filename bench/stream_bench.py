@@ -3,14 +3,15 @@ default settings (8 worker threads). Run through bench/stream_bench.sh (which bu
 lock load generator). Not a test: the figures depend on the machine and its load.
 
 Phases:
-  1. open STREAMS `GET /chat/stream` connections (one reader thread, non-blocking sockets);
+  1. open STREAMS `GET /chat/stream` connections (bench/stream_readers.cpp: one epoll
+     loop in C++, so the readers cost far less CPU than the server's fan-out they time);
   2. idle for IDLE seconds: the server's CPU (utime+stime from /proc) and RSS;
   3. CLIENTS lock clients (bench/lock_loadgen.cpp) acquire and release for SECONDS while
      one poster posts POSTS messages, one every SECONDS/POSTS s: each post's delivery
      time to every stream (post sent -> event read), the lock pairs' p50/p99 and errors;
   4. every stream must have received every post exactly once, in order.
 
-Environment: HOSTSYNC, LOADGEN (set by stream_bench.sh), STREAMS (1000), CLIENTS (32),
+Environment: HOSTSYNC, LOADGEN, READERS (set by stream_bench.sh), STREAMS (1000), CLIENTS (32),
 SECONDS_RUN (10), POSTS (20), IDLE (30), THREADS (unset: the server's default),
 OPEN_TIMEOUT (60: seconds to wait for the streams' response heads; a server that cannot
 open them all is measured anyway, e.g. the thread-per-stream server before issue 11).
@@ -21,9 +22,7 @@ import os
 import pathlib
 import re
 import resource
-import selectors
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import time
 
 HOSTSYNC = os.environ["HOSTSYNC"]
 LOADGEN = os.environ["LOADGEN"]
+READERS = os.environ["READERS"]
 STREAMS = int(os.environ.get("STREAMS", "1000"))
 CLIENTS = int(os.environ.get("CLIENTS", "32"))
 SECONDS = float(os.environ.get("SECONDS_RUN", "10"))
@@ -57,82 +57,6 @@ def memory_mb(pid):
     rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
     hwm = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
     return rss, hwm
-
-
-class Readers:
-    """STREAMS event-stream connections read by one thread: de-chunks each response and
-    records (arrival time, event id) for every `id:` line."""
-
-    def __init__(self, port, token, n):
-        self.sel = selectors.DefaultSelector()
-        self.received = [[] for _ in range(n)]
-        self.ended = 0
-        self.lock = threading.Lock()
-        request = (f"GET /chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                   "Accept: text/event-stream\r\n\r\n").encode()
-        self.state = []
-        for i in range(n):
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(request)
-            s.setblocking(False)
-            self.state.append({"buf": b"", "head": False, "chunk": b"", "text": b""})
-            self.sel.register(s, selectors.EVENT_READ, i)
-        self.heads = 0
-        self.stop = False
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        while not self.stop:
-            for key, _ in self.sel.select(0.2):
-                i = key.data
-                try:
-                    data = key.fileobj.recv(65536)
-                except BlockingIOError:
-                    continue
-                now = time.monotonic()
-                if not data:
-                    self.sel.unregister(key.fileobj)
-                    with self.lock:
-                        self.ended += 1
-                    continue
-                self.feed(i, data, now)
-
-    def feed(self, i, data, now):
-        st = self.state[i]
-        st["buf"] += data
-        if not st["head"]:
-            end = st["buf"].find(b"\r\n\r\n")
-            if end < 0:
-                return
-            assert st["buf"].startswith(b"HTTP/1.1 200"), st["buf"][:80]
-            st["buf"] = st["buf"][end + 4:]
-            st["head"] = True
-            with self.lock:
-                self.heads += 1
-        # chunked: "<hex>\r\n<data>\r\n"
-        while True:
-            line_end = st["buf"].find(b"\r\n")
-            if line_end < 0:
-                break
-            size = int(st["buf"][:line_end].split(b";")[0], 16)
-            if len(st["buf"]) < line_end + 2 + size + 2:
-                break
-            st["text"] += st["buf"][line_end + 2:line_end + 2 + size]
-            st["buf"] = st["buf"][line_end + 4 + size:]
-        while True:
-            nl = st["text"].find(b"\n")
-            if nl < 0:
-                break
-            line, st["text"] = st["text"][:nl], st["text"][nl + 1:]
-            if line.startswith(b"id: "):
-                self.received[i].append((now, int(line[4:])))
-
-    def close(self):
-        self.stop = True
-        self.thread.join(5)
-        for key in list(self.sel.get_map().values()):
-            key.fileobj.close()
 
 
 def call(port, method, path, token, body=None, timeout=60):
@@ -172,11 +96,12 @@ def main():
         rss0, _ = memory_mb(server.pid)
 
         t0 = time.monotonic()
-        readers = Readers(port, reader_token, STREAMS)
-        while readers.heads < STREAMS and time.monotonic() - t0 < OPEN_TIMEOUT:
-            time.sleep(0.05)
+        events_file = work / "events"
+        readers = subprocess.Popen([READERS, str(port), reader_token, str(STREAMS), "/chat/stream", str(events_file)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        heads = int(readers.stdout.readline().split()[1])
         opened = time.monotonic() - t0
-        print(f"opened {readers.heads} of {STREAMS} streams in {opened:.2f} s; server RSS {rss0:.1f} MB before, "
+        print(f"opened {heads} of {STREAMS} streams in {opened:.2f} s; server RSS {rss0:.1f} MB before, "
               f"{memory_mb(server.pid)[0]:.1f} MB after")
 
         c0, w0 = cpu_seconds(server.pid), time.monotonic()
@@ -209,23 +134,28 @@ def main():
         if out.returncode != 0:
             raise SystemExit("load generator failed: " + out.stdout + out.stderr)
         lock = dict(kv.split("=") for kv in out.stdout.split())
-        # Wait (bounded) for the last post to reach every stream.
+        # Give the last post time to reach every stream (delivery is timed from the
+        # readers' own timestamps, not from this wait).
+        time.sleep(2)
+        readers.stdin.close()
+        ended = int(readers.stdout.readline().split()[1])
+        readers.wait(60)
+        received = [[] for _ in range(STREAMS)]
+        for line in events_file.read_text().splitlines():
+            i, eid, ns = line.split()
+            received[int(i)].append((int(ns) / 1e9, int(eid)))
         want = [p[0] for p in posts]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(len(r) < len(want) for r in readers.received):
-            time.sleep(0.1)
-        readers.close()
         rss_end, hwm = memory_mb(server.pid)
 
         delays, per_post_all = [], []
         complete = 0
         sent_at = {p[0]: p[1] for p in posts}
-        for r in readers.received:
+        for r in received:
             if [i for _, i in r] == want:
                 complete += 1
             delays += [(t - sent_at[i]) * 1000 for t, i in r if i in sent_at]
         for pid_, sent, _ in posts:
-            arrivals = [t for r in readers.received for t, i in r if i == pid_]
+            arrivals = [t for r in received for t, i in r if i == pid_]
             if len(arrivals) == STREAMS:
                 per_post_all.append((max(arrivals) - sent) * 1000)
         post_rtt = [(done - sent) * 1000 for _, sent, done in posts]
@@ -242,7 +172,7 @@ def main():
               f"p99 {percentile(delays, .99):.1f} ms, max {max(delays, default=0):.1f} ms")
         print(f"a post reaching all {STREAMS} streams: p50 {percentile(per_post_all, .5):.1f} ms, "
               f"p99 {percentile(per_post_all, .99):.1f} ms ({len(per_post_all)}/{len(posts)} posts reached all)")
-        print(f"streams with every post exactly once, in order: {complete}/{STREAMS}; streams ended early: {readers.ended}")
+        print(f"streams with every post exactly once, in order: {complete}/{STREAMS}; streams ended early: {ended}")
         print(f"server CPU under load: {busy_cpu:.0f}% of one core; RSS {rss_end:.1f} MB, peak {hwm:.1f} MB")
         print("load after:", open("/proc/loadavg").read().split()[:3])
     finally:

@@ -7,5 +7,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${HOSTSYNC:=$here/../build/hostsync}"
-out=$("$here/loadgen.sh" "$HOSTSYNC")
-HOSTSYNC=$(cd "$(dirname "$HOSTSYNC")" && pwd)/$(basename "$HOSTSYNC") LOADGEN=$out exec python3 "$here/stream_bench.py"
+out=$("$here/build_tool.sh" lock_loadgen "$HOSTSYNC")
+readers=$("$here/build_tool.sh" stream_readers "$HOSTSYNC")
+HOSTSYNC=$(cd "$(dirname "$HOSTSYNC")" && pwd)/$(basename "$HOSTSYNC") LOADGEN=$out READERS=$readers \
+  exec python3 "$here/stream_bench.py"
