@@ -3,6 +3,8 @@ default settings (8 worker threads). Run through bench/stream_bench.sh (which bu
 lock load generator). Not a test: the figures depend on the machine and its load.
 
 Phases:
+  0. the lock clients alone for SECONDS (no stream open): the same server's lock latency
+     at this moment, for comparison (the machine's load moves p99 more than streams do);
   1. open STREAMS `GET /chat/stream` connections (bench/stream_readers.cpp: one epoll
      loop in C++, so the readers cost far less CPU than the server's fan-out they time);
   2. idle for IDLE seconds: the server's CPU (utime+stime from /proc) and RSS;
@@ -95,6 +97,17 @@ def main():
         print("load before:", open("/proc/loadavg").read().split()[:3])
         rss0, _ = memory_mb(server.pid)
 
+        def lock_run():
+            out = subprocess.run([LOADGEN, f"http://127.0.0.1:{port}", str(SECONDS), str(work / "tokens")],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                raise SystemExit("load generator failed: " + out.stdout + out.stderr)
+            return dict(kv.split("=") for kv in out.stdout.split()), out.stderr.strip()
+
+        alone, _ = lock_run()
+        print(f"locks alone: {alone['pairs_per_s']} pairs/s, p50 {alone['p50_ms']} ms, p99 {alone['p99_ms']} ms, "
+              f"errors {alone['errors']}")
+
         t0 = time.monotonic()
         events_file = work / "events"
         readers = subprocess.Popen([READERS, str(port), reader_token, str(STREAMS), "/chat/stream", str(events_file)],
@@ -127,13 +140,9 @@ def main():
         poster_thread = threading.Thread(target=post_loop)
         c1, w1 = cpu_seconds(server.pid), time.monotonic()
         poster_thread.start()
-        out = subprocess.run([LOADGEN, f"http://127.0.0.1:{port}", str(SECONDS), str(work / "tokens")],
-                             capture_output=True, text=True)
+        lock, lock_err = lock_run()
         poster_thread.join()
         busy_cpu = (cpu_seconds(server.pid) - c1) / (time.monotonic() - w1) * 100
-        if out.returncode != 0:
-            raise SystemExit("load generator failed: " + out.stdout + out.stderr)
-        lock = dict(kv.split("=") for kv in out.stdout.split())
         # Give the last post time to reach every stream (delivery is timed from the
         # readers' own timestamps, not from this wait).
         time.sleep(2)
@@ -160,10 +169,11 @@ def main():
                 per_post_all.append((max(arrivals) - sent) * 1000)
         post_rtt = [(done - sent) * 1000 for _, sent, done in posts]
 
-        print(f"locks: {lock['pairs_per_s']} pairs/s, p50 {lock['p50_ms']} ms, p99 {lock['p99_ms']} ms, "
-              f"errors {lock['errors']} ({lock['pairs']} pairs)")
-        if out.stderr.strip():
-            print("  load generator:", out.stderr.strip().replace("\n", "\n  "))
+        print(f"locks with the streams and posts: {lock['pairs_per_s']} pairs/s, p50 {lock['p50_ms']} ms, "
+              f"p99 {lock['p99_ms']} ms, errors {lock['errors']} ({lock['pairs']} pairs); "
+              f"p99 ratio with/alone {float(lock['p99_ms']) / max(float(alone['p99_ms']), 0.001):.2f}")
+        if lock_err:
+            print("  load generator:", lock_err.replace("\n", "\n  "))
         print(f"posts: {post_status.count(201)}/{POSTS} answered 201; POST round trip p50 {percentile(post_rtt, .5):.1f} ms, "
               f"max {max(post_rtt, default=0):.1f} ms")
         if post_status.count(201) < POSTS:
