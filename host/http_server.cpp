@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http_body.hpp"
 #include "http_stream.hpp"
 #include "http_worker_pool.hpp"
 
@@ -144,17 +145,28 @@ void raise_open_file_limit() {
     }
 }
 
-// A body over the limit is read and dropped (so the client can read its 413) up to this
-// many bytes; beyond it the connection is closed.
+// A body the server will not keep (a refused request's, one over the limit) is still
+// read, and dropped, so the client can read its answer, up to this many bytes; beyond it
+// the connection is closed.
 constexpr std::size_t kDiscardLimit = 64u << 20;
+// A body no larger than this (and within max_body, with a Content-Length, not encoded)
+// is read before the app's admit() runs: it is in the connection's buffer anyway. Any
+// other body waits for admit(), so a stranger can neither make the server keep or decode
+// a body nor learn its size limit.
+constexpr std::size_t kSmallBody = 64u << 10;
 
 // One request and its answer: libmicrohttpd's per-request context (*con_cls).
 struct Exchange {
-    ServerRequest req;
-    bool too_large = false;         // answered 413 once the body is read (and dropped)
-    std::size_t discarded = 0;
+    ServerRequest req;                   // body empty until the handler's turn
+    std::unique_ptr<RequestBody> body;   // null: the request has none
+    bool expect_continue = false;        // the client waits for "100 Continue" before its body
+    bool multipart = false;
+    bool refused = false;                // admit() said no: `res` holds its answer
+    bool close = false;                  // answer with Connection: close
     std::mutex mu;
-    enum class State { receiving, dispatched, answered } state = State::receiving;
+    // admitting: admit() runs on a worker before the body is read; admitted: its answer
+    // is in; receiving: the body arrives; dispatched: a worker runs the handler.
+    enum class State { admitting, admitted, receiving, dispatched, answered } state = State::receiving;
     ServerResponse res;                         // set by the worker
     std::shared_ptr<StreamConnection> stream;   // set for event streams
 };
@@ -172,10 +184,11 @@ public:
 
 private:
     MHD_Result start(MHD_Connection* c, const char* url, const char* method, void** con_cls);
+    MHD_Result complete(MHD_Connection* c, Exchange* ex, std::unique_lock<std::mutex>& lock);
+    void admit(MHD_Connection* c, Exchange* ex);
     void dispatch(MHD_Connection* c, Exchange* ex);
     MHD_Result answer(MHD_Connection* c, Exchange* ex);
-    MHD_Result answer_json(MHD_Connection* c, unsigned status, const std::string& message);
-    MHD_Result answer_too_large(MHD_Connection* c);
+    MHD_Result answer_json(MHD_Connection* c, Exchange* ex, int status, const std::string& message);
     void add_stream(const std::shared_ptr<StreamConnection>& s);
     void drop_stream(StreamConnection* s);
 
@@ -189,6 +202,26 @@ private:
 MHD_Result collect(void* cls, MHD_ValueKind, const char* key, const char* value) {
     static_cast<HeaderList*>(cls)->emplace_back(key, value != nullptr ? value : "");
     return MHD_YES;
+}
+
+std::string header(MHD_Connection* c, const char* name) {
+    const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return v != nullptr ? v : "";
+}
+
+// A worker's admit() or handle() with any exception turned into a 500 (logged).
+template <typename Fn>
+bool guarded_call(const ServerRequest& req, ServerResponse& res, Fn fn) {
+    try {
+        return fn();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hostsync http: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+        res = ServerResponse{};
+        res.status = 500;
+        res.headers = {{"Content-Type", "application/json"}};
+        res.body = json_error("internal server error");
+        return false;
+    }
 }
 
 MHD_Result Server::start(MHD_Connection* c, const char* url, const char* method, void** con_cls) {
@@ -205,21 +238,22 @@ MHD_Result Server::start(MHD_Connection* c, const char* url, const char* method,
     for (auto& [k, _] : ex->req.headers) k = lower(k);
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     ex->req.remote_addr = address_text(ci != nullptr ? ci->client_addr : nullptr);
-    // A body larger than allowed is never stored. A client that waits for "100 Continue"
-    // gets the 413 before sending it; others send it anyway and must read their answer
-    // (a server that answers and closes mid-upload makes them fail on a broken pipe), so
-    // it is read and dropped, up to kDiscardLimit.
-    const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (length != nullptr && std::strtoull(length, nullptr, 10) > opts_.max_body) {
-        ex->too_large = true;
-        const char* expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-        if (expect != nullptr && lower(expect) == "100-continue") return answer_too_large(c);
-    }
-    return MHD_YES;
-}
 
-MHD_Result Server::answer_too_large(MHD_Connection* c) {
-    return answer_json(c, 413, "request body larger than " + std::to_string(opts_.max_body) + " bytes");
+    std::string length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    bool chunked = lower(header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING)).find("chunked") != std::string::npos;
+    unsigned long long declared = length.empty() ? 0 : std::strtoull(length.c_str(), nullptr, 10);
+    if (!chunked && declared == 0) return MHD_YES;   // no body: complete() comes next
+    ex->body = std::make_unique<RequestBody>(opts_.max_body, header(c, MHD_HTTP_HEADER_CONTENT_ENCODING));
+    ex->expect_continue = lower(header(c, MHD_HTTP_HEADER_EXPECT)) == "100-continue";
+    ex->multipart = lower(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)).rfind("multipart/form-data", 0) == 0;
+    if (ex->body->encoded()) ex->close = true;   // an encoded body is never left half-read on a kept connection
+    bool small = !chunked && !ex->body->encoded() && declared <= std::min(opts_.max_body, kSmallBody);
+    if (small) return MHD_YES;
+    // Ask the app before reading the body.
+    ex->state = Exchange::State::admitting;
+    MHD_suspend_connection(c);
+    admit(c, ex);
+    return MHD_YES;
 }
 
 MHD_Result Server::on_request(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
@@ -228,33 +262,34 @@ MHD_Result Server::on_request(void* cls, MHD_Connection* c, const char* url, con
     auto* ex = static_cast<Exchange*>(*con_cls);
     if (ex == nullptr) return self->start(c, url, method, con_cls);   // headers are in
     if (*upload_size > 0) {
-        if (!ex->too_large && ex->req.body.size() + *upload_size > self->opts_.max_body) {
-            ex->too_large = true;   // a chunked body outgrew the limit
-            ex->discarded = ex->req.body.size();
-            std::string().swap(ex->req.body);
-        }
-        if (ex->too_large) {
-            ex->discarded += *upload_size;
-            if (ex->discarded > kDiscardLimit) return MHD_NO;   // not worth reading on: close
-        } else {
-            ex->req.body.append(upload, *upload_size);
-        }
+        RequestBody& b = *ex->body;
+        b.feed(upload, *upload_size);
         *upload_size = 0;
+        // Reading a body only to drop it is worth it up to a point.
+        if ((ex->refused || b.problem() != RequestBody::Problem::none) && b.wire_bytes() > kDiscardLimit) return MHD_NO;
         return MHD_YES;
     }
-    if (ex->too_large) return self->answer_too_large(c);
     std::unique_lock<std::mutex> lock(ex->mu);
     switch (ex->state) {
-        case Exchange::State::receiving:
-            // The request is complete: park the connection while a worker answers it.
-            ex->state = Exchange::State::dispatched;
-            MHD_suspend_connection(c);
-            lock.unlock();
-            self->dispatch(c, ex);
-            return MHD_YES;
+        case Exchange::State::admitting:
         case Exchange::State::dispatched:
-            MHD_suspend_connection(c);
+            MHD_suspend_connection(c);   // a worker still has it
             return MHD_YES;
+        case Exchange::State::admitted:
+            // admit() answered; the body is still to come.
+            ex->state = Exchange::State::receiving;
+            if (ex->refused) {
+                // A client waiting for "100 Continue" sends no body: answer now. Others
+                // send it anyway; it is read and dropped, then answered.
+                if (ex->expect_continue) {
+                    lock.unlock();
+                    return self->answer(c, ex);
+                }
+                ex->body->drop();
+            }
+            return MHD_YES;
+        case Exchange::State::receiving:
+            return self->complete(c, ex, lock);
         case Exchange::State::answered:
             break;
     }
@@ -262,17 +297,64 @@ MHD_Result Server::on_request(void* cls, MHD_Connection* c, const char* url, con
     return self->answer(c, ex);
 }
 
-void Server::dispatch(MHD_Connection* c, Exchange* ex) {
+// The whole request is in: answer what needs no app, or hand it to a worker.
+MHD_Result Server::complete(MHD_Connection* c, Exchange* ex, std::unique_lock<std::mutex>& lock) {
+    lock.unlock();
+    if (ex->refused) return answer(c, ex);
+    if (ex->body) {
+        RequestBody& b = *ex->body;
+        b.finish();
+        switch (b.problem()) {
+            case RequestBody::Problem::none: break;
+            case RequestBody::Problem::too_large:
+                return answer_json(c, ex, 413, "request body larger than " + std::to_string(opts_.max_body) + " bytes");
+            case RequestBody::Problem::bad_encoding:
+                return answer_json(c, ex, 400, "request body does not decode as its Content-Encoding says");
+            case RequestBody::Problem::unsupported_encoding:
+                return answer_json(c, ex, 415, "unsupported Content-Encoding (gzip and deflate are accepted)");
+        }
+    }
+    lock.lock();
+    ex->state = Exchange::State::dispatched;
+    MHD_suspend_connection(c);
+    lock.unlock();
+    dispatch(c, ex);
+    return MHD_YES;
+}
+
+void Server::admit(MHD_Connection* c, Exchange* ex) {
     pool_.submit([this, c, ex](Worker& w) {
         ServerResponse res;
-        try {
-            w.handle(ex->req, res);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "hostsync http: %s %s: %s\n", ex->req.method.c_str(), ex->req.path.c_str(), e.what());
-            res = ServerResponse{};
-            res.status = 500;
+        bool ok = guarded_call(ex->req, res, [&] { return w.admit(ex->req, res); });
+        {
+            std::lock_guard<std::mutex> lock(ex->mu);
+            ex->refused = !ok;
+            if (!ok) ex->res = std::move(res);
+            ex->state = Exchange::State::admitted;
+        }
+        MHD_resume_connection(c);
+    });
+}
+
+void Server::dispatch(MHD_Connection* c, Exchange* ex) {
+    pool_.submit([this, c, ex](Worker& w) {
+        // admit() on the head, then handle() on the same worker with the body: what admit
+        // learnt about the request (who asks) reaches the handler. A request admitted
+        // before its body was read is admitted again here: that first answer may have
+        // come from another worker.
+        ServerResponse res;
+        if (!guarded_call(ex->req, res, [&] { return w.admit(ex->req, res); })) {
+            // refused: `res` is the answer; the body is never handed over
+        } else if (ex->multipart) {
+            res.status = 415;
             res.headers = {{"Content-Type", "application/json"}};
-            res.body = json_error("internal server error");
+            res.body = json_error("unsupported media type (multipart/form-data is not accepted)");
+        } else {
+            if (ex->body) ex->req.body = std::move(ex->body->text());
+            guarded_call(ex->req, res, [&] {
+                w.handle(ex->req, res);
+                return true;
+            });
         }
         std::shared_ptr<StreamConnection> stream;
         std::function<void(Stream&)> fn = std::move(res.stream);
@@ -331,20 +413,18 @@ MHD_Result Server::answer(MHD_Connection* c, Exchange* ex) {
     }
     if (resp == nullptr) return MHD_NO;
     for (const auto& [k, v] : r.headers) MHD_add_response_header(resp, k.c_str(), v.c_str());
-    if (life_.stopping) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (life_.stopping || ex->close) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-MHD_Result Server::answer_json(MHD_Connection* c, unsigned status, const std::string& message) {
-    std::string body = json_error(message);
-    MHD_Response* resp = MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
-    if (resp == nullptr) return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    MHD_Result ret = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+MHD_Result Server::answer_json(MHD_Connection* c, Exchange* ex, int status, const std::string& message) {
+    ex->res = ServerResponse{};
+    ex->res.status = status;
+    ex->res.headers = {{"Content-Type", "application/json"}};
+    ex->res.body = json_error(message);
+    return answer(c, ex);
 }
 
 void Server::on_completed(void* cls, MHD_Connection* c, void** con_cls, MHD_RequestTerminationCode toe) {

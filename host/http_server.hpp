@@ -57,10 +57,23 @@ struct ServerResponse {
     std::optional<events::Subscription> subscription;
 };
 
-// One per worker thread; handle() is only ever called from that thread.
+// One per worker thread; admit() and handle() are only ever called from that thread.
 class Worker {
 public:
     virtual ~Worker() = default;
+    // Called with the request line and headers (`head.body` is empty) before the body is
+    // read: false refuses the request with `res` (e.g. 401), and the body is then read
+    // only to be discarded, never kept, decoded or parsed. So an unauthenticated client
+    // cannot make the server keep a body or learn its size limit. handle() follows on the
+    // same thread right after admit() returned true; a request with a body over 64 KiB
+    // (or chunked, or encoded) is admitted once before its body is read, on any worker,
+    // and again just before handle().
+    virtual bool admit(const ServerRequest& head, ServerResponse& res) {
+        (void)head;
+        (void)res;
+        return true;
+    }
+    // The admitted request with its body.
     virtual void handle(const ServerRequest& req, ServerResponse& res) = 0;
     // The app's background task, if it has one (false at once if not): runs on a thread
     // of its own, on a Worker built for it, until it returns or `life` says the server
@@ -76,7 +89,7 @@ struct ServerOptions {
     std::string address = "127.0.0.1";
     int port = 0;                     // 0: the kernel picks a free port
     int threads = 8;                  // workers = handlers running at once
-    std::size_t max_body = 1 << 20;   // larger request bodies get 413
+    std::size_t max_body = 1 << 20;   // larger request bodies (after decoding) get 413
     double read_timeout = 10;         // seconds a client may stay silent while sending a request
     double idle_timeout = 60;         // seconds an idle keep-alive connection is kept
     double grace = 10;                // seconds in-flight requests get after SIGTERM
