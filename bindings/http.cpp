@@ -227,6 +227,17 @@ int l_topics(lua_State* L) {
     return 1;
 }
 
+// (label) -> {value...} of the open streams
+int l_stream_labels(lua_State* L) {
+    auto values = hostsync::events::Hub::instance().label_values(luaL_checkstring(L, 1));
+    lua_createtable(L, static_cast<int>(values.size()), 0);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        lua_pushlstring(L, values[i].data(), values[i].size());
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    return 1;
+}
+
 // (label, value) -> how many streams were ended
 int l_end_streams(lua_State* L) {
     lua_pushinteger(L, static_cast<lua_Integer>(
@@ -245,6 +256,7 @@ int hostsync_raw_http(lua_State* L) {
         {"topic_info", guarded<l_topic_info>},
         {"topics", guarded<l_topics>},
         {"end_streams", guarded<l_end_streams>},
+        {"stream_labels", guarded<l_stream_labels>},
         {nullptr, nullptr},
     };
     lua_newtable(L);

@@ -322,6 +322,12 @@ function M.topics()
   return raw.topics()
 end
 
+-- http.stream_labels(label) -> the distinct values of `label` among open subscriber streams
+function M.stream_labels(label)
+  if type(label) ~= "string" then error("Usage: http.stream_labels(label: string)", 2) end
+  return raw.stream_labels(label)
+end
+
 -- http.end_streams(label, value) -> how many subscriber streams were ended
 function M.end_streams(label, value)
   if type(label) ~= "string" or (type(value) ~= "string" and type(value) ~= "number") then

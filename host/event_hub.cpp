@@ -166,6 +166,24 @@ std::size_t Hub::end_streams(const std::string& key, const std::string& value) {
     return n;
 }
 
+std::vector<std::string> Hub::label_values(const std::string& key) {
+    std::vector<std::shared_ptr<Topic>> all;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [_, t] : topics_) all.push_back(t);
+    }
+    std::vector<std::string> out;
+    for (auto& t : all) {
+        std::lock_guard<std::mutex> lock(t->mu);
+        for (const auto& m : t->members)
+            for (const auto& [k, v] : m.labels)
+                if (k == key) out.push_back(v);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 std::optional<TopicInfo> Hub::info(const std::string& name) {
     auto t = topic(name, false);
     if (!t) return std::nullopt;

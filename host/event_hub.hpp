@@ -99,6 +99,8 @@ public:
 
     // Finishes every stream whose labels hold key = value; -> how many.
     std::size_t end_streams(const std::string& key, const std::string& value);
+    // The distinct values of label `key` among open streams (e.g. the tokens to check).
+    std::vector<std::string> label_values(const std::string& key);
 
     std::optional<TopicInfo> info(const std::string& topic);
     std::vector<std::string> topics();

@@ -55,4 +55,19 @@ function M.require_project(ident, project)
   end
 end
 
+-- Of these token ids (strings), the ones no longer valid (revoked): an open stream
+-- outlives the check made when it opened, so the server asks again (brain/topics.lua).
+function M.invalid_among(h, ids)
+  local out = {}
+  for i = 1, #ids, 500 do
+    local chunk = { unpack(ids, i, math.min(i + 499, #ids)) }
+    local marks = ("?, "):rep(#chunk):sub(1, -3)
+    for _, r in ipairs(assert(h:query("SELECT id FROM tokens WHERE revoked_at IS NOT NULL AND id IN (" .. marks .. ")",
+        unpack(chunk)))) do
+      out[#out + 1] = tostring(r.id)
+    end
+  end
+  return out
+end
+
 return M

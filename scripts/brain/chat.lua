@@ -96,10 +96,12 @@ end
 topics.source(M.TOPIC, function(h, _, after) return events_after(h, after, topics.PAGE) end)
 
 -- What a token's stream may see, decided once when it opens: messages of the projects
--- the token allows, and messages without a project. A token allowed every project ("*")
--- sees everything. (The rule for what a token may read belongs with the access rules;
--- this is the one place the stream takes it from.)
-function M.stream_filter(ident)
+-- the token allows, and messages without a project; only `project`'s if the reader
+-- asked for one (and may use it). A token allowed every project ("*") sees everything.
+-- (The rule for what a token may read belongs with the access rules; this is the one
+-- place the stream takes it from.)
+function M.stream_filter(ident, project)
+  if project then return { project = { project } } end
   if ident.projects["*"] then return nil end
   local allowed = { "" }
   for p in pairs(ident.projects) do allowed[#allowed + 1] = p end
@@ -109,8 +111,9 @@ end
 
 -- GET /chat/stream: without Last-Event-ID or ?since= it starts at the current end (only
 -- new messages, like tail -f); history is GET /chat or ?since=0. The missed messages are
--- replayed from the table, then the stream is live. It holds no worker.
-function M.stream(h, ident, req)
+-- replayed from the table, then the stream is live. It holds no worker. `project`: only
+-- that project's messages (the caller checked that the token may use it).
+function M.stream(h, ident, req, project)
   local from = req.headers["last-event-id"] or req.query.since
   local since
   if from == nil or from == "" then
@@ -119,7 +122,7 @@ function M.stream(h, ident, req)
     since = since_of(from, "Last-Event-ID")
   end
   return http.subscribe{ topic = M.TOPIC, after = since, replay = events_after(h, since, M.REPLAY),
-                         filter = M.stream_filter(ident), labels = { token = tostring(ident.token_id) } }
+                         filter = M.stream_filter(ident, project), labels = { token = tostring(ident.token_id) } }
 end
 
 return M

@@ -13,8 +13,11 @@
 --   topics.refresh(h, name)      read and publish what the topic lacks, if anyone listens
 --   topics.watcher(config)       the background task: refreshes on NOTIFY (PostgreSQL)
 --                                and every config.stream_sweep seconds (default SWEEP: a
---                                missed notification, a writer in another process)
+--                                missed notification, a writer in another process); every
+--                                TOKEN_CHECK seconds ends the streams of tokens revoked
+--                                since they opened
 local http = require "hostsync.http"
+local auth = require "brain.auth"
 local store = require "brain.store"
 local time = require "hostsync.time"
 
@@ -24,6 +27,7 @@ M.CHANNEL = "hostsync_topics"
 M.PAGE = 500
 M.SWEEP = 5            -- seconds between re-reads of every topic someone listens to
 M.LISTEN_SLICE = 0.5   -- PostgreSQL: seconds per wait for a notification (shutdown is noticed)
+M.TOKEN_CHECK = 2      -- seconds between checks of the tokens whose streams are open
 
 local sources = {}     -- prefix -> read(h, name, after)
 local touched = {}     -- name -> true, for the request being handled
@@ -83,6 +87,14 @@ local function sweep(h)
   for _, name in ipairs(http.topics()) do M.refresh(h, name) end
 end
 
+-- A stream was admitted once, when it opened: end those whose token is no longer valid.
+-- (Streams are labelled with their token's id.)
+local function check_tokens(h)
+  local open = http.stream_labels("token")
+  if #open == 0 then return end
+  for _, id in ipairs(auth.invalid_among(h, open)) do http.end_streams("token", id) end
+end
+
 -- The background task (app.background): its own handle, so it never competes with a
 -- worker's. Raising ends it; the host starts it again a second later.
 function M.watcher(config)
@@ -93,6 +105,7 @@ function M.watcher(config)
     local postgres = h:backend() == "postgres"
     if postgres then h:listen(M.CHANNEL) end
     local next_sweep = time.monotonic() + every
+    local next_check = time.monotonic() + M.TOKEN_CHECK
     while true do
       if postgres then
         local n = h:wait_notification(M.LISTEN_SLICE)
@@ -105,12 +118,17 @@ function M.watcher(config)
           for name in pairs(names) do M.refresh(h, name) end
         end
         if not wait(0) then break end
-      elseif not wait(math.min(every, 60)) then
+      elseif not wait(math.min(every, M.TOKEN_CHECK)) then
         break
       end
-      if time.monotonic() >= next_sweep then
+      local now = time.monotonic()
+      if now >= next_sweep then
         sweep(h)
-        next_sweep = time.monotonic() + every
+        next_sweep = now + every
+      end
+      if now >= next_check then
+        check_tokens(h)
+        next_check = now + M.TOKEN_CHECK
       end
     end
     h:close()

@@ -172,7 +172,9 @@ TEST_CASE("event hub: a gone client is dropped; end_streams finishes by label") 
     sb.labels = {{"token", "18"}};
     hub.subscribe(std::move(sa), a);
     hub.subscribe(std::move(sb), b);
+    CHECK(hub.label_values("token") == std::vector<std::string>{"17", "18"});
     CHECK(hub.end_streams("token", "17") == 1);
+    CHECK(hub.label_values("token") == std::vector<std::string>{"18"});
     CHECK(a->finished);
     CHECK_FALSE(b->finished);
     b->gone = true;

@@ -127,6 +127,22 @@ class BrainStreamsSQLiteTest(unittest.TestCase):
         s_web.close()
         s_all.close()
 
+    def test_the_streams_of_a_revoked_token_end(self):
+        from harness import hostsync
+        keep = make_token(self.db, agent="keeper", project="*")
+        gone = make_token(self.db, agent="leaver", machine="m9", project="*")
+        brain = server(self, self.db, self.dir)
+        kept, ended = chat_stream(brain, keep), chat_stream(brain, gone)
+        listing = hostsync("run", "brain_admin.lua", "token", "list", "--db", self.db, check=True).out
+        tid = [line.split("\t")[0] for line in listing.splitlines() if "/@leaver\tm9" in line][0]
+        hostsync("run", "brain_admin.lua", "token", "revoke", tid, "--db", self.db, check=True)
+        self.assertIsNone(ended.next())                  # the server ended it (a complete body)
+        self.assertEqual(call(brain.base, "GET", "/chat/stream", gone)[0], 401)
+        mid = post(brain, keep, "still streaming")
+        self.assertEqual(kept.take(1)[0][0], mid)
+        kept.close()
+        ended.close()
+
     def test_sync_stream_pokes_a_follower_with_the_version(self):
         user = make_sync_token(self.db, "home", 1, agent="me")
         other = make_sync_token(self.db, "elsewhere", 1, agent="them")
