@@ -216,26 +216,21 @@ int l_topic_info(lua_State* L) {
     return 1;
 }
 
-// () -> {name...}
-int l_topics(lua_State* L) {
-    auto names = hostsync::events::Hub::instance().topics();
-    lua_createtable(L, static_cast<int>(names.size()), 0);
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        lua_pushlstring(L, names[i].data(), names[i].size());
+int push_string_list(lua_State* L, const std::vector<std::string>& list) {
+    lua_createtable(L, static_cast<int>(list.size()), 0);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        lua_pushlstring(L, list[i].data(), list[i].size());
         lua_rawseti(L, -2, static_cast<int>(i + 1));
     }
     return 1;
 }
 
+// () -> {name...}
+int l_topics(lua_State* L) { return push_string_list(L, hostsync::events::Hub::instance().topics()); }
+
 // (label) -> {value...} of the open streams
 int l_stream_labels(lua_State* L) {
-    auto values = hostsync::events::Hub::instance().label_values(luaL_checkstring(L, 1));
-    lua_createtable(L, static_cast<int>(values.size()), 0);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        lua_pushlstring(L, values[i].data(), values[i].size());
-        lua_rawseti(L, -2, static_cast<int>(i + 1));
-    }
-    return 1;
+    return push_string_list(L, hostsync::events::Hub::instance().label_values(luaL_checkstring(L, 1)));
 }
 
 // (label, value) -> how many streams were ended
