@@ -7,15 +7,20 @@ CLIENTS clients takes and releases its own lock, one pair after another, for SEC
 
 Environment: HOSTSYNC (binary), LOADGEN (bench/lock_loadgen.cpp built), CLIENTS (32),
 SECONDS (10), THREADS (server workers, default CLIENTS), GROUP_COMMIT (1; 0 to compare
-without), SHARED_LOCK (1: every client fights for one lock), SKIP_PG (1: hostsync only).
+without), SHARED_LOCK (1: every client fights for one lock), SKIP_PG (1: hostsync only),
+PAUSE_CLIENTS (seconds: halfway through, the load generator is stopped with SIGSTOP for
+that long and resumed, as when a VM or a laptop pauses; connections idle meanwhile must
+still work afterwards).
 """
 import os
 import pathlib
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
@@ -28,6 +33,7 @@ SECONDS = float(os.environ.get("SECONDS_RUN", os.environ.get("SECONDS_", "10")))
 THREADS = int(os.environ.get("THREADS", str(CLIENTS)))
 GROUP_COMMIT = os.environ.get("GROUP_COMMIT", "1") != "0"
 SHARED_LOCK = os.environ.get("SHARED_LOCK", "0") == "1"
+PAUSE_CLIENTS = float(os.environ.get("PAUSE_CLIENTS", "0"))
 
 # One pgbench transaction = one pair: the grant as an atomic upsert that only replaces an
 # expired row, then the release; each statement commits on its own, like two requests.
@@ -71,9 +77,18 @@ def bench_hostsync(work):
         if not m:
             raise SystemExit("hostsync serve did not start: " + line + server.stderr.read())
         args = [LOADGEN, m.group(1), str(SECONDS), str(work / "tokens")] + (["--shared-lock"] if SHARED_LOCK else [])
-        out = subprocess.run(args, capture_output=True, text=True)
+        gen = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if PAUSE_CLIENTS > 0:
+            time.sleep(SECONDS / 2)
+            gen.send_signal(signal.SIGSTOP)
+            time.sleep(PAUSE_CLIENTS)
+            gen.send_signal(signal.SIGCONT)
+        stdout, stderr = gen.communicate()
+        out = subprocess.CompletedProcess(args, gen.returncode, stdout, stderr)
         if out.returncode != 0:
             raise SystemExit("load generator failed: " + out.stdout + out.stderr)
+        if out.stderr.strip():
+            print("load generator:", out.stderr.strip().replace("\n", "\n  "))
         fields = dict(kv.split("=") for kv in out.stdout.split())
         return float(fields["pairs_per_s"]), float(fields["p50_ms"]), float(fields["p99_ms"]), out.stdout.strip()
     finally:

@@ -7,9 +7,5 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${HOSTSYNC:=$here/../build/hostsync}"
-out=$(dirname "$HOSTSYNC")/lock_loadgen
-if [ ! -x "$out" ] || [ "$here/lock_loadgen.cpp" -nt "$out" ]; then
-  # shellcheck disable=SC2046
-  c++ -O2 -std=c++17 -Wall -Wextra -o "$out" "$here/lock_loadgen.cpp" $(pkg-config --cflags --libs cpp-httplib) -pthread
-fi
+out=$("$here/build_tool.sh" lock_loadgen "$HOSTSYNC")
 HOSTSYNC=$(cd "$(dirname "$HOSTSYNC")" && pwd)/$(basename "$HOSTSYNC") LOADGEN=$out exec python3 "$here/lock_bench.py"

@@ -9,7 +9,9 @@
 --
 -- Placeholders are `?` for both backends (rewritten to $1..$n for PostgreSQL). Failures
 -- of the world return nil, err, kind, code: kind is "constraint", "busy", "connection",
--- "syntax" or "error", code the SQLSTATE or SQLite code. Reference: docs/api/db.md.
+-- "syntax" or "error", code the SQLSTATE or SQLite code. A handle opened with
+-- { raise = true } raises those failures as db error values ({message, kind, code}) instead,
+-- so code that aborts on any failure keeps the kind. Reference: docs/api/db.md.
 local _, raw = ...
 
 local type, error, tostring, pairs, ipairs, select = type, error, tostring, pairs, ipairs, select
@@ -21,31 +23,68 @@ local M = {}
 
 M.null = raw.null
 
+-- Errors as values -------------------------------------------------------------
+
+-- A failure of the world as a value: {message=, kind=, code=}; tostring gives the message.
+-- Raised by handles opened with { raise = true }, so the kind survives the unwinding to
+-- whoever maps it (a server answering 503 for "busy" and 500 for the rest).
+local error_mt = { __tostring = function(e) return e.message end, __metatable = "hostsync.db.error" }
+
+function M.error(message, kind, code)
+  if type(message) ~= "string" then error("Usage: db.error(message, kind, code)", 2) end
+  return setmetatable({ message = message, kind = kind or "error", code = code or "" }, error_mt)
+end
+
+function M.is_error(v)
+  return type(v) == "table" and getmetatable(v) == "hostsync.db.error"
+end
+
+local raising = setmetatable({}, { __mode = "k" })   -- handle -> true: opened with raise = true
+
+-- Passes a raw result through, or raises it as a db error when `h` raises and it failed.
+-- The value carries the traceback of where it was raised: a transaction that rolls back
+-- re-raises it from its own frame, and the log should show the statement's caller.
+local function checked(h, a, err, kind, code)
+  if a == nil and err ~= nil and raising[h] then
+    local e = M.error(err, kind, code)
+    e.traceback = debug.traceback(err, 3)
+    error(e, 0)
+  end
+  return a, err, kind, code
+end
+
 function M.blob(bytes)
   if type(bytes) ~= "string" then error("Usage: db.blob(bytes: string)", 2) end
   return setmetatable({ bytes = bytes }, raw.blob_mt)
 end
 
-local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean}])"
+local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean, raise=boolean}])"
 
 function M.open(url, opts)
   if type(url) ~= "string" or url == "" then error(OPEN_USAGE, 2) end
-  local busy_ms, group_commit
+  local busy_ms, group_commit, raise
   if opts ~= nil then
     if type(opts) ~= "table" then error(OPEN_USAGE, 2) end
     for k, v in pairs(opts) do
       if k == "busy_timeout" then
         if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
-      elseif k == "group_commit" then
-        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": group_commit must be a boolean", 2) end
+      elseif k == "group_commit" or k == "raise" then
+        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": " .. k .. " must be a boolean", 2) end
       else
         error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2)
       end
     end
     if opts.busy_timeout then busy_ms = floor(opts.busy_timeout * 1000) end
     group_commit = opts.group_commit   -- ignored for PostgreSQL, which groups commits itself
+    raise = opts.raise
   end
-  return raw.open(url, busy_ms, group_commit)
+  local h, err, kind, code = raw.open(url, busy_ms, group_commit)
+  if not h then
+    if raise then error(M.error(err, kind, code), 0) end
+    return nil, err, kind, code
+  end
+  if raise then raising[h] = true end
+  return h
 end
 
 -- Handle methods ---------------------------------------------------------------
@@ -58,17 +97,25 @@ end
 
 function methods:exec(sql, ...)
   check_sql(sql, "Usage: h:exec(sql, ...)")
-  return raw_execute(self, sql, { ... }, select("#", ...), false)
+  return checked(self, raw_execute(self, sql, { ... }, select("#", ...), false))
 end
 
 function methods:query(sql, ...)
   check_sql(sql, "Usage: h:query(sql, ...)")
-  return raw_execute(self, sql, { ... }, select("#", ...), true)
+  return checked(self, raw_execute(self, sql, { ... }, select("#", ...), true))
 end
+
+local stmt_owner = setmetatable({}, { __mode = "k" })   -- statement -> its handle
 
 function methods:prepare(sql)
   check_sql(sql, "Usage: h:prepare(sql)")
-  return raw.prepare(self, sql)
+  local s, err, kind, code = checked(self, raw.prepare(self, sql))
+  if s then stmt_owner[s] = self end
+  return s, err, kind, code
+end
+
+function methods:raises()
+  return raising[self] == true
 end
 
 function methods:backend()
@@ -106,7 +153,7 @@ local function rethrow(err) error(err, 0) end
 -- once the batch is durable (docs/api/db.md, "Group commit").
 local function grouped_transaction(self, fn)
   local ok, err, kind, code = raw.tx_begin(self)
-  if not ok then return nil, err, kind, code end
+  if not ok then return checked(self, nil, err, kind, code) end
   in_transaction[self] = true
   local results = { pcall(fn, self) }
   in_transaction[self] = nil
@@ -115,7 +162,7 @@ local function grouped_transaction(self, fn)
     rethrow(results[2])
   end
   ok, err, kind, code = raw.tx_end(self, true)
-  if not ok then return nil, err, kind, code end
+  if not ok then return checked(self, nil, err, kind, code) end
   return select(2, unpack(results, 1, table.maxn(results)))
 end
 
@@ -125,7 +172,7 @@ function methods:transaction(fn)
   if raw.grouped(self) then return grouped_transaction(self, fn) end
   local begin = raw.info(self) == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN"
   local ok, err, kind, code = raw_execute(self, begin, {}, 0, false)
-  if not ok then return nil, err, kind, code end
+  if not ok then return checked(self, nil, err, kind, code) end
   in_transaction[self] = true
   local results = { pcall(fn, self) }
   in_transaction[self] = nil
@@ -136,7 +183,7 @@ function methods:transaction(fn)
   ok, err, kind, code = raw_execute(self, "COMMIT", {}, 0, false)
   if not ok then
     raw_execute(self, "ROLLBACK", {}, 0, false)
-    return nil, err, kind, code
+    return checked(self, nil, err, kind, code)
   end
   return select(2, unpack(results, 1, table.maxn(results)))
 end
@@ -161,13 +208,13 @@ end
 function methods:listen(channel)
   if type(channel) ~= "string" or channel == "" then error("Usage: h:listen(channel: string)", 2) end
   need_postgres(self, "listen")
-  return raw_execute(self, "LISTEN " .. quote_ident(channel), {}, 0, false)
+  return checked(self, raw_execute(self, "LISTEN " .. quote_ident(channel), {}, 0, false))
 end
 
 function methods:unlisten(channel)
   if type(channel) ~= "string" or channel == "" then error("Usage: h:unlisten(channel: string)", 2) end
   need_postgres(self, "unlisten")
-  return raw_execute(self, "UNLISTEN " .. quote_ident(channel), {}, 0, false)
+  return checked(self, raw_execute(self, "UNLISTEN " .. quote_ident(channel), {}, 0, false))
 end
 
 function methods:notify(channel, payload)
@@ -176,14 +223,14 @@ function methods:notify(channel, payload)
   end
   need_postgres(self, "notify")
   local ok, err, kind, code = raw_execute(self, "SELECT pg_notify(?, ?)", { channel, payload or "" }, 2, false)
-  if not ok then return nil, err, kind, code end
+  if not ok then return checked(self, nil, err, kind, code) end
   return true
 end
 
 function methods:wait_notification(timeout)
   if type(timeout) ~= "number" or timeout < 0 then error("Usage: h:wait_notification(timeout_seconds: number)", 2) end
   need_postgres(self, "wait_notification")
-  return raw.wait_notification(self, timeout)
+  return checked(self, raw.wait_notification(self, timeout))
 end
 
 local conn_mt = raw.connection_mt
@@ -200,11 +247,11 @@ conn_mt.__metatable = "hostsync.db.connection"
 local stmt_methods = {}
 
 function stmt_methods:exec(...)
-  return raw_run(self, { ... }, select("#", ...), false)
+  return checked(stmt_owner[self], raw_run(self, { ... }, select("#", ...), false))
 end
 
 function stmt_methods:query(...)
-  return raw_run(self, { ... }, select("#", ...), true)
+  return checked(stmt_owner[self], raw_run(self, { ... }, select("#", ...), true))
 end
 
 local stmt_mt = raw.statement_mt
@@ -314,7 +361,7 @@ function M.migrate(h, migrations)
   local ok, result = pcall(migrate, h, migrations)
   if ok then return result end
   if type(result) == "table" and result.migrate_error then
-    return nil, result.migrate_error, result.kind, result.code
+    return checked(h, nil, result.migrate_error, result.kind, result.code)
   end
   error(result, 0)
 end

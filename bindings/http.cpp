@@ -2,8 +2,11 @@
 // over host/http_client and host/http_server. Argument checks and defaults are in http.lua.
 #include <lua.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
+#include "host/event_hub.hpp"
 #include "host/http_client.hpp"
 #include "host/http_lua_worker.hpp"
 #include "host/http_server.hpp"
@@ -149,8 +152,8 @@ double number(lua_State* L, int idx, const char* name, double dflt) {
     return v;
 }
 
-// ({address, port, threads, max_body, read_timeout, grace, tls_cert, tls_key, script,
-//   module, config}) -> true | nil, err. Blocks until SIGTERM/SIGINT. config: JSON text.
+// ({address, port, threads, max_body, read_timeout, idle_timeout, grace, tls_cert, tls_key,
+//   script, module, config}) -> true | nil, err. Blocks until SIGTERM/SIGINT. config: JSON text.
 int l_serve(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     http::ServerOptions o;
@@ -159,6 +162,7 @@ int l_serve(lua_State* L) {
     o.threads = static_cast<int>(number(L, 1, "threads", 8));
     o.max_body = static_cast<std::size_t>(number(L, 1, "max_body", 1 << 20));
     o.read_timeout = number(L, 1, "read_timeout", 10);
+    o.idle_timeout = number(L, 1, "idle_timeout", 60);
     o.grace = number(L, 1, "grace", 10);
     o.tls_cert = field(L, 1, "tls_cert");
     o.tls_key = field(L, 1, "tls_key");
@@ -178,6 +182,70 @@ int l_serve(lua_State* L) {
     return 1;
 }
 
+// (topic, from, {event...}) -> how many were new (arguments checked by http.lua)
+int l_publish(lua_State* L) {
+    std::string topic = luaL_checkstring(L, 1);
+    auto from = static_cast<std::int64_t>(luaL_checknumber(L, 2));
+    luaL_checktype(L, 3, LUA_TTABLE);
+    std::vector<hostsync::events::Event> list;
+    for (int i = 1;; ++i) {
+        lua_rawgeti(L, 3, i);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        list.push_back(http::event_from_lua(L, lua_gettop(L)));
+        lua_pop(L, 1);
+    }
+    lua_pushinteger(L, static_cast<lua_Integer>(hostsync::events::Hub::instance().publish(topic, from, std::move(list))));
+    return 1;
+}
+
+// (topic) -> {floor=, last=, subscribers=, buffered=} | nil
+int l_topic_info(lua_State* L) {
+    auto info = hostsync::events::Hub::instance().info(luaL_checkstring(L, 1));
+    if (!info) return 0;
+    lua_createtable(L, 0, 4);
+    lua_pushnumber(L, static_cast<lua_Number>(info->floor));
+    lua_setfield(L, -2, "floor");
+    lua_pushnumber(L, static_cast<lua_Number>(info->last));
+    lua_setfield(L, -2, "last");
+    lua_pushinteger(L, static_cast<lua_Integer>(info->subscribers));
+    lua_setfield(L, -2, "subscribers");
+    lua_pushinteger(L, static_cast<lua_Integer>(info->buffered));
+    lua_setfield(L, -2, "buffered");
+    return 1;
+}
+
+// () -> {name...}
+int l_topics(lua_State* L) {
+    auto names = hostsync::events::Hub::instance().topics();
+    lua_createtable(L, static_cast<int>(names.size()), 0);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        lua_pushlstring(L, names[i].data(), names[i].size());
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    return 1;
+}
+
+// (label) -> {value...} of the open streams
+int l_stream_labels(lua_State* L) {
+    auto values = hostsync::events::Hub::instance().label_values(luaL_checkstring(L, 1));
+    lua_createtable(L, static_cast<int>(values.size()), 0);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        lua_pushlstring(L, values[i].data(), values[i].size());
+        lua_rawseti(L, -2, static_cast<int>(i + 1));
+    }
+    return 1;
+}
+
+// (label, value) -> how many streams were ended
+int l_end_streams(lua_State* L) {
+    lua_pushinteger(L, static_cast<lua_Integer>(
+                           hostsync::events::Hub::instance().end_streams(luaL_checkstring(L, 1), luaL_checkstring(L, 2))));
+    return 1;
+}
+
 }  // namespace
 
 int hostsync_raw_http(lua_State* L) {
@@ -185,6 +253,11 @@ int hostsync_raw_http(lua_State* L) {
         {"request", guarded<l_request>},
         {"sse_connect", guarded<l_sse_connect>},
         {"serve", guarded<l_serve>},
+        {"publish", guarded<l_publish>},
+        {"topic_info", guarded<l_topic_info>},
+        {"topics", guarded<l_topics>},
+        {"end_streams", guarded<l_end_streams>},
+        {"stream_labels", guarded<l_stream_labels>},
         {nullptr, nullptr},
     };
     lua_newtable(L);

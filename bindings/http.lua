@@ -184,12 +184,12 @@ end
 -- Server -------------------------------------------------------------------------------
 
 local serve_keys = { address = true, port = true, script = true, module = true, config = true, threads = true,
-  max_body = true, read_timeout = true, grace = true, tls = true }
+  max_body = true, read_timeout = true, idle_timeout = true, grace = true, tls = true }
 
 -- http.serve{address=, port=, script= | module=, config=, threads=, max_body=, read_timeout=,
---            grace=, tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
+--            idle_timeout=, grace=, tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
 function M.serve(opts)
-  local usage = "Usage: http.serve{script = PATH | module = NAME, config=, address=, port=, threads=, max_body=, read_timeout=, grace=, tls = {cert=, key=}}"
+  local usage = "Usage: http.serve{script = PATH | module = NAME, config=, address=, port=, threads=, max_body=, read_timeout=, idle_timeout=, grace=, tls = {cert=, key=}}"
   if type(opts) ~= "table" then error(usage, 2) end
   check_keys(opts, serve_keys, usage)
   if (opts.script == nil) == (opts.module == nil) then error(usage .. ": give exactly one of script and module", 2) end
@@ -202,6 +202,7 @@ function M.serve(opts)
   if type(threads) ~= "number" or threads < 1 or threads > 256 or threads ~= floor(threads) then error(usage .. ": threads must be 1..256", 2) end
   check_number(opts.max_body, "max_body", usage)
   check_number(opts.read_timeout, "read_timeout", usage, 0.001)
+  check_number(opts.idle_timeout, "idle_timeout", usage, 0.001)
   check_number(opts.grace, "grace", usage)
   -- Each worker state gets its own copy of config, as JSON: Lua values cannot cross states.
   local config
@@ -219,8 +220,128 @@ function M.serve(opts)
     cert, key = opts.tls.cert, opts.tls.key
   end
   return raw.serve{ address = opts.address or "127.0.0.1", port = port, threads = threads,
-    max_body = opts.max_body, read_timeout = opts.read_timeout, grace = opts.grace,
+    max_body = opts.max_body, read_timeout = opts.read_timeout, idle_timeout = opts.idle_timeout, grace = opts.grace,
     tls_cert = cert, tls_key = key, script = opts.script, module = opts.module, config = config }
+end
+
+-- Event topics (docs/api/http.md, "Event topics") --------------------------------------
+
+local function check_attrs(t, what, usage)
+  if t == nil then return {} end
+  if type(t) ~= "table" then error(usage .. ": " .. what .. " must be a table of name = string", 3) end
+  local out = {}
+  for k, v in pairs(t) do
+    if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
+      error(usage .. ": " .. what .. " must map names (strings) to strings", 3)
+    end
+    out[k] = tostring(v)
+  end
+  return out
+end
+
+-- {id=, event=, data=, attrs=} -> the same with data a string and attrs checked
+local function check_event(ev, usage)
+  if type(ev) ~= "table" then error(usage .. ": each event must be a table {id=, event=, data=, attrs=}", 3) end
+  local id = ev.id
+  if type(id) ~= "number" or id ~= floor(id) or id < 0 or id >= 2^53 then
+    error(usage .. ": event id must be an integer 0..2^53", 3)
+  end
+  if ev.event ~= nil and (type(ev.event) ~= "string" or ev.event:find("[\r\n]")) then
+    error(usage .. ": event name must be a single-line string", 3)
+  end
+  local data = ev.data
+  if type(data) == "table" then data = json.encode(data)
+  elseif data == nil then data = ""
+  else data = tostring(data) end
+  return { id = id, event = ev.event, data = data, attrs = check_attrs(ev.attrs, "attrs", usage) }
+end
+
+local function check_id(v, name, usage)
+  if type(v) ~= "number" or v ~= floor(v) or v < 0 or v >= 2^53 then
+    error(usage .. ": " .. name .. " must be an integer 0..2^53", 3)
+  end
+end
+
+local function check_topic(topic, usage)
+  if type(topic) ~= "string" or topic == "" then error(usage .. ": topic must be a non-empty string", 3) end
+end
+
+-- http.publish(topic, from, events) -> how many events were new. `events` holds every
+-- event of the topic after id `from`, ids increasing.
+function M.publish(topic, from, events)
+  local usage = "Usage: http.publish(topic, from, { {id=, event=, data=, attrs=}, ... })"
+  check_topic(topic, usage)
+  check_id(from, "from", usage)
+  if type(events) ~= "table" then error(usage, 2) end
+  local list, last = {}, from
+  for i, ev in ipairs(events) do
+    local e = check_event(ev, usage)
+    if e.id <= last then error(usage .. ": event " .. i .. ": ids must increase after `from`", 2) end
+    last = e.id
+    list[i] = e
+  end
+  return raw.publish(topic, from, list)
+end
+
+local subscribe_keys = { topic = true, after = true, replay = true, filter = true, labels = true }
+
+-- A handler returns http.subscribe{...}: an event stream held by the server's event loop.
+function M.subscribe(opts)
+  local usage = "Usage: http.subscribe{topic=, after=, replay=, filter=, labels=}"
+  if type(opts) ~= "table" then error(usage, 2) end
+  check_keys(opts, subscribe_keys, usage)
+  check_topic(opts.topic, usage)
+  local after = opts.after or 0
+  check_id(after, "after", usage)
+  local replay, last = {}, after
+  for i, ev in ipairs(opts.replay or {}) do
+    local e = check_event(ev, usage)
+    if e.id <= last then error(usage .. ": replay event " .. i .. ": ids must increase after `after`", 2) end
+    last = e.id
+    replay[i] = e
+  end
+  local filter = {}
+  if opts.filter ~= nil then
+    if type(opts.filter) ~= "table" then error(usage .. ": filter must be a table of name = {allowed values}", 2) end
+    for k, values in pairs(opts.filter) do
+      if type(k) ~= "string" or type(values) ~= "table" then
+        error(usage .. ": filter must be a table of name = {allowed values}", 2)
+      end
+      local list = {}
+      for i, v in ipairs(values) do
+        if type(v) ~= "string" then error(usage .. ": filter." .. k .. " must list strings", 2) end
+        list[i] = v
+      end
+      filter[k] = list
+    end
+  end
+  return { subscribe = { topic = opts.topic, after = after, replay = replay, filter = filter,
+                         labels = check_attrs(opts.labels, "labels", usage) } }
+end
+
+-- http.topic(name) -> {floor=, last=, subscribers=, buffered=} | nil (nobody subscribed yet)
+function M.topic(name)
+  check_topic(name, "Usage: http.topic(name)")
+  return raw.topic_info(name)
+end
+
+-- http.topics() -> the names of the topics this process has
+function M.topics()
+  return raw.topics()
+end
+
+-- http.stream_labels(label) -> the distinct values of `label` among open subscriber streams
+function M.stream_labels(label)
+  if type(label) ~= "string" then error("Usage: http.stream_labels(label: string)", 2) end
+  return raw.stream_labels(label)
+end
+
+-- http.end_streams(label, value) -> how many subscriber streams were ended
+function M.end_streams(label, value)
+  if type(label) ~= "string" or (type(value) ~= "string" and type(value) ~= "number") then
+    error("Usage: http.end_streams(label: string, value: string)", 2)
+  end
+  return raw.end_streams(label, tostring(value))
 end
 
 -- Worker side (internal): runs inside each worker thread's own Lua state ----------------
@@ -306,6 +427,7 @@ local function respond(n, a, b, c)
   for k, v in pairs(headers or {}) do h[tostring(k)] = tostring(v) end
   if type(body) == "table" then
     if type(body.sse) == "function" then return status, h, body.sse end
+    if type(body.subscribe) == "table" then return status, h, body.subscribe end
     body = json.encode(body)
     if not has_header(h, "content-type") then h["Content-Type"] = "application/json" end
   elseif body == nil then
@@ -346,13 +468,16 @@ local function load_app(spec)
   return app, name
 end
 
--- -> dispatch(req), admit(req) | nil: the functions the host calls for each request.
+-- -> dispatch(req), admit(req) | nil, background(wait) | nil: the functions the host calls.
 function M._worker(spec)
   local app, name = load_app(spec)
   local routes = compile_routes(app.routes, app, name)
   local fallback = app.route
   if routes == nil and type(fallback) ~= "function" then
     error(name .. ": defines neither routes = {...} nor route(req)", 0)
+  end
+  if app.background ~= nil and type(app.background) ~= "function" then
+    error(name .. ": background must be a function(wait)", 0)
   end
   local authorize = app.authorize
   if authorize ~= nil and type(authorize) ~= "function" then error(name .. ": authorize must be a function(req)", 0) end
@@ -387,7 +512,7 @@ function M._worker(spec)
     if type(body) == "function" then error("http authorize returned an event stream (expected a refusal)", 0) end
     return status, headers, body
   end
-  return dispatch, authorize and admit or nil
+  return dispatch, authorize and admit or nil, app.background
 end
 
 function M._run_stream(fn, raw_send, raw_wait)

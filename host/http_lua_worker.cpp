@@ -1,6 +1,8 @@
 #include "http_lua_worker.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 
@@ -43,6 +45,45 @@ int l_wait(lua_State* L) {
     return 1;
 }
 
+// The background task's wait(seconds) -> bool (false: the server is stopping).
+int l_background_wait(lua_State* L) {
+    auto* life = static_cast<Waiter*>(lua_touserdata(L, lua_upvalueindex(1)));
+    double s = luaL_checknumber(L, 1);
+    if (s < 0) luaL_argerror(L, 1, "seconds must be >= 0");
+    lua_pushboolean(L, life->wait(s));
+    return 1;
+}
+
+std::string string_field(lua_State* L, int idx, const char* name) {
+    lua_getfield(L, idx, name);
+    size_t n = 0;
+    const char* s = lua_tolstring(L, -1, &n);
+    std::string out = s != nullptr ? std::string(s, n) : std::string();
+    lua_pop(L, 1);
+    return out;
+}
+
+std::int64_t id_field(lua_State* L, int idx, const char* name) {
+    lua_getfield(L, idx, name);
+    auto v = static_cast<std::int64_t>(lua_tonumber(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+// {name = "value", ...} at `idx` -> pairs (sorted, so filters and frames do not depend on
+// table order).
+events::Attrs attrs_from_lua(lua_State* L, int idx) {
+    events::Attrs out;
+    if (!lua_istable(L, idx)) return out;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1)) out.emplace_back(lua_tostring(L, -2), lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 class LuaWorker : public Worker {
 public:
     LuaWorker(const LuaAppSpec& spec, int index) : rt_(SearchPaths::discover()), index_(index) {
@@ -81,11 +122,27 @@ public:
         set("config", spec_.config_json);
         lua_pushinteger(L, index_ + 1);
         lua_setfield(L, -2, "worker");
-        // -> dispatch(req), admit(req) | nil
-        if (!rt_.pcall(1, 2, error)) return fail(error);
+        // -> dispatch(req), admit(req) | nil, background(wait) | nil
+        if (!rt_.pcall(1, 3, error)) return fail(error);
+        background_ = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
         admit_ = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
         dispatch_ = luaL_ref(L, LUA_REGISTRYINDEX);
         return true;
+    }
+
+    Background run_background(Waiter& life) override {
+        if (background_ == LUA_NOREF) return Background::none;
+        lua_State* L = rt_.state();
+        int top = lua_gettop(L);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, background_);
+        lua_pushlightuserdata(L, &life);
+        lua_pushcclosure(L, guarded<l_background_wait>, 1);
+        std::string error;
+        bool ok = rt_.pcall(1, 0, error);
+        lua_settop(L, top);
+        if (ok) return Background::done;
+        std::fprintf(stderr, "hostsync http: background task: %s\n", error.c_str());
+        return Background::failed;
     }
 
     // The app's admit(req) on the head; the same req table, body added, goes to handle(),
@@ -160,6 +217,8 @@ private:
             lua_pushvalue(L, top + 3);
             auto fn = std::make_shared<Ref>(L, luaL_ref(L, LUA_REGISTRYINDEX));
             res.stream = [this, fn, what = req.method + " " + req.path](Stream& s) { run_stream(fn->ref, s, what); };
+        } else if (lua_istable(L, top + 3)) {
+            res.subscription = subscription_from_lua(L, top + 3);
         } else {
             size_t n = 0;
             const char* body = lua_tolstring(L, top + 3, &n);
@@ -247,6 +306,7 @@ private:
     int admit_ = LUA_NOREF;
     int pending_ = LUA_NOREF;
     int run_stream_ = LUA_NOREF;
+    int background_ = LUA_NOREF;
 };
 
 }  // namespace
@@ -267,6 +327,56 @@ void push_header_table(lua_State* L, const HeaderList& headers) {
         }
         lua_setfield(L, -2, name.c_str());
     }
+}
+
+events::Event event_from_lua(lua_State* L, int idx) {
+    lua_getfield(L, idx, "attrs");
+    events::Attrs attrs = attrs_from_lua(L, lua_gettop(L));
+    lua_pop(L, 1);
+    return events::make_event(id_field(L, idx, "id"), string_field(L, idx, "event"), string_field(L, idx, "data"),
+                              std::move(attrs));
+}
+
+events::Subscription subscription_from_lua(lua_State* L, int idx) {
+    events::Subscription sub;
+    sub.topic = string_field(L, idx, "topic");
+    sub.after = id_field(L, idx, "after");
+    lua_getfield(L, idx, "replay");
+    int replay = lua_gettop(L);
+    for (int i = 1; lua_istable(L, replay); ++i) {
+        lua_rawgeti(L, replay, i);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        sub.replay.push_back(event_from_lua(L, lua_gettop(L)));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "filter");
+    int filter = lua_gettop(L);
+    if (lua_istable(L, filter)) {
+        lua_pushnil(L);
+        while (lua_next(L, filter) != 0) {
+            std::vector<std::string> values;
+            for (int i = 1;; ++i) {
+                lua_rawgeti(L, -1, i);
+                if (!lua_isstring(L, -1)) {
+                    lua_pop(L, 1);
+                    break;
+                }
+                values.emplace_back(lua_tostring(L, -1));
+                lua_pop(L, 1);
+            }
+            sub.filter.rules.emplace_back(lua_tostring(L, -2), std::move(values));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "labels");
+    sub.labels = attrs_from_lua(L, lua_gettop(L));
+    lua_pop(L, 1);
+    return sub;
 }
 
 std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error) {

@@ -24,6 +24,12 @@ struct LuaAppSpec {
 // bindings/http.cpp.
 void push_header_table(lua_State* L, const HeaderList& headers);
 
+// Event-topic values from Lua (already checked by bindings/http.lua): an event table
+// {id=, event=, data=, attrs=} at `idx`, and a subscription {topic=, after=, replay=,
+// filter=, labels=}. Used by the worker and by bindings/http.cpp's publish.
+events::Event event_from_lua(lua_State* L, int idx);
+events::Subscription subscription_from_lua(lua_State* L, int idx);
+
 std::unique_ptr<Worker> make_lua_worker(const LuaAppSpec& spec, int index, std::string& error);
 
 }  // namespace hostsync::http

@@ -19,7 +19,8 @@ Commands:
   pending                                 print the offline queue, one JSON per line
   push                                    send the queue; record applied/conflict/rejected/proposal
   pull                                    apply the server's changes since the last pull
-  sync                                    push, then pull
+  sync [--follow [--count N]]             push, then pull; --follow: then again each time the
+                                          server says the tenant moved on (GET /sync/stream)
   accept TYPE ID [--proposal V]           user only: make a proposal (or lower-level content) U1
   proposals [TYPE [ID]]                   suggestions pulled from the server, one JSON per line
   resolve TYPE ID --payload JSON [--deleted] [--from-proposal V]
@@ -44,6 +45,8 @@ local spec = {
     { "--backoff", "S", "first retry delay in seconds, doubled each time (default 0.5)", number = true },
     { "--batch", "N", "push: items per request, at most 1000 (default 1000)", number = true },
     { "--quiet", nil, "push/pull: print only the summary line" },
+    { "--follow", nil, "sync: keep following the server's changes live (until interrupted)" },
+    { "--count", "N", "sync --follow: exit after N rounds that pulled changes", number = true },
   },
 }
 
@@ -140,6 +143,7 @@ local function do_pull(t)
   if not sum then fail_remote("pull", err, kind) end
   io.stdout:write(("pull: %d changes (%d entity, %d proposal), %d decided by policy, %d local views overridden; cursor %d\n")
     :format(sum.changes, sum.entities, sum.proposals, sum.decided, sum.overridden, sum.cursor))
+  return sum.changes
 end
 
 if command == "init" then
@@ -255,10 +259,31 @@ elseif command == "pull" then
   do_pull(transport())
 elseif command == "sync" then
   need_args(0, "no arguments")
+  if opts.count ~= nil and (not opts.follow or opts.count < 1 or opts.count ~= math.floor(opts.count)) then
+    cli.usage_error("--count N (N >= 1) goes with sync --follow", usage)
+  end
   identity()
   local t = transport()
   do_push(t)
   do_pull(t)
+  if opts.follow then
+    io.stdout:flush()
+    require("sync_client.follow").run(t, {
+      cursor = function() return tonumber(v:get_config("pull_cursor") or "0") end,
+      -- An unreachable server while following is a note, not the end: the next
+      -- reconnect's catch-up tries again.
+      sync = function()
+        local ok, e = pcall(function() do_push(t); return do_pull(t) end)
+        io.stdout:flush()
+        if ok then return e end
+        if type(e) == "table" and e.exit_code == 3 then io.stderr:write(e.message, "\n") return 0 end
+        error(e, 0)
+      end,
+      count = opts.count,
+      fail = function(msg) cli.fail("sync_client: " .. msg) end,
+      note = function(msg) io.stderr:write("sync_client: ", msg, "\n") end,
+    })
+  end
 else
   cli.usage_error("unknown command '" .. command .. "'", usage)
 end

@@ -5,6 +5,7 @@ local access = require "brain.access"
 local auth = require "brain.auth"
 local chat = require "brain.chat"
 local conflicts = require "brain.conflicts"
+local errors = require "brain.errors"
 local locks = require "brain.locks"
 local records = require "brain.records"
 local store = require "brain.store"
@@ -12,7 +13,9 @@ local sync_policy = require "brain.sync_policy"
 local sync_pull = require "brain.sync_pull"
 local sync_push = require "brain.sync_push"
 local sync_resolve = require "brain.sync_resolve"
+local sync_stream = require "brain.sync_stream"
 local sync_tenant = require "brain.sync_tenant"
+local topics = require "brain.topics"
 local validate = require "brain.validate"
 
 return function(config)
@@ -25,33 +28,34 @@ return function(config)
   local h   -- this worker's handle, opened on first use and reopened after a failure
 
   local function handle()
-    if not h then h = assert(store.open(config.db, config.group_commit)) end
+    if not h then h = store.open(config.db, config.group_commit, true) end
     return h
   end
 
-  -- Runs fn(req) (a handler, or authorize) so that validation errors
-  -- ({status=, error=}) become their response; anything else is a 500 (and the handle is
-  -- dropped, in case the connection is what failed).
+  -- Runs fn(req) (a handler, or authorize). What it raises is answered by brain/errors.lua
+  -- (a status it chose, 503 for a busy database, else 500 with an id in the log); after a
+  -- 500 the handle is dropped, in case the connection is what failed. After a success its
+  -- writes committed: they are published to the event topics they touched (brain/topics.lua).
   local function guarded(fn)
     return function(req)
-      local res = { pcall(fn, req) }
-      local ok, a = res[1], res[2]
+      local trace
+      local res = { xpcall(function() return fn(req) end, function(e)
+        if not errors.is_answer(e) then trace = debug.traceback(tostring(e), 2) end
+        return e
+      end) }
       -- Pass on exactly what the handler returned: (status, body) differs from
       -- (status, headers, body) by count.
-      if ok then return unpack(res, 2, table.maxn(res)) end
-      if type(a) == "table" and a.status then return a.status, { error = a.error } end
-      -- Contention the database gave up on (SQLite's busy timeout, PostgreSQL's
-      -- serialization or deadlock errors) is temporary and nothing was applied: 503 with
-      -- Retry-After, which hostsync.http clients retry by themselves.
-      local msg = tostring(a)
-      if msg:find("SQLITE_BUSY", 1, true) or msg:find("SQLITE_LOCKED", 1, true)
-          or msg:find("SQLSTATE 40001", 1, true) or msg:find("SQLSTATE 40P01", 1, true) then
-        io.stderr:write("hostsync brain: ", req.method, " ", req.path, ": ", msg, "\n")
-        return 503, { ["Retry-After"] = "1" }, { error = "database busy, retry" }
+      if res[1] then
+        if h then topics.flush(h) end
+        return unpack(res, 2, table.maxn(res))
       end
-      if h and h:in_transaction() == false then h:close() end
-      h = nil
-      error(a, 0)
+      topics.forget()
+      local status, headers, body = errors.respond(req, res[2], trace)
+      if status == 500 then
+        if h and not h:in_transaction() then h:close() end
+        h = nil
+      end
+      return status, headers, body
     end
   end
 
@@ -74,6 +78,8 @@ return function(config)
       validate.request_text(req)
       local body = parse_body and validate.body(req, parse_body == "optional") or nil
       local scope = access.check(rule, db, req.identity, req, body)
+      -- A sync write may move the tenant's versions: /sync/stream followers get a poke.
+      if rule[1] == "tenant" and req.method == "POST" then topics.touch(sync_stream.topic(req.identity.tenant)) end
       return fn(db, req.identity, req, body, scope)
     end)
   end
@@ -99,7 +105,7 @@ return function(config)
     { "POST", "/sync/state",          BODY_REQUIRED, true, function(db, id, _, body) return records.post_state(db, id, body) end },
     { "POST", "/chat",                BODY, true, function(db, id, _, body) return chat.post(db, id, body) end },
     { "GET",  "/chat",                LISTING, false, function(db, _, req, _, scope) return chat.history(db, req, scope.visible) end },
-    { "GET",  "/chat/stream",         LISTING, false, function(db, _, req, _, scope) return chat.stream(db, req, scope) end },
+    { "GET",  "/chat/stream",         LISTING, false, function(db, id, req, _, scope) return chat.stream(db, id, req, scope.project) end },
     { "POST", "/handoffs",            BODY, true, function(db, id, _, body) return records.post_handoff(db, id, body) end },
     { "GET",  "/handoffs",            LISTING, false, function(db, _, req, _, scope) return records.list_handoffs(db, req, scope) end },
     { "POST", "/tasks",               BODY, true, function(db, id, _, body) return records.post_task(db, id, body) end },
@@ -111,6 +117,7 @@ return function(config)
     { "POST", "/sync/push",           TENANT, true, function(db, id, _, body) return sync_push.push(db, id, body, policy, push_opts) end },
     { "GET",  "/sync/pull",           TENANT, false, function(db, id, req) return sync_pull.pull(db, id, req, policy) end },
     { "GET",  "/sync/events",         TENANT, false, function(db, id, req) return sync_pull.events(db, id, req, policy) end },
+    { "GET",  "/sync/stream",         TENANT, false, function(db, id, req) return sync_stream.stream(db, id, req) end },
     { "POST", "/sync/conflict-resolve", TENANT_USER, true, function(db, id, _, body) return sync_resolve.resolve(db, id, body, policy) end },
     { "GET",  "/sync/tenant",         TENANT, false, function(db, id) return sync_tenant.get(db, id) end },
     { "POST", "/sync/tenant",         TENANT_USER, true, function(db, id, _, body) return sync_tenant.set(db, id, body) end },
@@ -123,5 +130,9 @@ return function(config)
   for i, r in ipairs(app.access) do
     app.routes[i] = { r[1], r[2], authed(access.rule(r, r[3]), r[5], r[4]) }
   end
+  -- Publishes to the event topics what other servers (PostgreSQL) or other processes
+  -- wrote, and ends the streams of tokens no longer valid, on a thread of its own
+  -- (docs/brain.md, "Live streams").
+  app.background = topics.watcher(config)
   return app
 end

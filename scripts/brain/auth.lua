@@ -106,4 +106,19 @@ function M.identify(h, headers)
            expires_at = r.expires_at ~= db.null and r.expires_at or nil }
 end
 
+-- Of these token ids (strings), the ones no longer valid (revoked or expired): an open stream
+-- outlives the check made when it opened, so the server asks again (brain/topics.lua).
+function M.invalid_among(h, ids)
+  local out = {}
+  for i = 1, #ids, 500 do
+    local chunk = { unpack(ids, i, math.min(i + 499, #ids)) }
+    local marks = ("?, "):rep(#chunk):sub(1, -3)
+    for _, r in ipairs(assert(h:query("SELECT id FROM tokens WHERE (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?)) AND id IN (" .. marks .. ")",
+        store.now(), unpack(chunk)))) do
+      out[#out + 1] = tostring(r.id)
+    end
+  end
+  return out
+end
+
 return M

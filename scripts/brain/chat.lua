@@ -3,23 +3,22 @@
 -- BEGIN IMMEDIATE; a transaction advisory lock on PostgreSQL), so seq order is commit
 -- order and a reader asking for "seq > last seen" can never skip a message committed late.
 --
--- Fan-out: on PostgreSQL every insert also NOTIFYs CHANNEL (delivered at COMMIT, dropped
--- on ROLLBACK), and a stream LISTENs and sleeps until a notification or a timeout, so
--- several servers on one database share one live stream. The notification is only a
--- wake-up: the stream always re-reads "seq > last sent", so a missed, merged or late
--- notification can delay a message but never lose or repeat one. SQLite (one server)
--- polls every POLL seconds.
+-- The stream is an event-topic subscription (brain/topics.lua): the server's event loop
+-- holds it, no worker; a post publishes to it after its commit, and on PostgreSQL the
+-- other servers are told to publish too. The topic's events are read from the table, so
+-- a missed or merged wake-up can delay a message but never lose or repeat one.
+local http = require "hostsync.http"
 local json = require "hostsync.json"
 local store = require "brain.store"
+local topics = require "brain.topics"
 local validate = require "brain.validate"
 
 local M = {}
 M.TYPES = { "chat", "sync", "alert", "handoff", "question", "decision" }
 local CHAT_LOCK = "7526479701740773749"   -- advisory lock key for chat inserts (a string: beyond 2^53)
-M.CHANNEL = "hostsync_chat"               -- NOTIFY channel; the payload is the new seq
-local POLL = 0.25          -- SQLite: seconds between polls
-local KEEPALIVE = 5        -- PostgreSQL: seconds without a message before a ping and a re-read
-local SLICE = 0.5          -- PostgreSQL: wait in slices this long so a server shutdown is noticed
+M.TOPIC = "chat"
+M.REPLAY = 1000            -- messages a stream replays at most before going live (the rest
+                           -- follows from the topic, or after the client reconnects)
 
 local function view(r)
   r = store.plain(r)
@@ -56,7 +55,7 @@ function M.insert(h, ident, mtype, message, project, metadata)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chatroom), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq]],
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
       metadata and json.encode(metadata) or nil, store.now()))
-    if tx:backend() == "postgres" then assert(tx:notify(M.CHANNEL, tostring(rows[1].seq))) end
+    topics.touch(M.TOPIC)
     return 201, { id = rows[1].seq, type = mtype, mentions = mentions }
   end
   if h:in_transaction() then return run(h) end
@@ -83,64 +82,40 @@ function M.history(h, req, visible)
   return 200, { messages = M.after(h, since, limit, visible) }
 end
 
--- Sends every message after `since` -> the last id sent, or nil once the client is gone.
-local function send_after(h, since, send, visible)
-  while true do
-    local batch = M.after(h, since, 200, visible)
-    for _, m in ipairs(batch) do
-      if not send{ id = tostring(m.id), event = "chat", data = m } then return nil end
-      since = m.id
-    end
-    if #batch < 200 then return since end
+-- Messages after `after` as topic events: the message as data, its project as the
+-- attribute the stream filters on ("" for none).
+-- The topic carries every message; each stream's filter decides what its reader sees.
+M.EVERYONE = function() return "1 = 1", {} end
+
+local function events_after(h, after, limit)
+  local out = {}
+  for i, m in ipairs(M.after(h, after, limit, M.EVERYONE)) do
+    out[i] = { id = m.id, event = "chat", data = m, attrs = { project = m.project ~= json.null and m.project or "" } }
   end
+  return out
 end
 
-local function poll_loop(h, since, send, wait, scope)
-  while scope.still_valid() do
-    since = send_after(h, since, send, scope.visible)
-    if not since or not send{ event = "ping" } or not wait(POLL) then return end
-  end
+topics.source(M.TOPIC, function(h, _, after) return events_after(h, after, topics.PAGE) end)
+
+-- What a token's stream may see, decided once when it opens: messages of the projects
+-- the token allows, and messages without a project; only `project`'s if the reader
+-- asked for one (and may use it). A token allowed every project ("*") sees everything.
+-- (The rule for what a token may read belongs with the access rules; this is the one
+-- place the stream takes it from.)
+function M.stream_filter(ident, project)
+  if project then return { project = { project } } end
+  if ident.projects["*"] then return nil end
+  local allowed = { "" }
+  for p in pairs(ident.projects) do allowed[#allowed + 1] = p end
+  table.sort(allowed)
+  return { project = allowed }
 end
 
--- -> true on a notification, false after KEEPALIVE seconds, nil when the server is stopping.
-local function await_notification(h, wait)
-  local waited = 0
-  while waited < KEEPALIVE do
-    local n, err = h:wait_notification(SLICE)
-    if n then
-      -- Drain what else is queued: one re-read covers all of it.
-      repeat n, err = h:wait_notification(0) until not n
-      if err then error(err, 0) end
-      return true
-    end
-    if err then error(err, 0) end
-    if not wait(0) then return nil end
-    waited = waited + SLICE
-  end
-  return false
-end
-
-local function notified_loop(h, since, send, wait, scope)
-  while scope.still_valid() do
-    since = send_after(h, since, send, scope.visible)
-    if not since then return end
-    local woke = await_notification(h, wait)
-    if woke == nil then return end
-    -- A quiet stream still writes now and then: a closed connection is only noticed at a write.
-    if not woke and not send{ event = "ping" } then return end
-  end
-end
-
--- Each stream holds a worker while open (docs/api/http.md): size --threads for it.
--- On PostgreSQL it LISTENs on the worker's own handle (the worker serves nothing else
--- while the stream is open) and UNLISTENs when the stream ends, dropping what was queued,
--- so the handle goes back to ordinary requests without notifications piling up.
--- A reader sees only the messages scope.visible lets through (its projects and the
--- lobby); ids keep their order, with gaps where others' messages are. The stream ends
--- when its token is revoked or expires (checked before each read).
-function M.stream(h, req, scope)
-  -- Without Last-Event-ID or ?since= a stream starts at the current end (only new
-  -- messages, like tail -f); history is GET /chat or ?since=0.
+-- GET /chat/stream: without Last-Event-ID or ?since= it starts at the current end (only
+-- new messages, like tail -f); history is GET /chat or ?since=0. The missed messages are
+-- replayed from the table, then the stream is live. It holds no worker. `project`: only
+-- that project's messages (the caller checked that the token may use it).
+function M.stream(h, ident, req, project)
   local from = req.headers["last-event-id"] or req.query.since
   local since
   if from == nil or from == "" then
@@ -148,15 +123,8 @@ function M.stream(h, req, scope)
   else
     since = since_of(from, "Last-Event-ID")
   end
-  return { sse = function(send, wait)
-    if h:backend() ~= "postgres" then return poll_loop(h, since, send, wait, scope) end
-    -- LISTEN before the first read: a message committed after that read is notified.
-    assert(h:listen(M.CHANNEL))
-    local ok, err = pcall(notified_loop, h, since, send, wait, scope)
-    local uok = h:unlisten(M.CHANNEL)
-    if uok then repeat until not h:wait_notification(0) end
-    if not ok then error(err, 0) end
-  end }
+  return http.subscribe{ topic = M.TOPIC, after = since, replay = events_after(h, since, M.REPLAY),
+                         filter = M.stream_filter(ident, project), labels = { token = tostring(ident.token_id) } }
 end
 
 return M

@@ -11,8 +11,9 @@ M.DEFAULT_DB = "brain.sqlite"
 
 -- group_commit (SQLite): the workers' transactions share one fsync per batch
 -- (docs/api/db.md); the server turns it on unless its config says "group_commit": false.
-function M.open(url, group_commit)
-  local h, err = db.open(url or M.DEFAULT_DB, { group_commit = group_commit == true })
+-- raise: failures raise db error values (the server's handles; brain/errors.lua maps them).
+function M.open(url, group_commit, raise)
+  local h, err = db.open(url or M.DEFAULT_DB, { group_commit = group_commit == true, raise = raise == true })
   if not h then return nil, err end
   return h
 end

@@ -1,5 +1,6 @@
 -- The app the HTTP e2e tests serve: every worker thread loads this file into its own Lua
 -- state (see test_http_server.py).
+local http = require "hostsync.http"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
 local fs = require "hostsync.fs"
@@ -17,6 +18,11 @@ app.routes = {
   { "GET", "/ticker", "ticker" },
   { "GET", "/quiet", "quiet" },
   { "GET", "/text", function() return 200, { ["Content-Type"] = "text/csv" }, "a,b\n" end },
+  { "GET", "/block", "block" },
+  { "GET", "/topic/:name", "subscribe" },
+  { "GET", "/topic/:name/info", "topic_info" },
+  { "POST", "/topic/:name", "publish" },
+  { "POST", "/end-streams", "end_streams" },
 }
 
 function app.hello(req)
@@ -94,6 +100,60 @@ function app.quiet(req)
     send { id = last + 1, data = "after " .. tostring(req.headers["last-event-id"]) }
     wait(86400)
   end }
+end
+
+-- Marks its start, then holds its worker until the file `until` exists.
+function app.block(req)
+  assert(io.open(req.query.mark, "w")):close()
+  local deadline = time.monotonic() + 30
+  while not fs.exists(req.query["until"]) and time.monotonic() < deadline do time.sleep(0.01) end
+  return "unblocked"
+end
+
+-- Event topics (test_http_topics.py): ?after=N, ?replay=6,7 (events the "store" has),
+-- ?project=P (sees P and events without a project), ?who=W (a label).
+function app.subscribe(req)
+  local replay = {}
+  for id in (req.query.replay or ""):gmatch("%d+") do
+    replay[#replay + 1] = { id = tonumber(id), event = "news", data = "replayed " .. id }
+  end
+  return http.subscribe{ topic = req.params.name, after = tonumber(req.query.after or "0"), replay = replay,
+    filter = req.query.project and { project = { req.query.project, "" } } or nil,
+    labels = req.query.who and { who = req.query.who } or nil }
+end
+
+function app.topic_info(req)
+  local info = http.topic(req.params.name)
+  if not info then return 404, { error = "no such topic" } end
+  return info
+end
+
+-- {from =, events = [{id, data, project?}]}
+function app.publish(req)
+  local body = json.decode(req.body)
+  local events = {}
+  for i, e in ipairs(body.events) do
+    events[i] = { id = e.id, event = "news", data = e.data, attrs = { project = e.project } }
+  end
+  return { new = http.publish(req.params.name, body.from, events) }
+end
+
+function app.end_streams(req)
+  return { ended = http.end_streams(req.query.label, req.query.value) }
+end
+
+-- The background task: a heartbeat on topic "beat" (for whoever subscribed), on its own
+-- thread, until the server stops.
+function app.background(wait)
+  local n = 0
+  while wait(0.05) do
+    local info = http.topic("beat")
+    if info and info.subscribers > 0 then
+      n = math.max(n, info.last) + 1
+      http.publish("beat", info.last, { { id = n, event = "beat", data = "beat " .. n } })
+    end
+  end
+  io.stderr:write("background stopped\n")
 end
 
 return app

@@ -77,3 +77,47 @@ def run_lua(test, tmp, source, *args, timeout=60):
     err = proc.stderr.decode("utf-8", "replace")
     test.assertEqual(proc.returncode, 0, f"client failed:\n{out}\n{err}")
     return json.loads(out.strip().splitlines()[-1])
+
+
+class EventStream:
+    """GET PATH as a server-sent event stream; the constructor returns once the response
+    head (200, text/event-stream) arrived, i.e. once the server has fixed the stream's
+    start point."""
+
+    def __init__(self, port, path, headers=None, timeout=60):
+        import http.client
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.conn.request("GET", path, headers=headers or {})
+        self.res = self.conn.getresponse()
+        assert self.res.status == 200, (self.res.status, self.res.read())
+        assert self.res.getheader("Content-Type").startswith("text/event-stream")
+
+    def next(self):
+        """-> (id, event, data) of the next event (id an int, data the text), or None once
+        the server ended the stream. Comments (the server's ": ping") are skipped."""
+        fields = {}
+        while True:
+            line = self.res.readline()
+            if line == b"":
+                return None
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if "data" in fields:
+                    return int(fields["id"]), fields.get("event"), fields["data"]
+                continue
+            if not line.startswith(":"):
+                k, v = line.split(": ", 1)
+                fields[k] = v
+
+    def take(self, n):
+        """The next n events; fails if the stream ends first."""
+        out = []
+        for _ in range(n):
+            ev = self.next()
+            if ev is None:
+                raise AssertionError(f"stream ended after {out}")
+            out.append(ev)
+        return out
+
+    def close(self):
+        self.conn.close()

@@ -342,6 +342,16 @@ class BrainAccessTest(unittest.TestCase):
                 self.assertNotIn("t1-secret", ids)
         return "GET", "/sync/events?since=0&limit=1000", None, check
 
+    def ex_sync_stream(self, who):
+        # A follower resuming from version 0 is poked at once with its own tenant's version.
+        def check(who, st, version):
+            self.assertEqual((st, version), (200, self.head(self.tenant(who))))
+        return "POKE", "/sync/stream?since=0", None, check
+
+    def head(self, tenant):
+        got = rows(self.db, "SELECT last_version FROM sync_tenants WHERE tenant = ?", tenant)
+        return got[0]["last_version"] if got else 0
+
     def ex_conflict_resolve(self, who):
         eid = f"merge-{who}"
 
@@ -401,6 +411,7 @@ class BrainAccessTest(unittest.TestCase):
         ("GET", "/sync/tenant"): ("tenant", ex_get_tenant),
         ("POST", "/sync/tenant"): ("tenant 1", ex_set_tenant),
         ("GET", "/sync/policy"): ("tenant", ex_policy),
+        ("GET", "/sync/stream"): ("tenant", ex_sync_stream),
         ("GET", "/whoami"): ("identity", ex_whoami),
     }
 
@@ -431,6 +442,26 @@ class BrainAccessTest(unittest.TestCase):
         finally:
             conn.close()
 
+    def read_poke(self, who, path):
+        """GET /sync/stream -> (status, the first poke's version; 0 without reading when the
+        tenant has no version yet, so nothing would come)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.brain.port, timeout=30)
+        try:
+            headers = {"Authorization": "Bearer " + self.tok[who]} if self.tok[who] else {}
+            conn.request("GET", path, headers=headers)
+            res = conn.getresponse()
+            if res.status != 200:
+                return res.status, json.loads(res.read() or b"null")
+            if self.head(self.tenant(who)) == 0:
+                return 200, 0
+            while True:
+                line = res.fp.readline().decode()
+                self.assertNotEqual(line, "", "stream ended before its poke")
+                if line.startswith("data: "):
+                    return 200, json.loads(line[6:])["version"]
+        finally:
+            conn.close()
+
     def test_every_route_for_every_principal(self):
         routes = [json.loads(x) for x in hostsync("run", "brain_admin.lua", "routes", "--json", check=True).out.splitlines()]
         self.assertGreaterEqual(len(routes), 25)
@@ -448,6 +479,8 @@ class BrainAccessTest(unittest.TestCase):
                     before = snapshot(self.db)
                     if method == "STREAM":
                         st, got = self.read_stream(who, path)
+                    elif method == "POKE":
+                        st, got = self.read_poke(who, path)
                     else:
                         st, got = self.api(who, method, path, body)
                     if want in ("ok", "filtered"):

@@ -63,6 +63,7 @@ VALID = {
     ("POST", "/sync/push"): ("/sync/push", {}, {"items": [sync_item()]}),
     ("GET", "/sync/pull"): ("/sync/pull", {"since": "0", "limit": "100"}, None),
     ("GET", "/sync/events"): ("/sync/events", {"since": "0", "limit": "100", "entity_type": "note"}, None),
+    ("GET", "/sync/stream"): ("/sync/stream", {"since": "0"}, None),
     ("POST", "/sync/conflict-resolve"): ("/sync/conflict-resolve", {}, {"entity_type": "note", "entity_id": "fz",
                                                                         "base_version": 0, "payload": {"m": 1}}),
     ("GET", "/sync/tenant"): ("/sync/tenant", {}, None),
@@ -298,7 +299,7 @@ class BrainFuzzTest(unittest.TestCase):
         conn = http.client.HTTPConnection("127.0.0.1", self.brain.port, timeout=60)
         self.assertEqual(self.request(conn, "GET", "/whoami", None)[0], 200)
         for (method, _), (path, query, body) in sorted(VALID.items()):
-            if "{" in path or path == "/chat/stream":
+            if "{" in path or path in ("/chat/stream", "/sync/stream"):
                 continue
             url = path + ("?" + urllib.parse.urlencode(query) if query else "")
             if "items" in (body or {}):

@@ -60,21 +60,21 @@ class BrainPostgresTest(unittest.TestCase):
         b = make_token(self.url, agent="milo", ai="gemini")
         s1 = Brain(self, self.url, threads=4)
         s2 = Brain(self, self.url, threads=4)
-        # An independent LISTENer sees the brain's NOTIFY, with the new message's id.
-        listener = subprocess.Popen([HOSTSYNC, "run", os.path.join(HERE, "pg_listen.lua"), self.url, "hostsync_chat", "1"],
+        # An independent LISTENer sees the brain's NOTIFY after the commit: the topic's name.
+        listener = subprocess.Popen([HOSTSYNC, "run", os.path.join(HERE, "pg_listen.lua"), self.url, "hostsync_topics", "1"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(lambda: listener.poll() is None and listener.kill())
         self.assertEqual(listener.stdout.readline().strip(), "ready", listener.stderr.read() if listener.poll() else "")
         st, posted = call(s1.base, "POST", "/chat", a, {"message": "notify me"})
         self.assertEqual(st, 201, posted)
         out, err = listener.communicate(timeout=30)
-        self.assertEqual((listener.returncode, out.strip()), (0, str(posted["id"])), err)
+        self.assertEqual((listener.returncode, out.strip()), (0, "chat"), err)
         # A stream on B, opened at the current end, receives what is then posted on A.
         sent = []
         got = read_sse(s2.port, b, None, 1, on_open=lambda: sent.append(
             call(s1.base, "POST", "/chat", a, {"message": "from A to B's stream"})[1]["id"]))
         self.assertEqual([(i, m["message"]) for i, m in got], [(sent[0], "from A to B's stream")])
-        # The stream's worker handle went back to ordinary requests (UNLISTENed): it still serves.
+        # The stream holds no worker: the server goes on serving.
         st, body = call(s2.base, "GET", f"/chat?since={sent[0] - 1}", b)
         self.assertEqual((st, [m["id"] for m in body["messages"]]), (200, sent))
 

@@ -9,9 +9,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import main
@@ -130,6 +132,38 @@ class HttpServerTest(unittest.TestCase):
         for conn, _ in streams:
             conn.close()
         self.assertEqual(s.terminate(), 0)
+
+    def test_keep_alive_connections_are_not_cut_short(self):
+        # No limit on requests per connection, and silence between requests is bounded by
+        # idle_timeout, not read_timeout: a close there would race the client's next request.
+        s = Server(self, threads=1, read_timeout=1, idle_timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=20)
+        conn.connect()
+        local = conn.sock.getsockname()
+        for i in range(150):
+            conn.request("GET", f"/hello/k{i}")
+            res = conn.getresponse()
+            self.assertEqual((res.status, json.loads(res.read())["name"]), (200, f"k{i}"))
+        time.sleep(2.5)   # idle longer than read_timeout (1 s): the condition under test, not a wait
+        conn.request("GET", "/hello/after-idle")
+        res = conn.getresponse()
+        self.assertEqual(res.status, 200)
+        res.read()
+        self.assertEqual(conn.sock.getsockname(), local)   # the same connection all along
+        conn.close()
+
+        # With a short idle_timeout the server does close an idle connection.
+        s2 = Server(self, threads=1, idle_timeout=1)
+        sock = socket.create_connection(("127.0.0.1", s2.port), timeout=30)
+        sock.sendall(b"GET /hello/x HTTP/1.1\r\nHost: h\r\n\r\n")
+        data = b""
+        while True:   # the response, then EOF once the server closed the idle connection
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200"), data)
 
     def test_sigterm_lets_the_slow_request_finish_and_closes_streams(self):
         s = Server(self, threads=4, grace=10)
