@@ -26,26 +26,27 @@ function M.blob(bytes)
   return setmetatable({ bytes = bytes }, raw.blob_mt)
 end
 
-local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean}])"
+local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean, read_only=boolean}])"
 
 function M.open(url, opts)
   if type(url) ~= "string" or url == "" then error(OPEN_USAGE, 2) end
-  local busy_ms, group_commit
+  local busy_ms, group_commit, read_only
   if opts ~= nil then
     if type(opts) ~= "table" then error(OPEN_USAGE, 2) end
     for k, v in pairs(opts) do
       if k == "busy_timeout" then
         if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
-      elseif k == "group_commit" then
-        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": group_commit must be a boolean", 2) end
+      elseif k == "group_commit" or k == "read_only" then
+        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": " .. k .. " must be a boolean", 2) end
       else
         error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2)
       end
     end
     if opts.busy_timeout then busy_ms = floor(opts.busy_timeout * 1000) end
     group_commit = opts.group_commit   -- ignored for PostgreSQL, which groups commits itself
+    read_only = opts.read_only
   end
-  return raw.open(url, busy_ms, group_commit)
+  return raw.open(url, busy_ms, group_commit, read_only)
 end
 
 -- Handle methods ---------------------------------------------------------------
@@ -82,6 +83,13 @@ end
 -- {queued=, batches=, transactions=, last_batch=}: how a group_commit handle batches.
 function methods:group_stats()
   return raw.group_stats(self)
+end
+
+-- A consistent copy of the database into the new file `path` (SQLite's online backup
+-- API; written beside it, fsynced, renamed without replacing). -> true | nil, err, kind, code
+function methods:backup(path)
+  if type(path) ~= "string" or path == "" then error("Usage: h:backup(path: string)", 2) end
+  return raw.backup(self, path)
 end
 
 function methods:url()
