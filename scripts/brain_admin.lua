@@ -10,6 +10,7 @@ local null = require("hostsync.db").null
 local time = require "hostsync.time"
 local auth = require "brain.auth"
 local locks = require "brain.locks"
+local names = require "brain.names"
 local store = require "brain.store"
 
 local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...]
@@ -128,7 +129,9 @@ if group == "token" and action == "create" then
     level = auth.level_of(opts.level)
     if not level then cli.usage_error("--level must be one of " .. table.concat(auth.LEVELS, ", ") .. " or 1..5", usage) end
   end
-  local token, terr = auth.create(h, { ai = opts.ai, agent = (opts.agent:gsub("^@", "")), machine = opts.machine,
+  local agent, why = names.agent(opts.agent)
+  if not agent then cli.usage_error("--agent: " .. why, usage) end
+  local token, terr = auth.create(h, { ai = opts.ai, agent = agent, machine = opts.machine,
     projects = projects, tenant = opts.tenant, level = level, expires_at = expiry() })
   if not token then cli.fail("brain_admin: " .. terr) end
   io.stdout:write(token, "\n")

@@ -10,6 +10,9 @@
 -- notification can delay a message but never lose or repeat one. SQLite (one server)
 -- polls every POLL seconds.
 local json = require "hostsync.json"
+local inbox = require "brain.inbox"
+local names = require "brain.names"
+local retention = require "brain.retention"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -43,12 +46,10 @@ function M.post(h, ident, body)
 end
 
 -- Also used by other handlers (a handoff posts its message in the same transaction).
-function M.insert(h, ident, mtype, message, project, metadata)
-  local mentions, seen = json.array(), {}
-  for m in message:gmatch("@([%w_%-]+)") do
-    m = m:lower()
-    if not seen[m] then seen[m] = true; mentions[#mentions + 1] = m end
-  end
+-- Each mentioned agent gets the message in its inbox, except those in `not_inbox` (a
+-- handoff puts its own entry there instead).
+function M.insert(h, ident, mtype, message, project, metadata, not_inbox)
+  local mentions = json.array(names.mentions(message))
   local function run(tx)
     if tx:backend() == "postgres" then assert(tx:query("SELECT pg_advisory_xact_lock(" .. CHAT_LOCK .. ")")) end
     local rows = assert(tx:query([[INSERT INTO chatroom(id, seq, ai_source, machine_id, agent_id, message, project_context,
@@ -57,6 +58,10 @@ function M.insert(h, ident, mtype, message, project, metadata)
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
       metadata and json.encode(metadata) or nil, store.now()))
     if tx:backend() == "postgres" then assert(tx:notify(M.CHANNEL, tostring(rows[1].seq))) end
+    local to = {}
+    for _, m in ipairs(mentions) do if not (not_inbox and not_inbox[m]) then to[#to + 1] = m end end
+    inbox.add(tx, to, "mention", ident, project,
+      { chat = { id = rows[1].seq, type = mtype, message = message, metadata = metadata or json.null } })
     return 201, { id = rows[1].seq, type = mtype, mentions = mentions }
   end
   if h:in_transaction() then return run(h) end
@@ -80,7 +85,7 @@ function M.history(h, req, visible)
   local since = since_of(req.query.since, "query parameter 'since'")
   local limit = since_of(req.query.limit, "query parameter 'limit'")
   if limit == 0 or limit > 1000 then limit = limit == 0 and 100 or 1000 end
-  return 200, { messages = M.after(h, since, limit, visible) }
+  return 200, { messages = M.after(h, since, limit, visible), pruned_through = retention.gap(h, "chat", since) }
 end
 
 -- Sends every message after `since` -> the last id sent, or nil once the client is gone.
@@ -148,7 +153,11 @@ function M.stream(h, req, scope)
   else
     since = since_of(from, "Last-Event-ID")
   end
+  -- Resuming from before what prune removed: say so first (the event has no id, so
+  -- Last-Event-ID stays the client's), then go on with what is left.
+  local gap = retention.gap(h, "chat", since)
   return { sse = function(send, wait)
+    if gap and not send{ event = "pruned", data = { pruned_through = gap, since = since } } then return end
     if h:backend() ~= "postgres" then return poll_loop(h, since, send, wait, scope) end
     -- LISTEN before the first read: a message committed after that read is notified.
     assert(h:listen(M.CHANNEL))

@@ -11,6 +11,7 @@
 -- entry's item as the policy's view (brain/sync_redact.lua).
 local json = require "hostsync.json"
 local redact = require "brain.sync_redact"
+local retention = require "brain.retention"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -39,6 +40,15 @@ function M.pull(h, ident, req, policy)
   local limit = int_query(req, "limit", M.DEFAULT_LIMIT, M.MAX_LIMIT)
   if limit == 0 then limit = M.DEFAULT_LIMIT end
   local tenant = ident.tenant
+  -- Tombstones and closed proposals up to the horizon were pruned: a client whose cursor
+  -- lies before it may have missed a delete, so it must start over from 0 and replace
+  -- its set (docs/sync-contract.md, "Retention"). since=0 is always whole.
+  local through = retention.horizon(h, "sync_feed", tenant)
+  if since > 0 and since < through then
+    return 410, { error = ("the feed was pruned through version %d, after this cursor (%d): deletes may be missing; "
+      .. "resync: pull from since=0 and replace the local set with the server's"):format(through, since),
+      resync = true, pruned_through = through, since = since }
+  end
   -- One row more than asked tells whether there is more.
   local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
   local more = #rows > limit
@@ -85,7 +95,8 @@ function M.events(h, ident, req, policy)
     out[i] = r
     next_id = r.id
   end
-  return 200, { events = out, next = next_id, more = #rows == limit }
+  return 200, { events = out, next = next_id, more = #rows == limit,
+                pruned_through = retention.gap(h, "sync_events", since) }
 end
 
 return M
