@@ -140,6 +140,13 @@ local function do_pull(t)
   if not sum then fail_remote("pull", err, kind) end
   io.stdout:write(("pull: %d changes (%d entity, %d proposal), %d decided by policy, %d local views overridden; cursor %d\n")
     :format(sum.changes, sum.entities, sum.proposals, sum.decided, sum.overridden, sum.cursor))
+  local r = sum.resync
+  if r and (r.pruned or #r.removed > 0 or #r.kept > 0 or r.closed > 0) then
+    io.stdout:write(("pull: full resync%s: %d removed (deleted on the server), %d kept with queued changes, %d proposals closed\n")
+      :format(r.pruned and " (the server pruned its history past this vault's cursor)" or "", #r.removed, #r.kept, r.closed))
+    for _, name in ipairs(r.removed) do io.stdout:write("  removed ", name, "\n") end
+    for _, name in ipairs(r.kept) do io.stdout:write("  kept ", name, " (its queued change will create it again)\n") end
+  end
 end
 
 if command == "init" then

@@ -37,6 +37,25 @@ function M.with_options(own)
   return all
 end
 
+-- For scripts with subcommands: refuses an option (other than --server/--token-file)
+-- that `command` does not take; `allowed` is { option_key = true } (cli.parse's keys).
+function M.check_options(opts, allowed, command, usage)
+  for k in pairs(opts) do
+    if not allowed[k] and k ~= "server" and k ~= "token_file" then
+      cli.usage_error("--" .. k:gsub("_", "-") .. " does not apply to '" .. command .. "'", usage)
+    end
+  end
+end
+
+-- A whole-number option (`name`, cli.parse's key) >= min, or a usage error; nil stays nil.
+function M.count_option(opts, name, min, usage)
+  local n = opts[name]
+  if n ~= nil and (n < min or n ~= math.floor(n)) then
+    cli.usage_error(("--%s must be an integer >= %d, got %s"):format(name:gsub("_", "-"), min, tostring(n)), usage)
+  end
+  return n
+end
+
 -- Percent-encodes one path segment (a lock name such as push:proj).
 function M.segment(s)
   return (tostring(s):gsub("[^%w%-%._~:]", function(c) return ("%%%02X"):format(c:byte()) end))

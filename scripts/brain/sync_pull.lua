@@ -40,17 +40,18 @@ function M.pull(h, ident, req, policy)
   local limit = int_query(req, "limit", M.DEFAULT_LIMIT, M.MAX_LIMIT)
   if limit == 0 then limit = M.DEFAULT_LIMIT end
   local tenant = ident.tenant
+  -- One row more than asked tells whether there is more.
+  local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
   -- Tombstones and closed proposals up to the horizon were pruned: a client whose cursor
   -- lies before it may have missed a delete, so it must start over from 0 and replace
-  -- its set (docs/sync-contract.md, "Retention"). since=0 is always whole.
+  -- its set (docs/sync-contract.md, "Retention"); since=0 is always whole. Read after
+  -- the feed: a prune that committed before the feed's snapshot is seen here.
   local through = retention.horizon(h, "sync_feed", tenant)
   if since > 0 and since < through then
     return 410, { error = ("the feed was pruned through version %d, after this cursor (%d): deletes may be missing; "
       .. "resync: pull from since=0 and replace the local set with the server's"):format(through, since),
       resync = true, pruned_through = through, since = since }
   end
-  -- One row more than asked tells whether there is more.
-  local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
   local more = #rows > limit
   local n = more and limit or #rows
   local next_v = n > 0 and rows[n].version or since
