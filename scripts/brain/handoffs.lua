@@ -119,8 +119,9 @@ function M.ack(h, ident, id, body)
         tostring(v.acknowledged_by), tostring(v.acknowledged_at)) }, 0)
     end
     local project = v.project_id ~= json.null and v.project_id or nil
-    local msg = ("@%s handoff #%d%s picked up by %s/@%s%s"):format(v.from_agent, id,
-      v.artifact ~= json.null and (" (" .. v.artifact .. ")") or "", ident.ai, ident.agent,
+    -- The receiver is named without '@': the message mentions the sender only.
+    local msg = ("@%s handoff #%d%s picked up by %s (%s on %s)%s"):format(v.from_agent, id,
+      v.artifact ~= json.null and (" (" .. v.artifact .. ")") or "", ident.agent, ident.ai, ident.machine,
       f.note and (": " .. f.note) or "")
     local _, posted = chat.insert(tx, ident, "handoff", msg, project, { handoff_id = id, acknowledged = true },
       { [v.from_agent] = true })
