@@ -43,6 +43,7 @@ local spec = {
     { "--retries", "N", "push/pull: extra attempts when the server is unreachable (default 4)", number = true },
     { "--backoff", "S", "first retry delay in seconds, doubled each time (default 0.5)", number = true },
     { "--batch", "N", "push: items per request, at most 1000 (default 1000)", number = true },
+    { "--page", "N", "pull: changes per request, at most 5000 (default 5000)", number = true },
     { "--quiet", nil, "push/pull: print only the summary line" },
   },
 }
@@ -136,7 +137,9 @@ end
 local function do_pull(t)
   local pol, perr = require("sync_client.policy").load(opts.policy or v:get_config("policy"))
   if not pol then cli.fail("sync_client: " .. perr) end
-  local sum, err, kind = require("sync_client.pull").run(v, t, pol)
+  local page = opts.page or 5000
+  if page < 1 or page > 5000 or page ~= math.floor(page) then cli.usage_error("--page must be 1..5000", usage) end
+  local sum, err, kind = require("sync_client.pull").run(v, t, pol, { limit = page })
   if not sum then fail_remote("pull", err, kind) end
   io.stdout:write(("pull: %d changes (%d entity, %d proposal), %d decided by policy, %d local views overridden; cursor %d\n")
     :format(sum.changes, sum.entities, sum.proposals, sum.decided, sum.overridden, sum.cursor))

@@ -65,7 +65,7 @@ function M.run(v, transport, policy, opts)
   if cursor == 0 and not mark then mark = start_resync(v) end
   local pruned, resyncs = false, 0
   while true do
-    local body, err, kind, status, refusal = transport:pull(cursor, opts.limit or 5000)
+    local body, err, kind, status, refusal = transport:pull(cursor, opts.limit or 5000, mark ~= nil)
     if not body and status == 410 and type(refusal) == "table" and refusal.resync then
       resyncs = resyncs + 1
       if resyncs > M.MAX_RESYNCS then return nil, err, kind end
