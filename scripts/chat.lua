@@ -39,16 +39,7 @@ local spec = {
 local COMMANDS = { post = { type = true, project = true }, history = { since = true, limit = true, type = true, mention = true, json = true },
                    tail = { since = true, count = true, json = true }, inbox = { since = true, limit = true, project = true, json = true } }
 
-if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
-local command = arg[1]
-if not COMMANDS[command] then
-  cli.usage_error(command and ("unknown command '" .. command .. "' (expected post, history, tail or inbox)")
-    or "expected a command: post, history, tail or inbox", usage)
-end
-local args = {}
-for i = 2, #arg do args[#args + 1] = arg[i] end
-local opts, rest = cli.parse(args, spec)
-client.check_options(opts, COMMANDS[command], command, usage)
+local command, opts, rest = client.parse_command(arg, spec, COMMANDS, { "post", "history", "tail", "inbox" })
 local since, limit, count = client.count_option(opts, "since", 0, usage), client.count_option(opts, "limit", 1, usage),
   client.count_option(opts, "count", 1, usage)
 if opts.type then

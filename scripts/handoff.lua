@@ -140,19 +140,16 @@ local deps, deps_shown = dependencies()
 local title = opts.title or opts.artifact or "session"
 
 local me = brain:expect(200, "GET", "/whoami", nil, "whoami")
-local function refused(what, st, v)
-  cli.fail(("handoff: %s: %d %s"):format(what, st, tostring(v.error or "")), st == 400 and 2 or 1)
-end
 
 local st, rec = brain:api("POST", "/handoffs", { to_agent = to, artifact = opts.artifact, context = opts.context,
   dependencies = deps, project = opts.project, message = handoff_message(title) })
-if st ~= 201 then refused("recording the handoff", st, rec) end
+if st ~= 201 then brain:refuse("recording the handoff", st, rec) end
 
 local task_ids = {}
 for _, t in ipairs(lists.task) do
   local tst, tv = brain:api("POST", "/tasks", { title = t, project = opts.project, assigned_to = to, status = "open" })
   if tst ~= 201 then
-    refused(("handoff #%d recorded, but creating task %q"):format(rec.id, t), tst, tv)
+    brain:refuse(("handoff #%d recorded, but creating task %q"):format(rec.id, t), tst, tv)
   end
   task_ids[#task_ids + 1] = "#" .. tostring(tv.id)
 end

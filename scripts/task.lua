@@ -37,16 +37,7 @@ local COMMANDS = { list = { project = true, assigned_to = true, mine = true, sta
                    update = { status = true, assign = true, unassign = true, note = true, json = true },
                    create = { project = true, assign = true, status = true, json = true } }
 
-if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
-local command = arg[1]
-if not COMMANDS[command] then
-  cli.usage_error(command and ("unknown command '" .. command .. "' (expected list, show, update or create)")
-    or "expected a command: list, show, update or create", usage)
-end
-local args = {}
-for i = 2, #arg do args[#args + 1] = arg[i] end
-local opts, rest = cli.parse(args, spec)
-client.check_options(opts, COMMANDS[command], command, usage)
+local command, opts, rest = client.parse_command(arg, spec, COMMANDS, { "list", "show", "update", "create" })
 
 local function agent_option(key)
   if opts[key] == nil then return nil end
@@ -104,10 +95,6 @@ local function show(t)
   end
 end
 
-local function refused(what, st, v)
-  cli.fail(("task: %s: %d %s"):format(what, st, tostring(v.error or "")), st == 400 and 2 or 1)
-end
-
 if command == "list" then
   if opts.mine then assigned_to = brain:expect(200, "GET", "/whoami", nil, "whoami").agent end
   local v = brain:expect(200, "GET", "/tasks" .. client.query { project = opts.project, assigned_to = assigned_to,
@@ -115,18 +102,18 @@ if command == "list" then
   for _, t in ipairs(v.tasks) do io.stdout:write(opts.json and json.encode(t) or line(t), "\n") end
 elseif command == "show" then
   local st, t = brain:api("GET", "/tasks/" .. id)
-  if st ~= 200 then refused("show #" .. id, st, t) end
+  if st ~= 200 then brain:refuse("show #" .. id, st, t) end
   show(t)
 elseif command == "update" then
   local body = { status = opts.status, assigned_to = assign, note = opts.note }
   if opts.unassign then body.assigned_to = json.null end
   local st, t = brain:api("POST", "/tasks/" .. id, body)
-  if st ~= 200 then refused("update #" .. id, st, t) end
+  if st ~= 200 then brain:refuse("update #" .. id, st, t) end
   show(t)
 else -- create
   local st, v = brain:api("POST", "/tasks", { title = title, project = opts.project, assigned_to = assign, status = opts.status })
-  if st ~= 201 then refused("create", st, v) end
+  if st ~= 201 then brain:refuse("create", st, v) end
   local gst, t = brain:api("GET", "/tasks/" .. v.id)
-  if gst ~= 200 then refused("create: task #" .. v.id .. " was created, but reading it back", gst, t) end
+  if gst ~= 200 then brain:refuse("create: task #" .. v.id .. " was created, but reading it back", gst, t) end
   show(t)
 end

@@ -37,8 +37,26 @@ function M.with_options(own)
   return all
 end
 
--- For scripts with subcommands: refuses an option (other than --server/--token-file)
--- that `command` does not take; `allowed` is { option_key = true } (cli.parse's keys).
+-- For scripts with subcommands ("chat.lua post ..."): argv[1] names the command, one of
+-- `commands` ({ name = { option_key = true } }, the options it takes), listed for the
+-- usage error in `order`; the rest is parsed by `spec`. -> command, opts, rest
+function M.parse_command(argv, spec, commands, order)
+  if argv[1] == "-h" or argv[1] == "--help" then cli.parse({ "--help" }, spec) end
+  local command = argv[1]
+  if not commands[command] then
+    local list = #order > 1 and (table.concat(order, ", ", 1, #order - 1) .. " or " .. order[#order]) or order[1]
+    cli.usage_error(command and ("unknown command '" .. command .. "' (expected " .. list .. ")")
+      or ("expected a command: " .. list), spec.usage)
+  end
+  local args = {}
+  for i = 2, #argv do args[#args + 1] = argv[i] end
+  local opts, rest = cli.parse(args, spec)
+  M.check_options(opts, commands[command], command, spec.usage)
+  return command, opts, rest
+end
+
+-- Refuses an option (other than --server/--token-file) that `command` does not take;
+-- `allowed` is { option_key = true } (cli.parse's keys).
 function M.check_options(opts, allowed, command, usage)
   for k in pairs(opts) do
     if not allowed[k] and k ~= "server" and k ~= "token_file" then
@@ -124,6 +142,12 @@ function Client:api(method, path, body)
   local ok, v = pcall(json.decode, res.body)
   if not ok or type(v) ~= "table" then v = { error = res.body } end
   return res.status, v
+end
+
+-- A refusal by the server as the script's failure, "<name>: <what>: <status> <error>":
+-- exit 2 for a 400 (a malformed request is a usage error), else 1.
+function Client:refuse(what, st, v)
+  cli.fail(("%s: %s: %d %s"):format(self.name, what, st, tostring(v.error or "")), st == 400 and 2 or 1)
 end
 
 -- api() that expects one status: anything else fails with "<name>: <what>: <status> <error>".

@@ -83,7 +83,7 @@ end
 function M.list(h, req, scope)
   local visible, args = scope.visible("project_id")
   local q = req.query
-  local to = (q.to or "") ~= "" and validate.agent(q.to, "query parameter 'to'") or nil
+  local to = validate.query_agent(q, "to")
   local status = (q.status or "") ~= "" and q.status or nil
   if status then validate.fields({ status = status }, { status = { "string", one_of = M.STATUS } }) end
   local ack = status == "acknowledged" and "acknowledged_at IS NOT NULL" or status == "open" and "acknowledged_at IS NULL" or "1 = 1"

@@ -78,7 +78,7 @@ end
 function M.list(h, req, scope)
   local visible, args = scope.visible("project_id")
   local q = req.query
-  local assignee = (q.assigned_to or "") ~= "" and validate.agent(q.assigned_to, "query parameter 'assigned_to'") or nil
+  local assignee = validate.query_agent(q, "assigned_to")
   local status = (q.status or "") ~= "" and M.status(q.status, "query parameter 'status'") or nil
   local rows = assert(h:query(select_sql(h, ("(CAST(? AS TEXT) IS NULL OR assigned_to = ?) AND (CAST(? AS TEXT) IS NULL OR status = ?) AND %s ORDER BY id")
     :format(visible)), assignee, assignee, status, status, unpack(args)))

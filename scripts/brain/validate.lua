@@ -59,6 +59,13 @@ function M.agent(v, what)
   return n
 end
 
+-- An agent name in query parameter `key` (normalized), or nil when absent or empty.
+function M.query_agent(query, key)
+  local v = query[key]
+  if v == nil or v == "" then return nil end
+  return M.agent(v, ("query parameter '%s'"):format(key))
+end
+
 -- spec: { name = {"string"|"integer"|"array"|"object", required=bool, max=N, one_of={...}} }
 function M.fields(body, spec)
   local out = {}

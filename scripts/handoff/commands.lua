@@ -54,16 +54,8 @@ local function one_id(rest, command)
   return id
 end
 
-local function refused(brain, what, st, v)
-  cli.fail(("handoff: %s: %d %s"):format(what, st, tostring(v.error or "")), st == 400 and 2 or 1)
-end
-
 function M.run(argv)
-  local command = argv[1]
-  local args = {}
-  for i = 2, #argv do args[#args + 1] = argv[i] end
-  local opts, rest = cli.parse(args, spec)
-  client.check_options(opts, M.COMMANDS[command], command, M.USAGE)
+  local command, opts, rest = client.parse_command(argv, spec, M.COMMANDS, { "inbox", "list", "show", "ack" })
   local since, limit = client.count_option(opts, "since", 0, M.USAGE), client.count_option(opts, "limit", 1, M.USAGE)
   if command ~= "show" and command ~= "ack" and #rest > 0 then
     cli.usage_error("unexpected argument '" .. rest[1] .. "'", M.USAGE)
@@ -90,7 +82,7 @@ function M.run(argv)
     for _, hf in ipairs(v.handoffs) do io.stdout:write(opts.json and json.encode(hf) or line(hf), "\n") end
   elseif command == "show" then
     local st, hf = brain:api("GET", "/handoffs/" .. id)
-    if st ~= 200 then refused(brain, "show #" .. id, st, hf) end
+    if st ~= 200 then brain:refuse("show #" .. id, st, hf) end
     if opts.json then
       io.stdout:write(json.encode(hf), "\n")
     else
@@ -101,7 +93,7 @@ function M.run(argv)
     end
   else -- ack
     local st, hf = brain:api("POST", "/handoffs/" .. id .. "/ack", { note = opts.note })
-    if st ~= 200 then refused(brain, "ack #" .. id, st, hf) end
+    if st ~= 200 then brain:refuse("ack #" .. id, st, hf) end
     if opts.json then
       io.stdout:write(json.encode(hf), "\n")
     else

@@ -30,20 +30,21 @@ def sha256(path):
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
-def integrity(path):
+def first_column(path, sql):
+    """The first column of a query's rows on a SQLite file, opened read-only."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return [r[0] for r in con.execute("PRAGMA integrity_check")]
+        return [r[0] for r in con.execute(sql)]
     finally:
         con.close()
+
+
+def integrity(path):
+    return first_column(path, "PRAGMA integrity_check")
 
 
 def chat_seqs(path):
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return [r[0] for r in con.execute("SELECT seq FROM chatroom ORDER BY seq")]
-    finally:
-        con.close()
+    return first_column(path, "SELECT seq FROM chatroom ORDER BY seq")
 
 
 class BrainBackupTest(unittest.TestCase):
