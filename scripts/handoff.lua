@@ -33,7 +33,8 @@ local REPEATED = { ["--task"] = "task", ["--completed"] = "completed", ["--in-pr
 local spec = {
   usage = commands.USAGE,
   summary = "Hand work to another agent: record the handoff, post it to the chatroom, create the receiver's\n" ..
-    "tasks and write the session-handoff summary (Markdown) from an editable template.",
+    "tasks and write the session-handoff summary (Markdown) from an editable template, stored with the\n" ..
+    "handoff. The receiver: inbox, list, show ID (the summary), ack ID (pick it up).",
   options = client.with_options {
     { "--to", "AGENT", "the receiving agent (@milo or milo)" },
     { "--title", "TEXT", "the summary's title (default: the artifact, else 'session')" },

@@ -185,10 +185,10 @@ class BrainBackupTest(unittest.TestCase):
             base = ["-h", "127.0.0.1", "-p", str(pg.port), "-U", pg.USER]
             subprocess.run([str(pg.bin / "pg_dump"), *base, "--format=custom", "--file", str(dump), pg.DATABASE],
                            check=True, capture_output=True, env=env, timeout=120)
-            subprocess.run([str(pg.bin / "createdb"), *base, "brain_restored"], check=True, capture_output=True, env=env)
+            restored_url = pg.create_database("brain_restored")
             subprocess.run([str(pg.bin / "pg_restore"), *base, "--dbname", "brain_restored", str(dump)],
                            check=True, capture_output=True, env=env, timeout=120)
-            restored = Brain(self, pg.url.replace(f"/{pg.DATABASE}?", "/brain_restored?"), threads=2)
+            restored = Brain(self, restored_url, threads=2)
             st, body = call(restored.base, "GET", "/chat?since=0", token)
             self.assertEqual((st, [m["message"] for m in body["messages"]]), (200, ["kept by pg_dump"]))
             restored.kill()

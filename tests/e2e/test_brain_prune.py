@@ -4,7 +4,8 @@ checked in the database; the horizons readers are told about (chat history and s
 the inbox, sync events); and that no client breaks: a sync client whose cursor lies
 behind pruned tombstones gets 410 and resyncs, so it learns the delete (and a closed
 proposal) it never saw, while a queued change of its own is kept. Rows are made old by
-setting their timestamps in the file, so nothing waits for a clock."""
+setting their timestamps in the database, so nothing waits for a clock. SQLite and
+PostgreSQL."""
 import http.client
 import json
 import os
@@ -17,28 +18,39 @@ import unittest
 
 from brain_support import Brain, call, make_token
 from harness import HOSTSYNC, hostsync
-from sync_support import SyncClient, make_sync_token
+from pgserver import PgServer
+from sync_support import SyncClient, db_rows, make_sync_token
 
 OLD = "2020-01-01T00:00:00.000Z"
 NO_BRAIN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("HOSTSYNC_BRAIN_")}
 
 
-class PruneTest(unittest.TestCase):
+class PruneTests:
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="hostsync-prune-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.db = os.path.join(self.dir, "brain.sqlite")
+        self.db = self.database()
         self.marcus = make_token(self.db, "claude", "marcus", "m1", "*")
         self.milo = make_token(self.db, "gemini", "milo", "m2", "web")
         self.brain = Brain(self, self.db, threads=4)
 
     def sql(self, statement, *args):
-        con = sqlite3.connect(self.db, timeout=30)
-        try:
-            with con:
-                return con.execute(statement, args).fetchall()
-        finally:
-            con.close()
+        """Runs one statement on the server's database -> its rows as tuples (columns in
+        the order selected; booleans as 0/1 and JSON as text decoded, alike on both backends)."""
+        cols = [c.strip().split()[-1] for c in statement.split(" FROM ")[0][len("SELECT "):].split(",")] \
+            if statement.startswith("SELECT ") else []
+        out = []
+        for r in db_rows(self.db, statement, *args):
+            row = []
+            for c in cols:
+                v = r[c]
+                if isinstance(v, bool):
+                    v = int(v)
+                elif c == "payload":
+                    v = json.loads(v)
+                row.append(v)
+            out.append(tuple(row))
+        return out
 
     def prune(self, *args):
         p = hostsync("run", "brain_admin.lua", "prune", "--db", self.db, *args, timeout=120)
@@ -65,18 +77,18 @@ class PruneTest(unittest.TestCase):
         ids = [self.post(f"m{i} @milo") for i in range(10)]
         self.sql("UPDATE chatroom SET created_at = ? WHERE seq <= ?", OLD, ids[6])
         self.sql("UPDATE inbox SET created_at = ? WHERE seq <= 4", OLD)
-        before = self.sql("SELECT COUNT(*) FROM chatroom")
+        before = self.sql("SELECT COUNT(*) AS n FROM chatroom")
         out = self.prune("--dry-run", *self.only(chat="30d", inbox="30d"))
         self.assertRegex(out, rf"(?m)^chat: would delete 7 messages older than \S+Z through #{ids[6]}$")
         self.assertRegex(out, r"(?m)^inbox: would delete 4 inbox entries older than \S+Z through #4$")
         self.assertRegex(out, r"(?m)^sync_events: kept \(retention off\)$")
-        self.assertEqual(self.sql("SELECT COUNT(*) FROM chatroom"), before)
-        self.assertEqual(self.sql("SELECT * FROM retention_horizons"), [])
+        self.assertEqual(self.sql("SELECT COUNT(*) AS n FROM chatroom"), before)
+        self.assertEqual(self.sql("SELECT what FROM retention_horizons"), [])
         got = self.prune_json(*self.only(chat="30d", inbox="30d"))
         self.assertEqual((got["chat"]["count"], got["chat"]["through"]), (7, ids[6]))
         self.assertEqual((got["inbox"]["count"], got["inbox"]["through"]), (4, 4))
         self.assertEqual([r[0] for r in self.sql("SELECT seq FROM chatroom ORDER BY seq")], ids[7:])
-        self.assertEqual(sorted((w, t, n) for w, t, n, _ in self.sql("SELECT * FROM retention_horizons")),
+        self.assertEqual(sorted(self.sql("SELECT what, tenant, through FROM retention_horizons")),
                          [("chat", "", ids[6]), ("inbox", "", 4)])
         # History from before the horizon: what is left, and where the gap ends.
         st, body = call(self.brain.base, "GET", "/chat?since=2", self.milo)
@@ -164,7 +176,7 @@ class PruneTest(unittest.TestCase):
         self.assertNotIn("replayed", again)
         self.assertEqual((again["status"], again.get("unchanged")), ("applied", True), again)
         stored = self.sql("SELECT version, payload FROM sync_entities WHERE entity_id = 'n1'")
-        self.assertEqual(stored, [(first["version"], '{"title":"mine"}')])
+        self.assertEqual(stored, [(first["version"], {"title": "mine"})])
         replayed = push(cloud, "c-1", {"title": "ai 1"}, first["version"], level=5)
         self.assertTrue(replayed["replayed"], replayed)
 
@@ -200,8 +212,8 @@ class PruneTest(unittest.TestCase):
         closed = self.sql("SELECT feed_version FROM sync_proposals WHERE status <> 'open'")[0][0]
         got = self.prune_json(*self.only(sync_tombstones="30d"))
         self.assertEqual((got["sync_tombstones"]["count"], got["sync_tombstones"]["tenants"]), (2, {"t1": max(tomb, closed)}))
-        self.assertEqual(self.sql("SELECT COUNT(*) FROM sync_entities WHERE deleted"), [(0,)])
-        self.assertEqual(self.sql("SELECT COUNT(*) FROM sync_proposals"), [(0,)])
+        self.assertEqual(self.sql("SELECT COUNT(*) AS n FROM sync_entities WHERE deleted"), [(0,)])
+        self.assertEqual(self.sql("SELECT COUNT(*) AS n FROM sync_proposals"), [(0,)])
         self.assertEqual(self.sql("SELECT what, tenant, through FROM retention_horizons"), [("sync_feed", "t1", max(tomb, closed))])
         # The feed from before the horizon is refused with a resync instruction; from 0 it is whole.
         st, body = call(self.brain.base, "GET", f"/sync/pull?since={cursor}", bob)
@@ -238,7 +250,7 @@ class PruneTest(unittest.TestCase):
         self.assertIn("  kept note/n2 (its queued change will create it again)", p.out)
         self.assertIn("1 applied", d.run("push", check=True).out)
         self.assertEqual(self.sql("SELECT deleted, payload FROM sync_entities WHERE entity_id = 'n2'"),
-                         [(0, '{"title":"n2, edited offline"}')])
+                         [(0, {"title": "n2, edited offline"})])
         # A new vault's first pull is whole: the pruned delete does not reach it at all.
         c = SyncClient(self.dir, "c", self.brain.base, bob, 1)
         c.run("pull", check=True)
@@ -250,6 +262,21 @@ class PruneTest(unittest.TestCase):
             return con.execute(statement).fetchall()
         finally:
             con.close()
+
+
+class PruneSQLiteTest(PruneTests, unittest.TestCase):
+    def database(self):
+        return os.path.join(self.dir, "brain.sqlite")
+
+
+class PrunePostgresTest(PruneTests, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = PgServer().__enter__()
+        cls.addClassCleanup(cls.pg.__exit__, None, None, None)
+
+    def database(self):
+        return self.pg.create_database("prune_" + self._testMethodName[5:40])
 
 
 if __name__ == "__main__":
