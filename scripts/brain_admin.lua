@@ -159,7 +159,13 @@ if group == "prune" then
     local v = opts[t.option] or t.default
     keep[t.name] = v ~= "off" and duration(v, "--" .. t.option:gsub("_", "-")) or false
   end
-  for _, r in ipairs(prune.run(h, keep, opts.dry_run)) do
+  local ok, results = pcall(prune.run, h, keep, opts.dry_run)
+  if not ok then
+    -- Each chunk is its own transaction with its horizon: what went before stays consistent.
+    cli.fail("brain_admin: prune: " .. tostring(results) .. " (chunks deleted before this stay deleted, with their " ..
+      "horizons; run it again)")
+  end
+  for _, r in ipairs(results) do
     if opts.json then
       r.keep = r.keep or json.null
       r.dry_run = opts.dry_run == true

@@ -75,6 +75,10 @@ class PruneTests:
 
     def test_chat_and_inbox_are_pruned_as_a_prefix_and_readers_are_told(self):
         ids = [self.post(f"m{i} @milo") for i in range(10)]
+        for bad in ("soon", "0d", "-1d", "3w"):
+            p = hostsync("run", "brain_admin.lua", "prune", "--db", self.db, "--chat", bad, timeout=60)
+            self.assertEqual(p.returncode, 2, p.err)
+            self.assertIn("--chat must be a positive number with s, m, h or d (30d)", p.err)
         self.sql("UPDATE chatroom SET created_at = ? WHERE seq <= ?", OLD, ids[6])
         self.sql("UPDATE inbox SET created_at = ? WHERE seq <= 4", OLD)
         before = self.sql("SELECT COUNT(*) AS n FROM chatroom")
