@@ -127,12 +127,13 @@ int push_rows(lua_State* L, const db::Result& r) {
     return 2;
 }
 
-// (url, busy_timeout_ms, group_commit) -> connection | nil, err, kind, code
+// (url, busy_timeout_ms, group_commit, read_only) -> connection | nil, err, kind, code
 int l_open(lua_State* L) {
     std::string url(hostsync::check_view(L, 1));
     db::OpenOptions opts;
     opts.busy_timeout_ms = static_cast<int>(luaL_optnumber(L, 2, opts.busy_timeout_ms));
     opts.group_commit = lua_toboolean(L, 3);
+    opts.read_only = lua_toboolean(L, 4);
     auto* slot = static_cast<db::Connection**>(lua_newuserdata(L, sizeof(db::Connection*)));
     *slot = nullptr;
     luaL_getmetatable(L, kConnMeta);
@@ -207,6 +208,16 @@ int l_wait_notification(lua_State* L) {
     lua_setfield(L, -2, "payload");
     lua_pushinteger(L, n->pid);
     lua_setfield(L, -2, "pid");
+    return 1;
+}
+
+// (conn, dest_path) -> true | nil, err, kind, code
+int l_backup(lua_State* L) {
+    db::Connection* c = check_conn(L, 1);
+    std::string dest(hostsync::check_view(L, 2));
+    db::Error err;
+    if (!c->backup(dest, err)) return push_error(L, err);
+    lua_pushboolean(L, 1);
     return 1;
 }
 
@@ -317,6 +328,7 @@ int hostsync_raw_db(lua_State* L) {
         {"tx_begin", guarded<l_tx_begin>},
         {"tx_end", guarded<l_tx_end>},
         {"group_stats", guarded<l_group_stats>},
+        {"backup", guarded<l_backup>},
         {"close", guarded<l_close>},
         {nullptr, nullptr},
     };

@@ -58,17 +58,17 @@ function M.blob(bytes)
   return setmetatable({ bytes = bytes }, raw.blob_mt)
 end
 
-local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean, raise=boolean}])"
+local OPEN_USAGE = "Usage: db.open(url [, {busy_timeout=seconds, group_commit=boolean, raise=boolean, read_only=boolean}])"
 
 function M.open(url, opts)
   if type(url) ~= "string" or url == "" then error(OPEN_USAGE, 2) end
-  local busy_ms, group_commit, raise
+  local busy_ms, group_commit, raise, read_only
   if opts ~= nil then
     if type(opts) ~= "table" then error(OPEN_USAGE, 2) end
     for k, v in pairs(opts) do
       if k == "busy_timeout" then
         if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
-      elseif k == "group_commit" or k == "raise" then
+      elseif k == "group_commit" or k == "raise" or k == "read_only" then
         if type(v) ~= "boolean" then error(OPEN_USAGE .. ": " .. k .. " must be a boolean", 2) end
       else
         error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2)
@@ -77,8 +77,9 @@ function M.open(url, opts)
     if opts.busy_timeout then busy_ms = floor(opts.busy_timeout * 1000) end
     group_commit = opts.group_commit   -- ignored for PostgreSQL, which groups commits itself
     raise = opts.raise
+    read_only = opts.read_only
   end
-  local h, err, kind, code = raw.open(url, busy_ms, group_commit)
+  local h, err, kind, code = raw.open(url, busy_ms, group_commit, read_only)
   if not h then
     if raise then error(M.error(err, kind, code), 0) end
     return nil, err, kind, code
@@ -129,6 +130,13 @@ end
 -- {queued=, batches=, transactions=, last_batch=}: how a group_commit handle batches.
 function methods:group_stats()
   return raw.group_stats(self)
+end
+
+-- A consistent copy of the database into the new file `path` (SQLite's online backup
+-- API; written beside it, fsynced, renamed without replacing). -> true | nil, err, kind, code
+function methods:backup(path)
+  if type(path) ~= "string" or path == "" then error("Usage: h:backup(path: string)", 2) end
+  return raw.backup(self, path)
 end
 
 function methods:url()

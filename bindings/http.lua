@@ -283,16 +283,23 @@ function M.publish(topic, from, events)
   return raw.publish(topic, from, list)
 end
 
-local subscribe_keys = { topic = true, after = true, replay = true, filter = true, labels = true }
+local subscribe_keys = { topic = true, after = true, replay = true, filter = true, labels = true, notices = true }
 
 -- A handler returns http.subscribe{...}: an event stream held by the server's event loop.
 function M.subscribe(opts)
-  local usage = "Usage: http.subscribe{topic=, after=, replay=, filter=, labels=}"
+  local usage = "Usage: http.subscribe{topic=, after=, replay=, filter=, labels=, notices=}"
   if type(opts) ~= "table" then error(usage, 2) end
   check_keys(opts, subscribe_keys, usage)
   check_topic(opts.topic, usage)
   local after = opts.after or 0
   check_id(after, "after", usage)
+  -- Notices go first, without ids (so Last-Event-ID stays the client's): not topic events.
+  local notices = {}
+  for i, ev in ipairs(opts.notices or {}) do
+    if type(ev) ~= "table" then error(usage .. ": notice " .. i .. " must be a table {event=, data=}", 2) end
+    local e = check_event({ id = 0, event = ev.event, data = ev.data }, usage)
+    notices[i] = { event = e.event, data = e.data }
+  end
   local replay, last = {}, after
   for i, ev in ipairs(opts.replay or {}) do
     local e = check_event(ev, usage)
@@ -315,7 +322,7 @@ function M.subscribe(opts)
       filter[k] = list
     end
   end
-  return { subscribe = { topic = opts.topic, after = after, replay = replay, filter = filter,
+  return { subscribe = { topic = opts.topic, after = after, replay = replay, filter = filter, notices = notices,
                          labels = check_attrs(opts.labels, "labels", usage) } }
 end
 

@@ -66,6 +66,12 @@ public:
     // answers with kind "usage").
     virtual bool wait_notification(double timeout_s, std::optional<Notification>& out, Error& err) = 0;
     virtual void close() = 0;
+    // A consistent copy of the whole database into a new file `dest_path` while others
+    // go on writing (SQLite's online backup API; db_sqlite_backup.hpp). The copy is
+    // written to a temporary file beside it, fsynced and renamed into place without
+    // replacing anything: `dest_path` is absent or complete. PostgreSQL answers kind
+    // "usage" (use pg_dump).
+    virtual bool backup(const std::string& dest_path, Error& err);
 
     // Group commit (SQLite, OpenOptions::group_commit; db_sqlite_group.hpp). A grouped
     // handle runs a transaction as begin_grouped() .. end_grouped() instead of BEGIN ..
@@ -88,6 +94,10 @@ struct OpenOptions {
     // SQLite: concurrent transactions of this process share one connection and one fsync
     // per batch (db_sqlite_group.hpp). Ignored for PostgreSQL, which groups commits itself.
     bool group_commit = false;
+    // Open without writing anything: SQLite opens the file read-only and leaves its
+    // journal mode as it is (no WAL switch, no -wal/-shm created for a rollback-journal
+    // file); PostgreSQL sets default_transaction_read_only. Not with group_commit.
+    bool read_only = false;
 };
 
 // Opens a database from a URL: "postgres://..." / "postgresql://..." use libpq, anything

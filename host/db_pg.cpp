@@ -293,7 +293,7 @@ void ignore_notice(void*, const char*) {}
 
 }  // namespace
 
-std::unique_ptr<Connection> open_postgres(const std::string& url, Error& err) {
+std::unique_ptr<Connection> open_postgres(const std::string& url, const OpenOptions& opts, Error& err) {
     if (std::string why; !libpq::load(why)) {
         err.message = redact_url(url) + ": " + why;
         err.kind = "connection";
@@ -315,7 +315,12 @@ std::unique_ptr<Connection> open_postgres(const std::string& url, Error& err) {
         err = connection_error(*sh);
         return nullptr;
     }
-    return std::make_unique<PgConnection>(sh);
+    auto conn = std::make_unique<PgConnection>(sh);
+    if (opts.read_only) {
+        Result r;
+        if (!conn->execute("SET default_transaction_read_only = on", {}, r, err)) return nullptr;
+    }
+    return conn;
 }
 
 }  // namespace hostsync::db

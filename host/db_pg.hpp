@@ -5,6 +5,7 @@
 
 namespace hostsync::db {
 
-std::unique_ptr<Connection> open_postgres(const std::string& url, Error& err);
+// opts.read_only: every transaction of the session is read-only (default_transaction_read_only).
+std::unique_ptr<Connection> open_postgres(const std::string& url, const OpenOptions& opts, Error& err);
 
 }  // namespace hostsync::db

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "clock.hpp"
+#include "db_sqlite_backup.hpp"
 #include "db_url.hpp"
 
 namespace hostsync::db {
@@ -56,7 +57,9 @@ const char* code_name(int ext) {
     }
 }
 
-Error make_error(sqlite3* db, const std::string& name, int rc) {
+}  // namespace
+
+Error sqlite_error(sqlite3* db, const std::string& name, int rc) {
     Error e;
     int ext = db ? sqlite3_extended_errcode(db) : rc;
     const char* msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
@@ -73,6 +76,10 @@ Error make_error(sqlite3* db, const std::string& name, int rc) {
     }
     return e;
 }
+
+namespace {
+
+Error make_error(sqlite3* db, const std::string& name, int rc) { return sqlite_error(db, name, rc); }
 
 bool bind_all(sqlite3_stmt* st, const std::vector<Value>& params, const std::string& name, Error& err) {
     int want = sqlite3_bind_parameter_count(st);
@@ -239,6 +246,11 @@ public:
         return false;
     }
 
+    bool backup(const std::string& dest_path, Error& err) override {
+        if (!check_open(err)) return false;
+        return sqlite_backup(shared_->db, shared_->name, dest_path, err);
+    }
+
     // A single statement's prepared form, kept for the next execute() of the same text:
     // a server runs the same few statements on every request, and preparing is a good
     // part of their cost. nullptr for several statements, or SQL that does not prepare
@@ -317,7 +329,8 @@ std::unique_ptr<Connection> open_sqlite(const std::string& url, const OpenOption
         err.message = "Usage: db.open: empty SQLite path in '" + url + "'";
         return nullptr;
     }
-    int rc = sqlite3_open_v2(path.c_str(), &shared->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int flags = opts.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(path.c_str(), &shared->db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         err = make_error(shared->db, shared->name, rc);
         err.kind = "connection";
@@ -329,7 +342,10 @@ std::unique_ptr<Connection> open_sqlite(const std::string& url, const OpenOption
     sqlite3_busy_timeout(shared->db, opts.busy_timeout_ms);
     auto conn = std::make_unique<SqliteConnection>(shared);
     Result r;
-    const char* setup = path == ":memory:"
+    // A read-only handle changes nothing, not even the journal mode (which is written
+    // into the file's header).
+    const char* setup = opts.read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
+        : path == ":memory:"
         ? "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"
         : "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;";
     // Two connections switching a new file to WAL at once can deadlock on the lock

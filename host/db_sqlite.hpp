@@ -2,7 +2,13 @@
 // The SQLite backend of db.hpp (libsqlite3): WAL, busy timeout, foreign keys, FULL sync.
 #include "db.hpp"
 
+struct sqlite3;
+
 namespace hostsync::db {
+
+// An Error from SQLite's state after a failed call: "<name>: <message> (<code>)", with
+// the backend-neutral kind (db.hpp).
+Error sqlite_error(sqlite3* db, const std::string& name, int rc);
 
 std::unique_ptr<Connection> open_sqlite(const std::string& url, const OpenOptions& opts, Error& err);
 

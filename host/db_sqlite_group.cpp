@@ -240,6 +240,9 @@ public:
         return reader_->wait_notification(timeout_s, out, err);
     }
 
+    // The copy reads through this handle's own connection: committed, hence durable, data.
+    bool backup(const std::string& dest_path, Error& err) override { return reader_->backup(dest_path, err); }
+
     void close() override {
         if (closed_) return;
         if (held_.owns_lock()) {

@@ -108,6 +108,9 @@ std::uint64_t Hub::subscribe(Subscription sub, std::shared_ptr<Subscriber> to) {
     }
     std::lock_guard<std::mutex> lock(t->mu);
     Member m{id, sub.after, std::move(sub.filter), std::move(sub.labels), std::move(to)};
+    for (const auto& frame : sub.notices) {
+        if (!m.to->deliver(frame)) return 0;
+    }
     for (const auto& e : sub.replay) {
         if (!send(m, e)) return 0;
     }

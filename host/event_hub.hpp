@@ -56,6 +56,8 @@ public:
 
 struct Subscription {
     std::string topic;
+    std::vector<std::shared_ptr<const std::string>> notices;  // frames sent first, without ids
+                                     // (e.g. "what you asked for was pruned"): not events
     std::int64_t after = 0;          // the last id the client has; later events are sent
     std::vector<Event> replay;       // events the app read from its store, ids increasing
     Filter filter;

@@ -9,7 +9,8 @@
 //   name@N:stop both
 // Points in the host: fs_block (an appender hands a ~1 MiB block to its file),
 // csv_record (csv write_lines rendered a record), age_chunk (a 64 KiB age chunk was sealed),
-// tar_file (a regular file's data is in the archive). Scripts add their own through
+// tar_file (a regular file's data is in the archive), db_backup (h:backup's copy is durable,
+// not yet renamed into place). Scripts add their own through
 // hostsync.failpoint.hit(name). Without the variable, hit() costs one load and a branch.
 #include <string_view>
 

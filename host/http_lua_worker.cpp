@@ -341,6 +341,20 @@ events::Subscription subscription_from_lua(lua_State* L, int idx) {
     events::Subscription sub;
     sub.topic = string_field(L, idx, "topic");
     sub.after = id_field(L, idx, "after");
+    lua_getfield(L, idx, "notices");
+    int notices = lua_gettop(L);
+    for (int i = 1; lua_istable(L, notices); ++i) {
+        lua_rawgeti(L, notices, i);
+        if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        int n = lua_gettop(L);
+        sub.notices.push_back(std::make_shared<const std::string>(
+            sse::format_event("", string_field(L, n, "event"), string_field(L, n, "data"))));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     lua_getfield(L, idx, "replay");
     int replay = lua_gettop(L);
     for (int i = 1; lua_istable(L, replay); ++i) {

@@ -1,6 +1,7 @@
 -- hostsync run brain_admin.lua token create|list|revoke|rotate ... | lock list|break ... |
---                              routes [--db URL]
--- The brain's administration (docs/brain.md): bearer tokens, locks, and the access table.
+--                              routes | backup | restore | prune ... [--db URL]
+-- The brain's administration (docs/brain.md): bearer tokens, locks, the access table,
+-- backups (brain/backup.lua) and retention (brain/prune.lua).
 -- A token is printed once, at creation or rotation; only its SHA-256 is stored, so a lost
 -- token is revoked (or rotated) and replaced. Changes take effect at the server's next
 -- request: every request looks its token up.
@@ -9,7 +10,10 @@ local json = require "hostsync.json"
 local null = require("hostsync.db").null
 local time = require "hostsync.time"
 local auth = require "brain.auth"
+local backup = require "brain.backup"
 local locks = require "brain.locks"
+local names = require "brain.names"
+local prune = require "brain.prune"
 local store = require "brain.store"
 
 local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME --machine M --project P[,P...]
@@ -20,11 +24,15 @@ local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME
        hostsync run brain_admin.lua token rotate ID [--grace SECONDS] [--db URL]
        hostsync run brain_admin.lua lock list [--project P | --lobby] [--json] [--db URL]
        hostsync run brain_admin.lua lock break NAME [--reason TEXT] [--db URL]
-       hostsync run brain_admin.lua routes [--json]]==]
+       hostsync run brain_admin.lua routes [--json]
+       hostsync run brain_admin.lua backup --to FILE [--db URL]
+       hostsync run brain_admin.lua restore --from FILE --db NEW
+       hostsync run brain_admin.lua prune [--chat 90d] [--inbox 90d] [--sync-events 30d] [--sync-mutations 7d]
+           [--sync-tombstones 90d] [--dry-run] [--json] [--db URL]     (each: a duration or off)]==]
 local spec = {
   usage = usage,
   summary = "Administer the shared brain: issue, list, revoke and rotate bearer tokens; list and break locks;\n" ..
-            "print who may use each route. --project * allows every project.",
+            "print who may use each route; back up and restore (SQLite); prune old rows. --project * allows every project.",
   options = {
     { "--ai", "AI", "claude | gemini | chatgpt | grok | ..." },
     { "--agent", "NAME", "the agent, e.g. marcus (without @)" },
@@ -38,18 +46,26 @@ local spec = {
     { "--lobby", nil, "lock list: only locks without a project" },
     { "--reason", "TEXT", "lock break: why (sent to the holder in the alert)" },
     { "--json", nil, "one JSON object per line" },
+    { "--to", "FILE", "backup: the new file to write (never replaced)" },
+    { "--from", "FILE", "restore: the backup to restore into the new database --db" },
+    { "--chat", "D", "prune: keep chat messages D (30d, 12h, ...; off: keep all; default 90d)" },
+    { "--inbox", "D", "prune: keep inbox entries D (default 90d)" },
+    { "--sync-events", "D", "prune: keep sync_events D (default 30d)" },
+    { "--sync-mutations", "D", "prune: keep sync_mutations (replay results) D (default 7d)" },
+    { "--sync-tombstones", "D", "prune: keep deleted entities and closed proposals D (default 90d)" },
+    { "--dry-run", nil, "prune: only say what would be deleted" },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
   },
 }
 
 local ACTIONS = { token = { create = true, list = true, revoke = true, rotate = true }, lock = { list = true, ["break"] = true },
-                  routes = true }
+                  routes = true, backup = true, restore = true, prune = true }
 if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
 local group, action = arg[1], arg[2]
 local first = 3
-if group == "routes" then action, first = nil, 2 end
-if not ACTIONS[group] or (group ~= "routes" and not ACTIONS[group][action]) then
-  cli.usage_error("expected 'token create|list|revoke|rotate', 'lock list|break' or 'routes'", usage)
+if ACTIONS[group] == true then action, first = nil, 2 end
+if not ACTIONS[group] or (ACTIONS[group] ~= true and not ACTIONS[group][action]) then
+  cli.usage_error("expected 'token create|list|revoke|rotate', 'lock list|break', 'routes', 'backup', 'restore' or 'prune'", usage)
 end
 local args = {}
 for i = first, #arg do args[#args + 1] = arg[i] end
@@ -66,17 +82,16 @@ local function one_id(what)
 end
 
 -- "30d" | "12h" | "45m" | "90s" | "3600" -> seconds
-local UNITS = { s = 1, m = 60, h = 3600, d = 86400 }
-local function duration(s)
-  local n, unit = s:match("^(%d+)([smhd]?)$")
-  if not n or tonumber(n) == 0 then cli.usage_error("--expires-in must be a positive number with s, m, h or d (30d)", usage) end
-  return tonumber(n) * UNITS[unit ~= "" and unit or "s"]
+local function duration(s, option)
+  local n = prune.duration(s)
+  if not n then cli.usage_error(option .. " must be a positive number with s, m, h or d (30d)", usage) end
+  return n
 end
 
 -- --expires-in / --expires-at -> ISO 8601 UTC or nil
 local function expiry()
   if opts.expires_in and opts.expires_at then cli.usage_error("give --expires-in or --expires-at, not both", usage) end
-  if opts.expires_in then return store.now(duration(opts.expires_in)) end
+  if opts.expires_in then return store.now(duration(opts.expires_in, "--expires-in")) end
   if opts.expires_at then
     local t, err = time.parse_iso(opts.expires_at)
     if not t then cli.usage_error("--expires-at: " .. err, usage) end
@@ -102,6 +117,29 @@ if group == "routes" then
   os.exit(0)
 end
 
+-- Backups: before the database is opened (a backup copies it as it is, unmigrated).
+if group == "backup" or group == "restore" then
+  no_rest()
+  local res, berr
+  if group == "backup" then
+    if not opts.to or opts.to == "" then cli.usage_error("backup needs --to FILE", usage) end
+    res, berr = backup.backup(opts.db or store.DEFAULT_DB, opts.to)
+  else
+    if not opts.from or opts.from == "" then cli.usage_error("restore needs --from FILE", usage) end
+    if not opts.db or opts.db == "" then cli.usage_error("restore needs --db NEW (a database that does not exist yet)", usage) end
+    res, berr = backup.restore(opts.from, opts.db)
+  end
+  if not res then cli.fail("brain_admin: " .. group .. ": " .. berr) end
+  if group == "backup" then
+    io.stdout:write(("backup: %s -> %s (%d bytes, schema version %d, integrity ok)\n"):format(res.from, res.to,
+      res.bytes, res.version))
+  else
+    io.stdout:write(("restore: %s -> %s (schema version %d%s, integrity ok)\n"):format(res.from, res.to, res.version,
+      #res.migrated > 0 and (", migrated to " .. tostring(res.now)) or ""))
+  end
+  os.exit(0)
+end
+
 local h, err = store.open(opts.db)
 if not h then cli.fail("brain_admin: " .. err) end
 local ok, merr = store.migrate(h)
@@ -114,7 +152,39 @@ local function hostname()
   return name or "unknown"
 end
 
-if group == "token" and action == "create" then
+if group == "prune" then
+  no_rest()
+  local keep = {}
+  for _, t in ipairs(prune.TARGETS) do
+    local v = opts[t.option] or t.default
+    keep[t.name] = v ~= "off" and duration(v, "--" .. t.option:gsub("_", "-")) or false
+  end
+  local ok, results = pcall(prune.run, h, keep, opts.dry_run)
+  if not ok then
+    -- Each chunk is its own transaction with its horizon: what went before stays consistent.
+    cli.fail("brain_admin: prune: " .. tostring(results) .. " (chunks deleted before this stay deleted, with their " ..
+      "horizons; run it again)")
+  end
+  for _, r in ipairs(results) do
+    if opts.json then
+      r.keep = r.keep or json.null
+      r.dry_run = opts.dry_run == true
+      io.stdout:write(json.encode(r), "\n")
+    elseif not r.keep then
+      io.stdout:write(("%s: kept (retention off)\n"):format(r.name))
+    else
+      local through = r.through and (" through #" .. r.through) or ""
+      if r.tenants then
+        local parts = {}
+        for tenant, v in pairs(r.tenants) do parts[#parts + 1] = ("%s v%d"):format(tenant, v) end
+        table.sort(parts)
+        if #parts > 0 then through = " (feed horizon " .. table.concat(parts, ", ") .. ")" end
+      end
+      io.stdout:write(("%s: %s %d %s older than %s%s\n"):format(r.name, opts.dry_run and "would delete" or "deleted",
+        r.count, r.what, r.cutoff, through))
+    end
+  end
+elseif group == "token" and action == "create" then
   no_rest()
   for _, k in ipairs { "ai", "agent", "machine", "project" } do
     if not opts[k] or opts[k] == "" then cli.usage_error("--" .. k .. " is required", usage) end
@@ -128,7 +198,9 @@ if group == "token" and action == "create" then
     level = auth.level_of(opts.level)
     if not level then cli.usage_error("--level must be one of " .. table.concat(auth.LEVELS, ", ") .. " or 1..5", usage) end
   end
-  local token, terr = auth.create(h, { ai = opts.ai, agent = (opts.agent:gsub("^@", "")), machine = opts.machine,
+  local agent, why = names.agent(opts.agent)
+  if not agent then cli.usage_error("--agent: " .. why, usage) end
+  local token, terr = auth.create(h, { ai = opts.ai, agent = agent, machine = opts.machine,
     projects = projects, tenant = opts.tenant, level = level, expires_at = expiry() })
   if not token then cli.fail("brain_admin: " .. terr) end
   io.stdout:write(token, "\n")

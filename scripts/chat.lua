@@ -1,6 +1,7 @@
 -- hostsync run chat.lua post [--type T] [--project P] MESSAGE
 -- hostsync run chat.lua history [--since N] [--limit N] [--type T] [--mention NAME] [--json]
 -- hostsync run chat.lua tail [--since N] [--count N] [--json]
+-- hostsync run chat.lua inbox [--since N] [--limit N] [--project P] [--json]
 -- The seed's cross-machine chatroom from a shell (docs/brain.md, "The chatroom: chat.lua").
 -- The server assigns every message a sequence number (seq) in commit order and parses
 -- the @mentions; `tail` follows GET /chat/stream and, after a disconnect, reconnects
@@ -10,53 +11,37 @@ local http = require "hostsync.http"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
 local client = require "brain.client"
+local inbox_cli = require "brain.inbox_cli"
+local names = require "brain.names"
 local TYPES = require("brain.chat").TYPES   -- the server's list: one source of truth
 
 local usage = [==[hostsync run chat.lua post [--type T] [--project P] MESSAGE
        hostsync run chat.lua history [--since N] [--limit N] [--type T] [--mention NAME] [--json]
-       hostsync run chat.lua tail [--since N] [--count N] [--json]]==]
+       hostsync run chat.lua tail [--since N] [--count N] [--json]
+       hostsync run chat.lua inbox [--since N] [--limit N] [--project P] [--json]]==]
 local type_help = table.concat(TYPES, "|")
 local spec = {
   usage = usage,
-  summary = "Post to the shared brain's chatroom, read its history, or follow it live.\n" ..
+  summary = "Post to the shared brain's chatroom, read its history, follow it live, or read your inbox\n" ..
+    "(mentions, handoffs to you, your tasks' changes).\n" ..
     "Output: one line per message, `#seq time ai/@agent [type] message`; --json: one JSON object per line.",
   options = client.with_options {
     { "--type", "T", "post: message type (" .. type_help .. ", default chat); history: only this type" },
-    { "--project", "P", "post: the project the message is about" },
-    { "--since", "N", "history/tail: only messages after seq N (tail default: from now on)", number = true },
-    { "--limit", "N", "history: at most N messages (default 50; the latest N unless --since)", number = true },
+    { "--project", "P", "post: the project the message is about; inbox: only this project's entries" },
+    { "--since", "N", "history/tail: only messages after seq N (tail default: from now on); inbox: after entry N", number = true },
+    { "--limit", "N", "history: at most N messages (default 50; the latest N unless --since); inbox: at most N (100)", number = true },
     { "--mention", "NAME", "history: only messages that @mention NAME" },
     { "--count", "N", "tail: exit after N messages (default: follow until interrupted)", number = true },
-    { "--json", nil, "history/tail: print each message as one line of JSON" },
+    { "--json", nil, "history/tail/inbox: print each message (entry) as one line of JSON" },
   },
 }
 
 local COMMANDS = { post = { type = true, project = true }, history = { since = true, limit = true, type = true, mention = true, json = true },
-                   tail = { since = true, count = true, json = true } }
+                   tail = { since = true, count = true, json = true }, inbox = { since = true, limit = true, project = true, json = true } }
 
-if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
-local command = arg[1]
-if not COMMANDS[command] then
-  cli.usage_error(command and ("unknown command '" .. command .. "' (expected post, history or tail)")
-    or "expected a command: post, history or tail", usage)
-end
-local args = {}
-for i = 2, #arg do args[#args + 1] = arg[i] end
-local opts, rest = cli.parse(args, spec)
-for k in pairs(opts) do
-  if not COMMANDS[command][k] and k ~= "server" and k ~= "token_file" then
-    cli.usage_error("--" .. k:gsub("_", "-") .. " does not apply to '" .. command .. "'", usage)
-  end
-end
-
-local function count_arg(name, min)
-  local n = opts[name]
-  if n ~= nil and (n < min or n ~= math.floor(n)) then
-    cli.usage_error(("--%s must be an integer >= %d, got %s"):format(name, min, tostring(n)), usage)
-  end
-  return n
-end
-local since, limit, count = count_arg("since", 0), count_arg("limit", 1), count_arg("count", 1)
+local command, opts, rest = client.parse_command(arg, spec, COMMANDS, { "post", "history", "tail", "inbox" })
+local since, limit, count = client.count_option(opts, "since", 0, usage), client.count_option(opts, "limit", 1, usage),
+  client.count_option(opts, "count", 1, usage)
 if opts.type then
   local known = false
   for _, t in ipairs(TYPES) do known = known or t == opts.type end
@@ -90,11 +75,16 @@ local function post()
 end
 
 local PAGE = 1000  -- the server's largest page
+local told_pruned = false
 
 -- Calls visit(m) for every message after `from`, page by page, until visit returns false.
 local function each_after(from, visit)
   while true do
     local v = brain:expect(200, "GET", "/chat" .. client.query { since = from, limit = PAGE }, nil, "history")
+    if v.pruned_through and not told_pruned and command == "history" and since then
+      told_pruned = true
+      io.stderr:write(("chat: history: messages up to #%d were pruned (brain_admin.lua prune)\n"):format(v.pruned_through))
+    end
     for _, m in ipairs(v.messages) do
       if visit(m) == false then return end
       from = m.id
@@ -105,7 +95,7 @@ end
 
 local function history()
   if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
-  local want_mention = opts.mention and opts.mention:gsub("^@", ""):lower()
+  local want_mention = opts.mention and names.normalize(opts.mention)
   local function matches(m)
     if opts.type and m.type ~= opts.type then return false end
     if want_mention then
@@ -150,6 +140,11 @@ local function tail()
       reconnect_delay = 0.1,   -- after a clean end of stream (the server restarting)
       max_reconnects = 0,      -- a failed connection comes back here: note it, back off
       on_event = function(ev)
+        if ev.event == "pruned" then
+          local g = json.decode(ev.data) or {}
+          io.stderr:write(("chat: tail: messages up to #%s were pruned (brain_admin.lua prune); going on after them\n")
+            :format(tostring(g.pruned_through)))
+        end
         if ev.event ~= "chat" then return true end
         local m = json.decode(ev.data)
         if m.id <= last then return true end  -- never print one twice
@@ -168,4 +163,7 @@ end
 
 if command == "post" then post()
 elseif command == "history" then history()
+elseif command == "inbox" then
+  if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", usage) end
+  inbox_cli.run(brain, { since = since, limit = limit, project = opts.project, json = opts.json }, "chat")
 else tail() end

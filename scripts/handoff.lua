@@ -1,18 +1,29 @@
 -- hostsync run handoff.lua --to AGENT [--title T] [--artifact X] [--context TEXT] [--depends-on X]...
 --     [--task TITLE]... [--completed X]... [--in-progress X]... [--next X]... [--blockers X]...
 --     [--repo DIR] [--since REF] [--template FILE] [--out FILE] [--project P]
+-- hostsync run handoff.lua inbox|list|show ID|ack ID ...   (handoff/commands.lua)
 -- The seed's handoff protocol (docs/brain.md, "Handoffs: handoff.lua"):
 --   1 record the handoff (POST /handoffs: the record and its `handoff` chat message are
 --     one transaction on the server)   2 create the receiver's tasks (POST /tasks)
---   3 write the session-handoff summary (Markdown, the seed's shape) from a template
+--   3 render the session-handoff summary (Markdown, the seed's shape) from a template,
+--     store it with the handoff (POST /handoffs/ID/summary) so the receiver reads it
+--     from the brain, and write it to --out or stdout
 -- Everything that can be checked locally (arguments, the template, git) is checked
 -- before the brain is written to, so a mistake leaves no half-recorded handoff.
 local cli = require "hostsync.cli"
 local fs = require "hostsync.fs"
 local time = require "hostsync.time"
 local client = require "brain.client"
+local names = require "brain.names"
 local template = require "handoff.template"
 local git_changes = require "handoff.git_changes"
+local commands = require "handoff.commands"
+
+-- The receiver's commands (inbox, list, show, ack) are handoff/commands.lua.
+if commands.COMMANDS[arg[1]] then
+  commands.run(arg)
+  os.exit(0)
+end
 
 -- Options that may be given many times; hostsync.cli keeps only the last, so they are
 -- taken out of the arguments first.
@@ -20,9 +31,10 @@ local REPEATED = { ["--task"] = "task", ["--completed"] = "completed", ["--in-pr
                    ["--next"] = "next", ["--blockers"] = "blockers", ["--depends-on"] = "depends_on" }
 
 local spec = {
-  usage = "hostsync run handoff.lua --to AGENT [options]",
+  usage = commands.USAGE,
   summary = "Hand work to another agent: record the handoff, post it to the chatroom, create the receiver's\n" ..
-    "tasks and write the session-handoff summary (Markdown) from an editable template.",
+    "tasks and write the session-handoff summary (Markdown) from an editable template, stored with the\n" ..
+    "handoff. The receiver: inbox, list, show ID (the summary), ack ID (pick it up).",
   options = client.with_options {
     { "--to", "AGENT", "the receiving agent (@milo or milo)" },
     { "--title", "TEXT", "the summary's title (default: the artifact, else 'session')" },
@@ -75,10 +87,9 @@ end
 local lists, args = take_repeated(arg)
 local opts, rest = cli.parse(args, spec)
 if #rest > 0 then cli.usage_error("unexpected argument '" .. rest[1] .. "'", spec.usage) end
-local to = (opts.to or ""):gsub("^@", ""):lower()
-if not to:find("^[%w_%-]+$") then
-  cli.usage_error(opts.to and ("--to must be an agent name, got '" .. opts.to .. "'") or "--to is required", spec.usage)
-end
+if not opts.to then cli.usage_error("--to is required", spec.usage) end
+local to = names.agent(opts.to)
+if not to then cli.usage_error("--to must be an agent name, got '" .. opts.to .. "' (" .. names.RULE .. ")", spec.usage) end
 local brain = client.connect(opts, { name = "handoff", usage = spec.usage })
 
 -- The template's names: text values, and lists (each list L also gives the text L_count,
@@ -130,19 +141,16 @@ local deps, deps_shown = dependencies()
 local title = opts.title or opts.artifact or "session"
 
 local me = brain:expect(200, "GET", "/whoami", nil, "whoami")
-local function refused(what, st, v)
-  cli.fail(("handoff: %s: %d %s"):format(what, st, tostring(v.error or "")), st == 400 and 2 or 1)
-end
 
 local st, rec = brain:api("POST", "/handoffs", { to_agent = to, artifact = opts.artifact, context = opts.context,
   dependencies = deps, project = opts.project, message = handoff_message(title) })
-if st ~= 201 then refused("recording the handoff", st, rec) end
+if st ~= 201 then brain:refuse("recording the handoff", st, rec) end
 
 local task_ids = {}
 for _, t in ipairs(lists.task) do
-  local tst, tv = brain:api("POST", "/tasks", { title = t, project = opts.project, assigned_to = to, status = "pending" })
+  local tst, tv = brain:api("POST", "/tasks", { title = t, project = opts.project, assigned_to = to, status = "open" })
   if tst ~= 201 then
-    refused(("handoff #%d recorded, but creating task %q"):format(rec.id, t), tst, tv)
+    brain:refuse(("handoff #%d recorded, but creating task %q"):format(rec.id, t), tst, tv)
   end
   task_ids[#task_ids + 1] = "#" .. tostring(tv.id)
 end
@@ -158,14 +166,21 @@ local values = {
 for _, n in ipairs(LISTS) do values[n .. "_count"] = #values[n] > 0 and tostring(#values[n]) or "" end
 local markdown = tmpl:render(values)
 
+-- Stored with the handoff first; the local copy is written even when that fails, so
+-- the summary is never lost, and the failure is reported after it.
+local sst, sv = brain:api("POST", "/handoffs/" .. rec.id .. "/summary", { summary = markdown })
 if opts.out then
   local ok, err = fs.write_atomic(opts.out, markdown)
   if not ok then cli.fail(("handoff: #%d recorded, but writing the summary failed: %s"):format(rec.id, err)) end
 else
   io.stdout:write(markdown)
 end
+if sst ~= 200 then
+  cli.fail(("handoff: #%d recorded, but storing its summary in the brain failed: %d %s%s"):format(rec.id, sst,
+    tostring(sv.error or ""), opts.out and (" (it is in " .. opts.out .. ")") or " (it is on stdout)"))
+end
 local mok, merr = git_changes.mark(opts.repo, changes.head)
 if not mok then io.stderr:write("handoff: warning: could not move ", git_changes.MARKER, ": ", merr, "\n") end
-io.stderr:write(("handoff: #%d to @%s recorded (chat #%d%s)%s\n"):format(rec.id, to, rec.chat_id,
+io.stderr:write(("handoff: #%d to @%s recorded (chat #%d%s, summary stored%s)\n"):format(rec.id, to, rec.chat_id,
   #task_ids > 0 and (", tasks " .. table.concat(task_ids, " ")) or "",
-  opts.out and (", summary in " .. opts.out) or ""))
+  opts.out and (" and in " .. opts.out) or ""))

@@ -44,6 +44,7 @@ local spec = {
     { "--retries", "N", "push/pull: extra attempts when the server is unreachable (default 4)", number = true },
     { "--backoff", "S", "first retry delay in seconds, doubled each time (default 0.5)", number = true },
     { "--batch", "N", "push: items per request, at most 1000 (default 1000)", number = true },
+    { "--page", "N", "pull: changes per request, at most 5000 (default 5000)", number = true },
     { "--quiet", nil, "push/pull: print only the summary line" },
     { "--follow", nil, "sync: keep following the server's changes live (until interrupted)" },
     { "--count", "N", "sync --follow: exit after N rounds that pulled changes", number = true },
@@ -139,10 +140,19 @@ end
 local function do_pull(t)
   local pol, perr = require("sync_client.policy").load(opts.policy or v:get_config("policy"))
   if not pol then cli.fail("sync_client: " .. perr) end
-  local sum, err, kind = require("sync_client.pull").run(v, t, pol)
+  local page = opts.page or 5000
+  if page < 1 or page > 5000 or page ~= math.floor(page) then cli.usage_error("--page must be 1..5000", usage) end
+  local sum, err, kind = require("sync_client.pull").run(v, t, pol, { limit = page })
   if not sum then fail_remote("pull", err, kind) end
   io.stdout:write(("pull: %d changes (%d entity, %d proposal), %d decided by policy, %d local views overridden; cursor %d\n")
     :format(sum.changes, sum.entities, sum.proposals, sum.decided, sum.overridden, sum.cursor))
+  local r = sum.resync
+  if r and (r.pruned or #r.removed > 0 or #r.kept > 0 or r.closed > 0) then
+    io.stdout:write(("pull: full resync%s: %d removed (deleted on the server), %d kept with queued changes, %d proposals closed\n")
+      :format(r.pruned and " (the server pruned its history past this vault's cursor)" or "", #r.removed, #r.kept, r.closed))
+    for _, name in ipairs(r.removed) do io.stdout:write("  removed ", name, "\n") end
+    for _, name in ipairs(r.kept) do io.stdout:write("  kept ", name, " (its queued change will create it again)\n") end
+  end
   return sum.changes
 end
 

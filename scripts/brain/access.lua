@@ -12,7 +12,8 @@
 --   query     query.project, required
 --   listing   a list or stream: only the projects the token may use, and the lobby;
 --             an optional ?project= narrows it to that project and must be one of them
---   conflict  the stored conflict's project; one the token may not see does not exist (404)
+--   conflict, task, handoff
+--             the stored record's project (:id); one the token may not see does not exist (404)
 --   tenant    the token's own tenant (403 without one); level = 1: user tokens only
 local db_null = require("hostsync.db").null
 local auth = require "brain.auth"
@@ -22,14 +23,18 @@ local M = {}
 
 local function forbid(msg) error({ status = 403, error = msg }, 0) end
 
+-- Records addressed by :id, whose stored project decides access: rule -> table.
+local STORED = { conflict = "push_conflicts", task = "tasks", handoff = "handoffs" }
+
 local RULES = {
-  identity = true, lock = true, body = true, query = true, listing = true, conflict = true, tenant = true,
+  identity = true, lock = true, body = true, query = true, listing = true, tenant = true,
 }
+for kind in pairs(STORED) do RULES[kind] = true end
 
 -- Checks a route's rule when the app loads -> the rule, or raises naming the route.
 function M.rule(route, rule)
   if type(rule) ~= "table" or not RULES[rule[1]] then
-    error(("brain: route %s %s has no access rule (one of identity, lock, body, query, listing, conflict, tenant)")
+    error(("brain: route %s %s has no access rule (one of identity, lock, body, query, listing, conflict, task, handoff, tenant)")
       :format(route[1], route[2]), 0)
   end
   return rule
@@ -120,14 +125,13 @@ function M.check(rule, db, ident, req, body)
     end
     return { project = project, visible = visible,
              still_valid = function() return auth.still_valid(db, ident.token_id) end }
-  elseif kind == "conflict" then
-    local id = tonumber(req.params.id)
-    if not id or id ~= math.floor(id) or id < 1 then validate.fail("conflict id must be a positive integer") end
-    local row = assert(db:query("SELECT project_id FROM push_conflicts WHERE id = ?", id))[1]
+  elseif STORED[kind] then
+    local id = validate.id(req.params.id, kind .. " id")
+    local row = assert(db:query("SELECT project_id FROM " .. STORED[kind] .. " WHERE id = ?", id))[1]
     local p = row and row.project_id
     if p == db_null then p = nil end
-    -- Not visible is not found: ids of other projects' conflicts are not an oracle.
-    if not row or not M.may_use(ident, p) then error({ status = 404, error = "no conflict " .. id }, 0) end
+    -- Not visible is not found: ids of other projects' records are not an oracle.
+    if not row or not M.may_use(ident, p) then error({ status = 404, error = ("no %s %d"):format(kind, id) }, 0) end
     return { project = p, id = id }
   end
   M.require_project(ident, project)

@@ -6,6 +6,8 @@ local auth = require "brain.auth"
 local chat = require "brain.chat"
 local conflicts = require "brain.conflicts"
 local errors = require "brain.errors"
+local handoffs = require "brain.handoffs"
+local inbox = require "brain.inbox"
 local locks = require "brain.locks"
 local records = require "brain.records"
 local store = require "brain.store"
@@ -16,6 +18,7 @@ local sync_resolve = require "brain.sync_resolve"
 local sync_stream = require "brain.sync_stream"
 local sync_tenant = require "brain.sync_tenant"
 local topics = require "brain.topics"
+local tasks = require "brain.tasks"
 local validate = require "brain.validate"
 
 return function(config)
@@ -95,6 +98,7 @@ return function(config)
   local LOCK, IDENTITY = { "lock" }, { "identity" }
   local BODY, BODY_REQUIRED = { "body" }, { "body", required = true }
   local QUERY, LISTING, CONFLICT = { "query" }, { "listing" }, { "conflict" }
+  local TASK, HANDOFF = { "task" }, { "handoff" }
   local TENANT, TENANT_USER = { "tenant" }, { "tenant", level = 1 }
   app.access = {
     { "POST", "/locks/:name/acquire", LOCK, "optional", function(db, id, req, body, scope) return locks.acquire(db, id, req.params.name, body, scope.project) end },
@@ -106,10 +110,16 @@ return function(config)
     { "POST", "/chat",                BODY, true, function(db, id, _, body) return chat.post(db, id, body) end },
     { "GET",  "/chat",                LISTING, false, function(db, _, req, _, scope) return chat.history(db, req, scope.visible) end },
     { "GET",  "/chat/stream",         LISTING, false, function(db, id, req, _, scope) return chat.stream(db, id, req, scope.project) end },
-    { "POST", "/handoffs",            BODY, true, function(db, id, _, body) return records.post_handoff(db, id, body) end },
-    { "GET",  "/handoffs",            LISTING, false, function(db, _, req, _, scope) return records.list_handoffs(db, req, scope) end },
-    { "POST", "/tasks",               BODY, true, function(db, id, _, body) return records.post_task(db, id, body) end },
-    { "GET",  "/tasks",               LISTING, false, function(db, _, req, _, scope) return records.list_tasks(db, req, scope) end },
+    { "POST", "/handoffs",            BODY, true, function(db, id, _, body) return handoffs.post(db, id, body) end },
+    { "GET",  "/handoffs",            LISTING, false, function(db, _, req, _, scope) return handoffs.list(db, req, scope) end },
+    { "GET",  "/handoffs/:id",        HANDOFF, false, function(db, _, _, _, scope) return handoffs.get(db, scope.id) end },
+    { "POST", "/handoffs/:id/ack",    HANDOFF, "optional", function(db, id, _, body, scope) return handoffs.ack(db, id, scope.id, body) end },
+    { "POST", "/handoffs/:id/summary", HANDOFF, true, function(db, id, _, body, scope) return handoffs.set_summary(db, id, scope.id, body) end },
+    { "POST", "/tasks",               BODY, true, function(db, id, _, body) return tasks.post(db, id, body) end },
+    { "GET",  "/tasks",               LISTING, false, function(db, _, req, _, scope) return tasks.list(db, req, scope) end },
+    { "GET",  "/tasks/:id",           TASK, false, function(db, _, _, _, scope) return tasks.get(db, scope.id) end },
+    { "POST", "/tasks/:id",           TASK, true, function(db, id, _, body, scope) return tasks.update(db, id, scope.id, body) end },
+    { "GET",  "/inbox",               LISTING, false, function(db, id, req, _, scope) return inbox.list(db, id, req, scope) end },
     { "POST", "/conflicts",              BODY_REQUIRED, true, function(db, id, _, body) return conflicts.post(db, id, body, config.coordinator) end },
     { "GET",  "/conflicts",              QUERY, false, function(db, _, req) return conflicts.list(db, req) end },
     { "POST", "/conflicts/:id/assign",   CONFLICT, true, function(db, id, _, body, scope) return conflicts.assign(db, id, scope.id, body) end },

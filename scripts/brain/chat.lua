@@ -9,6 +9,9 @@
 -- a missed or merged wake-up can delay a message but never lose or repeat one.
 local http = require "hostsync.http"
 local json = require "hostsync.json"
+local inbox = require "brain.inbox"
+local names = require "brain.names"
+local retention = require "brain.retention"
 local store = require "brain.store"
 local topics = require "brain.topics"
 local validate = require "brain.validate"
@@ -42,12 +45,10 @@ function M.post(h, ident, body)
 end
 
 -- Also used by other handlers (a handoff posts its message in the same transaction).
-function M.insert(h, ident, mtype, message, project, metadata)
-  local mentions, seen = json.array(), {}
-  for m in message:gmatch("@([%w_%-]+)") do
-    m = m:lower()
-    if not seen[m] then seen[m] = true; mentions[#mentions + 1] = m end
-  end
+-- Each mentioned agent gets the message in its inbox, except those in `not_inbox` (a
+-- handoff puts its own entry there instead).
+function M.insert(h, ident, mtype, message, project, metadata, not_inbox)
+  local mentions = json.array(names.mentions(message))
   local function run(tx)
     if tx:backend() == "postgres" then assert(tx:query("SELECT pg_advisory_xact_lock(" .. CHAT_LOCK .. ")")) end
     local rows = assert(tx:query([[INSERT INTO chatroom(id, seq, ai_source, machine_id, agent_id, message, project_context,
@@ -56,6 +57,10 @@ function M.insert(h, ident, mtype, message, project, metadata)
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
       metadata and json.encode(metadata) or nil, store.now()))
     topics.touch(M.TOPIC)
+    local to = {}
+    for _, m in ipairs(mentions) do if not (not_inbox and not_inbox[m]) then to[#to + 1] = m end end
+    inbox.add(tx, to, "mention", ident, project,
+      { chat = { id = rows[1].seq, type = mtype, message = message, metadata = metadata or json.null } })
     return 201, { id = rows[1].seq, type = mtype, mentions = mentions }
   end
   if h:in_transaction() then return run(h) end
@@ -79,7 +84,7 @@ function M.history(h, req, visible)
   local since = since_of(req.query.since, "query parameter 'since'")
   local limit = since_of(req.query.limit, "query parameter 'limit'")
   if limit == 0 or limit > 1000 then limit = limit == 0 and 100 or 1000 end
-  return 200, { messages = M.after(h, since, limit, visible) }
+  return 200, { messages = M.after(h, since, limit, visible), pruned_through = retention.gap(h, "chat", since) }
 end
 
 -- Messages after `after` as topic events: the message as data, its project as the
@@ -123,8 +128,12 @@ function M.stream(h, ident, req, project)
   else
     since = since_of(from, "Last-Event-ID")
   end
+  -- Resuming from before what prune removed: say so first (a notice has no id, so
+  -- Last-Event-ID stays the client's), then go on with what is left.
+  local gap = retention.gap(h, "chat", since)
   return http.subscribe{ topic = M.TOPIC, after = since, replay = events_after(h, since, M.REPLAY),
-                         filter = M.stream_filter(ident, project), labels = { token = tostring(ident.token_id) } }
+                         filter = M.stream_filter(ident, project), labels = { token = tostring(ident.token_id) },
+                         notices = gap and { { event = "pruned", data = { pruned_through = gap, since = since } } } or nil }
 end
 
 return M

@@ -37,6 +37,43 @@ function M.with_options(own)
   return all
 end
 
+-- For scripts with subcommands ("chat.lua post ..."): argv[1] names the command, one of
+-- `commands` ({ name = { option_key = true } }, the options it takes), listed for the
+-- usage error in `order`; the rest is parsed by `spec`. -> command, opts, rest
+function M.parse_command(argv, spec, commands, order)
+  if argv[1] == "-h" or argv[1] == "--help" then cli.parse({ "--help" }, spec) end
+  local command = argv[1]
+  if not commands[command] then
+    local list = #order > 1 and (table.concat(order, ", ", 1, #order - 1) .. " or " .. order[#order]) or order[1]
+    cli.usage_error(command and ("unknown command '" .. command .. "' (expected " .. list .. ")")
+      or ("expected a command: " .. list), spec.usage)
+  end
+  local args = {}
+  for i = 2, #argv do args[#args + 1] = argv[i] end
+  local opts, rest = cli.parse(args, spec)
+  M.check_options(opts, commands[command], command, spec.usage)
+  return command, opts, rest
+end
+
+-- Refuses an option (other than --server/--token-file) that `command` does not take;
+-- `allowed` is { option_key = true } (cli.parse's keys).
+function M.check_options(opts, allowed, command, usage)
+  for k in pairs(opts) do
+    if not allowed[k] and k ~= "server" and k ~= "token_file" then
+      cli.usage_error("--" .. k:gsub("_", "-") .. " does not apply to '" .. command .. "'", usage)
+    end
+  end
+end
+
+-- A whole-number option (`name`, cli.parse's key) >= min, or a usage error; nil stays nil.
+function M.count_option(opts, name, min, usage)
+  local n = opts[name]
+  if n ~= nil and (n < min or n ~= math.floor(n)) then
+    cli.usage_error(("--%s must be an integer >= %d, got %s"):format(name:gsub("_", "-"), min, tostring(n)), usage)
+  end
+  return n
+end
+
 -- Percent-encodes one path segment (a lock name such as push:proj).
 function M.segment(s)
   return (tostring(s):gsub("[^%w%-%._~:]", function(c) return ("%%%02X"):format(c:byte()) end))
@@ -105,6 +142,12 @@ function Client:api(method, path, body)
   local ok, v = pcall(json.decode, res.body)
   if not ok or type(v) ~= "table" then v = { error = res.body } end
   return res.status, v
+end
+
+-- A refusal by the server as the script's failure, "<name>: <what>: <status> <error>":
+-- exit 2 for a 400 (a malformed request is a usage error), else 1.
+function Client:refuse(what, st, v)
+  cli.fail(("%s: %s: %d %s"):format(self.name, what, st, tostring(v.error or "")), st == 400 and 2 or 1)
 end
 
 -- api() that expects one status: anything else fails with "<name>: <what>: <status> <error>".

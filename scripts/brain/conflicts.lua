@@ -12,6 +12,7 @@
 -- project the token may not use is "not found" before anything here runs.
 local json = require "hostsync.json"
 local chat = require "brain.chat"
+local names = require "brain.names"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -19,7 +20,7 @@ local M = {}
 M.STATUS = { "open", "assigned", "resolved" }
 M.DEFAULT_COORDINATOR = "marcus"
 
-local function name(s) return (s:gsub("^@", ""):lower()) end
+local name = names.normalize
 
 local function view(r)
   r = store.plain(r)
@@ -36,11 +37,7 @@ local function select_sql(h, where)
     FROM push_conflicts WHERE ]]):format(store.ts(h, "created_at"), store.ts(h, "resolved_at")) .. where
 end
 
-local function agent_field(f, key)
-  local v = f[key] and name(f[key])
-  if v and not v:match("^[%w_%-]+$") then validate.fail(("field '%s' must be an agent name"):format(key)) end
-  return v
-end
+local function agent_field(f, key) return validate.agent(f[key], ("field '%s'"):format(key)) end
 
 -- POST /conflicts {project, files, local_commit?, upstream_commit?, summary?, coordinator?}
 -- coordinator: the pushing agent's conflict policy names it; else the server's config.

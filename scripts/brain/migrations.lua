@@ -10,6 +10,32 @@ return function(backend)
   local ts = pg and "TIMESTAMPTZ" or "TEXT"
   local json = pg and "JSONB" or "TEXT"
   local serial = pg and "BIGSERIAL" or "INTEGER"   -- INTEGER PRIMARY KEY is SQLite's rowid
+  -- Migration 8's agent-name rule (brain/names.lua) in SQL: drop one leading '@',
+  -- lowercase A-Z only (PostgreSQL's lower() follows the locale, SQLite's is ASCII).
+  local function agent_name(col)
+    local stripped = ("CASE WHEN substr(%s, 1, 1) = '@' THEN substr(%s, 2) ELSE %s END"):format(col, col, col)
+    if pg then return ("translate(%s, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"):format(stripped) end
+    return ("lower(%s)"):format(stripped)
+  end
+  -- Statements -> one list: nil entries (a backend's no-op) dropped, lists spliced in.
+  local function statements(list)
+    local out = {}
+    for i = 1, table.maxn(list) do
+      local v = list[i]
+      if type(v) == "table" then
+        for _, x in ipairs(v) do out[#out + 1] = x end
+      elseif v ~= nil then
+        out[#out + 1] = v
+      end
+    end
+    return out
+  end
+  local function normalize(tbl, ...)
+    local out = {}
+    for _, col in ipairs { ... } do out[#out + 1] = ("UPDATE %s SET %s = %s WHERE %s IS NOT NULL"):format(tbl, col, agent_name(col), col) end
+    return out
+  end
+  local now = pg and "now()" or "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
   return {
     { version = 1, name = "seed tables", up = {
       -- fencing_token and holder_token_id are ours: the grant's fencing token and the
@@ -135,6 +161,58 @@ return function(backend)
       [[UPDATE sync_proposals SET feed_json = substr(feed_json, 1, length(feed_json) - 2)
           || ',"status":"' || status || '"}}']],
       "CREATE UNIQUE INDEX idx_sync_proposals_feed ON sync_proposals(tenant, feed_version)",
+    } },
+    { version = 8, name = "task and handoff lifecycle, inbox, agent names, retention", up = statements {
+      -- Tasks: open | in_progress | blocked | done; the seed's 'pending' is 'open'.
+      "UPDATE tasks SET status = 'open' WHERE status = 'pending'",
+      pg and "ALTER TABLE tasks ALTER COLUMN status SET DEFAULT 'open'" or nil,
+      ("ALTER TABLE tasks ADD COLUMN updated_at %s"):format(ts),
+      "CREATE INDEX idx_tasks_assigned ON tasks(assigned_to, status)",
+      -- Every change of a task: who (the token's identity), when, {field: [old, new]}, a note.
+      ([[CREATE TABLE task_history (
+          id %s PRIMARY KEY, task_id BIGINT NOT NULL, at %s NOT NULL, ai TEXT NOT NULL,
+          agent TEXT NOT NULL, machine TEXT, changes %s NOT NULL, note TEXT)]]):format(serial, ts, json),
+      "CREATE INDEX idx_task_history_task ON task_history(task_id, id)",
+      -- Handoffs: the sender's machine, the session summary (Markdown), the receiver's
+      -- acknowledgement (picked up by whom, when).
+      "ALTER TABLE handoffs ADD COLUMN from_machine TEXT",
+      "ALTER TABLE handoffs ADD COLUMN summary TEXT",
+      ("ALTER TABLE handoffs ADD COLUMN summary_at %s"):format(ts),
+      "ALTER TABLE handoffs ADD COLUMN acknowledged_by TEXT",
+      "ALTER TABLE handoffs ADD COLUMN acknowledged_by_ai TEXT",
+      "ALTER TABLE handoffs ADD COLUMN acknowledged_by_machine TEXT",
+      ("ALTER TABLE handoffs ADD COLUMN acknowledged_at %s"):format(ts),
+      "ALTER TABLE handoffs ADD COLUMN ack_note TEXT",
+      "CREATE INDEX idx_handoffs_to ON handoffs(to_agent, id)",
+      -- The inbox: one row per event and agent it concerns (mentions, handoffs to it,
+      -- acknowledgements of its handoffs, its tasks' changes), in one sequence. seq is
+      -- assigned like chat's (MAX + 1 while writers are serialized), so seq order is
+      -- commit order and "after N" never skips a row that committed late.
+      ([[CREATE TABLE inbox (
+          seq BIGINT PRIMARY KEY, agent TEXT NOT NULL, kind TEXT NOT NULL, project_id TEXT,
+          by_ai TEXT NOT NULL, by_agent TEXT NOT NULL, by_machine TEXT, data %s NOT NULL,
+          created_at %s NOT NULL)]]):format(json, ts),
+      "CREATE INDEX idx_inbox_agent ON inbox(agent, seq)",
+      -- What brain_admin.lua prune removed: per log (chat, inbox, sync_events) and per
+      -- tenant for the sync feed, the cursor up to which rows may be gone ('' = all).
+      ([[CREATE TABLE retention_horizons (
+          what TEXT NOT NULL, tenant TEXT NOT NULL, through BIGINT NOT NULL, pruned_at %s NOT NULL,
+          PRIMARY KEY (what, tenant))]]):format(ts),
+      -- When a sync row last changed on the server's clock: the age of a tombstone or a
+      -- closed proposal for prune. Rows from before this migration count from now.
+      ("ALTER TABLE sync_entities ADD COLUMN changed_at %s"):format(ts),
+      ("UPDATE sync_entities SET changed_at = %s WHERE deleted"):format(now),
+      ("ALTER TABLE sync_proposals ADD COLUMN closed_at %s"):format(ts),
+      ("UPDATE sync_proposals SET closed_at = %s WHERE status <> 'open'"):format(now),
+      -- One spelling per agent everywhere it is stored (brain/names.lua).
+      normalize("tokens", "agent"),
+      normalize("handoffs", "from_agent", "to_agent"),
+      normalize("tasks", "assigned_to", "created_by"),
+      normalize("chatroom", "agent_id"),
+      normalize("sync_locks", "held_by_agent"),
+      normalize("sync_state", "last_push_agent"),
+      normalize("sync_branch_state", "last_push_agent"),
+      normalize("push_conflicts", "agent", "coordinator", "assigned_to", "resolved_by"),
     } },
   }
 end

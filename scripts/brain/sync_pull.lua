@@ -11,6 +11,7 @@
 -- entry's item as the policy's view (brain/sync_redact.lua).
 local json = require "hostsync.json"
 local redact = require "brain.sync_redact"
+local retention = require "brain.retention"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -41,9 +42,23 @@ function M.pull(h, ident, req, policy)
   local tenant = ident.tenant
   -- One row more than asked tells whether there is more.
   local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
+  -- Tombstones and closed proposals up to the horizon were pruned: a client whose cursor
+  -- lies before it may have missed a delete, so it must start over from 0 and replace
+  -- its set (docs/sync-contract.md, "Retention"). A pull from 0, and the later pages of
+  -- one (`full=1`: the client replaces its set at the end), are whole. Read after the
+  -- feed: a prune that committed before the feed's snapshot is seen here.
+  local through = retention.horizon(h, "sync_feed", tenant)
+  if since > 0 and since < through and req.query.full ~= "1" then
+    return 410, { error = ("the feed was pruned through version %d, after this cursor (%d): deletes may be missing; "
+      .. "resync: pull from since=0 (later pages with full=1) and replace the local set with the server's")
+      :format(through, since), resync = true, pruned_through = through, since = since }
+  end
   local more = #rows > limit
   local n = more and limit or #rows
   local next_v = n > 0 and rows[n].version or since
+  -- At the end of the feed the reader has everything that still exists: its cursor moves
+  -- past the horizon, so its next pull is not refused for what it could not have read.
+  if not more and next_v < through then next_v = through end
   policy:refresh()
   local view = redact.for_reader(policy, ident)
   -- One concatenation into the response (a page is megabytes: no intermediate copies).
@@ -85,7 +100,8 @@ function M.events(h, ident, req, policy)
     out[i] = r
     next_id = r.id
   end
-  return 200, { events = out, next = next_id, more = #rows == limit }
+  return 200, { events = out, next = next_id, more = #rows == limit,
+                pruned_through = retention.gap(h, "sync_events", since) }
 end
 
 return M

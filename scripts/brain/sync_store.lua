@@ -109,26 +109,27 @@ end
 
 local ENTITY_HEAD = [[INSERT INTO sync_entities(tenant, entity_type, entity_id, version, truth_level, origin_source,
       origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
-      feed_json)
+      feed_json, changed_at)
     VALUES ]]
 local ENTITY_TAIL = [[
     ON CONFLICT (tenant, entity_type, entity_id) DO UPDATE SET version = excluded.version,
       truth_level = excluded.truth_level, origin_source = excluded.origin_source, origin_chain = excluded.origin_chain,
       last_modified_at = excluded.last_modified_at, payload = excluded.payload, deleted = excluded.deleted,
       accepted_by_user = excluded.accepted_by_user, last_modified_by_level = excluded.last_modified_by_level,
-      writer_token_id = excluded.writer_token_id, feed_json = excluded.feed_json]]
+      writer_token_id = excluded.writer_token_id, feed_json = excluded.feed_json, changed_at = excluded.changed_at]]
 
 -- rows: { {item, payload_text, chain_text, feed_json}, ... }, at most one per entity (a
--- multi-row upsert may not touch a row twice).
+-- multi-row upsert may not touch a row twice). changed_at is the server's now (the age
+-- of a tombstone for brain_admin.lua prune).
 function M.put_entities(tx, tenant, rows, token_id)
-  local flat = {}
+  local flat, now = {}, store.now()
   for i, r in ipairs(rows) do
     local it = r[1]
     flat[i] = { tenant, it.entity_type, it.entity_id, it.version, it.truth_level, it.origin_source or db.null,
                 r[3], it.last_modified_at, r[2], it.deleted, it.accepted_by_user, it.last_modified_by_level, token_id,
-                r[4] }
+                r[4], now }
   end
-  insert_rows(tx, ENTITY_HEAD, 14, ENTITY_TAIL, flat, 14)
+  insert_rows(tx, ENTITY_HEAD, 15, ENTITY_TAIL, flat, 15)
 end
 
 -- rows: { {mutation_id, result_text}, ... }
@@ -173,8 +174,8 @@ function M.close_proposal(tx, tenant, version, status, feed_version)
   local it, ptext, ctext = items.from_row(row, tenant)
   local entry = items.feed_json("proposal", feed_version,
     items.item_json(it, ptext, ctext, items.proposal_extra(row.base_version, status)))
-  assert(stmt(tx, [[UPDATE sync_proposals SET status = ?, feed_version = ?, feed_json = ?
-    WHERE tenant = ? AND version = ?]]):exec(status, feed_version, entry, tenant, version))
+  assert(stmt(tx, [[UPDATE sync_proposals SET status = ?, feed_version = ?, feed_json = ?, closed_at = ?
+    WHERE tenant = ? AND version = ?]]):exec(status, feed_version, entry, store.now(), tenant, version))
   return true
 end
 

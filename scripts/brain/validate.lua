@@ -2,6 +2,7 @@
 -- client (or an agent reading the error) knows what to fix. Raises {status=, error=},
 -- which app.lua turns into the response.
 local json = require "hostsync.json"
+local names = require "brain.names"
 
 local M = {}
 local ARRAY_MT = getmetatable(json.array())
@@ -40,6 +41,29 @@ function M.body(req, allow_empty)
   if v == nil then fail("body is not valid JSON: " .. tostring(err)) end
   if type(v) ~= "table" or getmetatable(v) == ARRAY_MT then fail("body must be a JSON object") end
   return v
+end
+
+-- A path parameter :id -> a positive integer, or 400 naming `what` ("task id").
+function M.id(s, what)
+  local n = s and s:match("^%d+$") and tonumber(s)
+  if not n or n < 1 or n >= 2^53 then fail(what .. " must be a positive integer") end
+  return n
+end
+
+-- An agent name in a field or query parameter (`what` names it), normalized
+-- (brain/names.lua), or 400 saying the rule. nil stays nil.
+function M.agent(v, what)
+  if v == nil then return nil end
+  local n, why = names.agent(v)
+  if not n then fail(what .. ": " .. why) end
+  return n
+end
+
+-- An agent name in query parameter `key` (normalized), or nil when absent or empty.
+function M.query_agent(query, key)
+  local v = query[key]
+  if v == nil or v == "" then return nil end
+  return M.agent(v, ("query parameter '%s'"):format(key))
 end
 
 -- spec: { name = {"string"|"integer"|"array"|"object", required=bool, max=N, one_of={...}} }

@@ -64,8 +64,10 @@ function M:push(items)
   return self:request("POST", "/sync/push", { items = json.array(items) })
 end
 
-function M:pull(since, limit)
-  return self:request("GET", ("/sync/pull?since=%d&limit=%d"):format(since, limit))
+-- full: a page of a pull that started at 0 (the client replaces its set at the end), which
+-- the server answers even from behind its prune horizon.
+function M:pull(since, limit, full)
+  return self:request("GET", ("/sync/pull?since=%d&limit=%d%s"):format(since, limit, full and "&full=1" or ""))
 end
 
 return M

@@ -49,6 +49,14 @@ local SCHEMA = {
     -- by any vault of the tenant; only open ones can be accepted.
     [[ALTER TABLE proposals ADD COLUMN status TEXT NOT NULL DEFAULT 'open']],
   } },
+  { version = 3, name = "full resync", up = {
+    -- A pull from cursor 0 (a first pull, or a resync after the server pruned its feed)
+    -- marks every entity and proposal it receives with the pull's mark (config
+    -- resync_mark); at its end the server-known ones left unmarked no longer exist on
+    -- the server: their deletes were pruned (sync_client/pull.lua).
+    [[ALTER TABLE entities ADD COLUMN resync_mark INTEGER]],
+    [[ALTER TABLE proposals ADD COLUMN resync_mark INTEGER]],
+  } },
 }
 
 function M.now()
@@ -80,6 +88,10 @@ end
 function M:set_config(key, value)
   assert(self.h:exec("INSERT INTO config(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     key, tostring(value)))
+end
+
+function M:unset_config(key)
+  assert(self.h:exec("DELETE FROM config WHERE key = ?", key))
 end
 
 -- The next pull starts at or before `version` (for an entity whose state must be read again).
@@ -254,6 +266,40 @@ function M:proposals(etype, eid, all)
     if r.accepted_at == db.null then r.accepted_at = nil end
   end
   return rows
+end
+
+-- Full resync (sync_client/pull.lua): marks what the server's feed holds.
+function M:mark_entity_seen(etype, eid, mark)
+  assert(self.h:exec("UPDATE entities SET resync_mark = ? WHERE entity_type = ? AND entity_id = ?", mark, etype, eid))
+end
+
+function M:mark_proposal_seen(version, mark)
+  assert(self.h:exec("UPDATE proposals SET resync_mark = ? WHERE version = ?", mark, version))
+end
+
+-- After a full pull marked with `mark`: entities the server knew (server_version > 0) and
+-- no longer has, i.e. deleted there with the tombstone pruned. Those without a queued
+-- change are removed; those with one keep it (its push decides). Open proposals the
+-- server no longer has were closed there. -> removed {type/id...}, kept {type/id...}, closed count
+function M:finish_resync(mark)
+  local gone = assert(self.h:query([[SELECT entity_type, entity_id FROM entities
+    WHERE server_version > 0 AND (resync_mark IS NULL OR resync_mark <> ?) ORDER BY entity_type, entity_id]], mark))
+  local removed, kept = {}, {}
+  for _, r in ipairs(gone) do
+    local name = r.entity_type .. "/" .. r.entity_id
+    if #self:pending_for(r.entity_type, r.entity_id) > 0 then
+      kept[#kept + 1] = name
+      -- No server state any more: the queued change is pushed as a new entity.
+      assert(self.h:exec("UPDATE entities SET server_version = 0, server_item = NULL WHERE entity_type = ? AND entity_id = ?",
+        r.entity_type, r.entity_id))
+    else
+      removed[#removed + 1] = name
+      self:remove_entity(r.entity_type, r.entity_id)
+    end
+  end
+  local closed = assert(self.h:exec([[UPDATE proposals SET status = 'closed'
+    WHERE status = 'open' AND (resync_mark IS NULL OR resync_mark <> ?)]], mark))
+  return removed, kept, closed
 end
 
 function M:mark_proposal_accepted(version)

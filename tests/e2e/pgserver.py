@@ -106,6 +106,13 @@ class PgServer:
         return (f"postgres://{self.USER}:{quote(self.PASSWORD, safe='')}@127.0.0.1:{self.port}/"
                 f"{self.DATABASE}?sslmode=disable")
 
+    def create_database(self, name):
+        """A new, empty database on this server (createdb) -> its URL."""
+        env = dict(os.environ, PGPASSWORD=self.PASSWORD)
+        subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER, name],
+                       check=True, capture_output=True, env=env)
+        return self.url.replace(f"/{self.DATABASE}?", f"/{name}?")
+
     def log(self):
         try:
             return (self.dir / "log").read_text()

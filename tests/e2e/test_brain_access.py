@@ -79,9 +79,9 @@ def expected(rule, who):
         if level and PRINCIPALS[who][5] > int(level):
             return 403
         return "ok"
-    if kind in ("lock", "query", "body", "conflict"):
+    if kind in ("lock", "query", "body", "conflict", "task", "handoff"):
         if who == "other_project":
-            return 404 if kind == "conflict" else 403
+            return 404 if kind in ("conflict", "task", "handoff") else 403
         return "ok"
     if kind == "listing":
         return "filtered" if who == "other_project" else "ok"
@@ -101,6 +101,7 @@ class BrainAccessTest(unittest.TestCase):
         tid = rows(self.db, "SELECT id FROM tokens WHERE agent = 'leaver'")[0]["id"]
         hostsync("run", "brain_admin.lua", "token", "revoke", tid, "--db", self.db, check=True)
         self.tok["expired"] = make_token(self.db, "claude", "temp", "m7", "*", "t1", 1, extra=("--expires-in", "1s"))
+        self.tok["seeder"] = make_token(self.db, "claude", "seeder", "m0", "*")
         self.token_id = {r["agent"]: r["id"] for r in rows(self.db, "SELECT id, agent FROM tokens")}
         self.brain = Brain(self, self.db, threads=4)
         self.base = self.brain.base
@@ -122,10 +123,14 @@ class BrainAccessTest(unittest.TestCase):
     def seed(self):
         self.assertEqual(self.api("allowed", "POST", "/chat", {"message": "web-secret", "project": "web"})[0], 201)
         self.assertEqual(self.api("other_project", "POST", "/chat", {"message": "other-secret", "project": "other"})[0], 201)
-        self.assertEqual(self.api("allowed", "POST", "/handoffs", {"to_agent": "x", "artifact": "web-art", "project": "web"})[0], 201)
+        st, res = self.api("allowed", "POST", "/handoffs", {"to_agent": "x", "artifact": "web-art", "project": "web"})
+        self.assertEqual(st, 201, res)
+        self.web_handoff = res["id"]
         self.assertEqual(self.api("other_project", "POST", "/handoffs", {"to_agent": "x", "artifact": "other-art", "project": "other"})[0], 201)
         self.assertEqual(self.api("allowed", "POST", "/handoffs", {"to_agent": "x", "artifact": "lobby-art"})[0], 201)
-        self.assertEqual(self.api("allowed", "POST", "/tasks", {"title": "web-task", "project": "web"})[0], 201)
+        st, res = self.api("allowed", "POST", "/tasks", {"title": "web-task", "project": "web"})
+        self.assertEqual(st, 201, res)
+        self.web_task = res["id"]
         self.assertEqual(self.api("other_project", "POST", "/tasks", {"title": "other-task", "project": "other"})[0], 201)
         self.assertEqual(self.api("allowed", "POST", "/tasks", {"title": "lobby-task"})[0], 201)
         self.assertEqual(self.api("allowed", "POST", "/sync/state", {"project": "web", "commit": "seeded"})[0], 200)
@@ -136,6 +141,11 @@ class BrainAccessTest(unittest.TestCase):
         # An AI cloud edit of user content: a proposal, so t1 has an event to list.
         st, res = self.api("lower_level", "POST", "/sync/push", {"items": [self.item("t1-secret", 5, version=res["results"][0]["version"])]})
         self.assertEqual((st, res["results"][0]["status"]), (200, "proposal"), res)
+        # Every principal's agent is mentioned once per scope: its inbox has one entry each.
+        everyone = " ".join("@" + p[1] for p in PRINCIPALS.values())
+        for scope, project in (("web", "web"), ("other", "other"), ("lobby", None)):
+            body = {"message": f"{scope}-inbox {everyone}", **({"project": project} if project else {})}
+            self.assertEqual(self.api("seeder", "POST", "/chat", body)[0], 201)
         # The lobby marker last: every authenticated reader's stream reaches it.
         st, res = self.api("allowed", "POST", "/chat", {"message": "lobby-marker"})
         self.assertEqual(st, 201)
@@ -269,6 +279,67 @@ class BrainAccessTest(unittest.TestCase):
             self.visible(who, [t["title"] for t in body["tasks"]], "web-task", "other-task", "lobby-task")
         return "GET", "/tasks", None, check
 
+    def ex_get_task(self, who):
+        def check(who, st, body):
+            self.assertEqual(st, 200, body)
+            self.assertEqual((body["title"], body["project_id"], body["history"][0]["by"]["agent"]),
+                             ("web-task", "web", "marcus"))
+        return "GET", f"/tasks/{self.web_task}", None, check
+
+    def ex_update_task(self, who):
+        # A web task `who`'s agent created, so only access can refuse its update.
+        st, res = self.api(self.holder(who), "POST", "/tasks", {"title": f"upd-{who}", "project": "web"})
+        self.assertEqual(st, 201, res)
+        tid = res["id"]
+
+        def check(who, st, body):
+            self.assertEqual(st, 200, body)
+            self.assertEqual(rows(self.db, "SELECT status FROM tasks WHERE id = ?", tid), [{"status": "done"}])
+            last = rows(self.db, "SELECT agent, note FROM task_history WHERE task_id = ? ORDER BY id DESC LIMIT 1", tid)
+            self.assertEqual(last, [{"agent": self.agent(who), "note": f"by {who}"}])
+        return "POST", f"/tasks/{tid}", {"status": "done", "note": f"by {who}"}, check
+
+    def ex_get_handoff(self, who):
+        def check(who, st, body):
+            self.assertEqual((st, body["artifact"], body["project_id"]), (200, "web-art", "web"), body)
+        return "GET", f"/handoffs/{self.web_handoff}", None, check
+
+    def ex_ack_handoff(self, who):
+        # A web handoff to `who`'s agent, so only access can refuse the acknowledgement.
+        to = self.agent(who) if who in PRINCIPALS else "x"
+        st, res = self.api("allowed", "POST", "/handoffs", {"to_agent": to, "artifact": f"ack-{who}", "project": "web"})
+        self.assertEqual(st, 201, res)
+        hid = res["id"]
+
+        def check(who, st, body):
+            self.assertEqual(st, 200, body)
+            r = rows(self.db, "SELECT acknowledged_by, acknowledged_at FROM handoffs WHERE id = ?", hid)[0]
+            self.assertEqual(r["acknowledged_by"], self.agent(who))
+            self.assertIsNotNone(r["acknowledged_at"])
+            msg = rows(self.db, "SELECT agent_id, project_context FROM chatroom WHERE seq = ?", body["chat_id"])
+            self.assertEqual(msg, [{"agent_id": self.agent(who), "project_context": "web"}])
+        return "POST", f"/handoffs/{hid}/ack", {"note": "mine"}, check
+
+    def ex_handoff_summary(self, who):
+        # A web handoff from `who`'s agent (its sender), so only access can refuse.
+        st, res = self.api(self.holder(who), "POST", "/handoffs", {"to_agent": "x", "artifact": f"sum-{who}", "project": "web"})
+        self.assertEqual(st, 201, res)
+        hid = res["id"]
+
+        def check(who, st, body):
+            self.assertEqual(st, 200, body)
+            self.assertEqual(rows(self.db, "SELECT summary FROM handoffs WHERE id = ?", hid), [{"summary": f"# by {who}"}])
+        return "POST", f"/handoffs/{hid}/summary", {"summary": f"# by {who}"}, check
+
+    def ex_inbox(self, who):
+        def check(who, st, body):
+            self.assertEqual(st, 200, body)
+            self.visible(who, [e["chat"]["message"].split()[0] for e in body["entries"] if e["kind"] == "mention"],
+                         "web-inbox", "other-inbox", "lobby-inbox")
+            hidden = "web" if who == "other_project" else "other"
+            self.assertNotIn(hidden, [e["project"] for e in body["entries"]], body)
+        return "GET", "/inbox?since=0&limit=1000", None, check
+
     def ex_post_conflict(self, who):
         def check(who, st, body):
             self.assertEqual(st, 201, body)
@@ -400,6 +471,12 @@ class BrainAccessTest(unittest.TestCase):
         ("GET", "/handoffs"): ("listing", ex_list_handoffs),
         ("POST", "/tasks"): ("body", ex_post_task),
         ("GET", "/tasks"): ("listing", ex_list_tasks),
+        ("GET", "/tasks/:id"): ("task", ex_get_task),
+        ("POST", "/tasks/:id"): ("task", ex_update_task),
+        ("GET", "/handoffs/:id"): ("handoff", ex_get_handoff),
+        ("POST", "/handoffs/:id/ack"): ("handoff", ex_ack_handoff),
+        ("POST", "/handoffs/:id/summary"): ("handoff", ex_handoff_summary),
+        ("GET", "/inbox"): ("listing", ex_inbox),
         ("POST", "/conflicts"): ("body", ex_post_conflict),
         ("GET", "/conflicts"): ("query", ex_list_conflicts),
         ("POST", "/conflicts/:id/assign"): ("conflict", ex_assign),
@@ -499,7 +576,8 @@ class BrainAccessTest(unittest.TestCase):
 
     def test_a_listing_narrowed_to_a_project_needs_it(self):
         self.seed()
-        for path in ("/chat?project=web", "/handoffs?project=web", "/tasks?project=web", "/chat/stream?project=web"):
+        for path in ("/chat?project=web", "/handoffs?project=web", "/tasks?project=web", "/chat/stream?project=web",
+                     "/inbox?project=web"):
             if path.startswith("/chat/stream"):
                 st, body = self.read_stream("other_project", path)
             else:

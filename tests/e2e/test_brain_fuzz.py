@@ -27,7 +27,7 @@ from harness import hostsync
 
 SEEDS = (1101, 2202, 3303, 4404)
 PER_SEED = 2500
-KNOWN = {200, 201, 400, 403, 404, 405, 409, 413, 414, 415}
+KNOWN = {200, 201, 400, 403, 404, 405, 409, 410, 413, 414, 415}
 
 AT = "2025-11-24T16:00:00Z"
 
@@ -52,9 +52,15 @@ VALID = {
     ("GET", "/chat/stream"): ("/chat/stream", {"since": "0"}, None),
     ("POST", "/handoffs"): ("/handoffs", {}, {"to_agent": "milo", "artifact": "a.tsx", "context": "c",
                                               "dependencies": {"brand": "applied"}, "project": "web", "message": "m"}),
-    ("GET", "/handoffs"): ("/handoffs", {"to": "milo"}, None),
+    ("GET", "/handoffs"): ("/handoffs", {"to": "milo", "status": "open"}, None),
     ("POST", "/tasks"): ("/tasks", {}, {"title": "QA", "project": "web", "assigned_to": "milo", "status": "pending"}),
-    ("GET", "/tasks"): ("/tasks", {"project": "web", "assigned_to": "milo"}, None),
+    ("GET", "/tasks"): ("/tasks", {"project": "web", "assigned_to": "milo", "status": "open"}, None),
+    ("GET", "/tasks/:id"): ("/tasks/{id}", {}, None),
+    ("POST", "/tasks/:id"): ("/tasks/{id}", {}, {"status": "in_progress", "assigned_to": "marcus", "note": "on it"}),
+    ("GET", "/handoffs/:id"): ("/handoffs/{id}", {}, None),
+    ("POST", "/handoffs/:id/ack"): ("/handoffs/{id}/ack", {}, {"note": "picked up"}),
+    ("POST", "/handoffs/:id/summary"): ("/handoffs/{id}/summary", {}, {"summary": "## Session Handoff\n- [x] done"}),
+    ("GET", "/inbox"): ("/inbox", {"since": "0", "limit": "10", "project": "web"}, None),
     ("POST", "/conflicts"): ("/conflicts", {}, {"project": "web", "files": ["a.lua", "b.lua"], "local_commit": "abc",
                                                 "upstream_commit": "def", "summary": "s", "coordinator": "marcus"}),
     ("GET", "/conflicts"): ("/conflicts", {"project": "web", "status": "open"}, None),
@@ -278,10 +284,12 @@ class BrainFuzzTest(unittest.TestCase):
             count = int(os.environ.get("HOSTSYNC_FUZZ_COUNT", PER_SEED))
         print(f"fuzz: seeds {', '.join(map(str, seeds))}, {count} requests each "
               f"(replay one: HOSTSYNC_FUZZ_SEED=N python3 {os.path.basename(__file__)})", file=sys.stderr)
-        # A conflict for the :id routes to reach, and valid data for the reads.
-        base = VALID[("POST", "/conflicts")][2]
+        # A conflict, a task and a handoff (to and from this token's agent) with id 1 for
+        # the :id routes to reach, and valid data for the reads.
         conn = http.client.HTTPConnection("127.0.0.1", self.brain.port, timeout=60)
-        self.assertEqual(self.request(conn, "POST", "/conflicts", json.dumps(base).encode())[0], 201)
+        for path, body in (("/conflicts", VALID[("POST", "/conflicts")][2]), ("/tasks", {"title": "t", "project": "web"}),
+                           ("/handoffs", {"to_agent": "marcus", "project": "web"})):
+            self.assertEqual(self.request(conn, "POST", path, json.dumps(body).encode())[0], 201, path)
         conn.close()
         failures, tally = [], collections.Counter()
         threads = [threading.Thread(target=self.run_seed, args=(s, count, failures, tally)) for s in seeds]

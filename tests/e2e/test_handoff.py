@@ -55,8 +55,9 @@ class HandoffTest(unittest.TestCase):
         self.start = git(self.repo, "rev-parse", "HEAD")
 
     def handoff(self, *args, agent="marcus", cwd=None):
-        return subprocess.run([HOSTSYNC, "run", "handoff.lua", "--server", self.brain.base,
-                               "--token-file", str(self.tmp / f"{agent}.token"), *args],
+        command = list(args[:1]) if args[:1] and args[0] in ("inbox", "list", "show", "ack") else []
+        return subprocess.run([HOSTSYNC, "run", "handoff.lua", *command, "--server", self.brain.base,
+                               "--token-file", str(self.tmp / f"{agent}.token"), *args[len(command):]],
                               capture_output=True, text=True, timeout=120, env=RUN_ENV, cwd=cwd or self.repo)
 
     def get(self, path, agent="marcus"):
@@ -114,10 +115,10 @@ class HandoffTest(unittest.TestCase):
 
         tasks = self.get("/tasks?assigned_to=milo")["tasks"]
         self.assertEqual([(t["title"], t["status"], t["created_by"], t["project_id"]) for t in tasks],
-                         [("Complete mobile QA", "pending", "marcus", "dj-waste"),
-                          ("SEO gate review", "pending", "marcus", "dj-waste")])
-        self.assertIn(f"handoff: #{h['id']} to @milo recorded (chat #{m['id']}, tasks #{tasks[0]['id']} #{tasks[1]['id']})",
-                      p.stderr)
+                         [("Complete mobile QA", "open", "marcus", "dj-waste"),
+                          ("SEO gate review", "open", "marcus", "dj-waste")])
+        self.assertIn(f"handoff: #{h['id']} to @milo recorded (chat #{m['id']}, tasks #{tasks[0]['id']} #{tasks[1]['id']}, "
+                      f"summary stored and in {out})", p.stderr)
 
         text = out.read_text()
         self.assertEqual(len(TIME_LINE.findall(text)), 1, text)
@@ -163,6 +164,11 @@ Client wants "premium industrial" feel.
 """)
         # written atomically: no temporary file left beside it
         self.assertEqual(sorted(x.name for x in self.tmp.iterdir() if x.name.startswith(".")), [])
+        # The same summary is stored with the handoff: the receiver reads it from the brain.
+        stored = self.get(f"/handoffs/{h['id']}", agent="milo")
+        self.assertEqual((stored["summary"], stored["has_summary"], stored["status"]), (text, True, "open"))
+        self.assertTrue(h["has_summary"])
+        self.assertNotIn("summary", h, "lists leave summaries out")
         self.assertEqual(git(self.repo, "rev-parse", "refs/hostsync/last-handoff"), git(self.repo, "rev-parse", "HEAD"))
 
         # The next handoff without --since covers what came after this one (and what is
@@ -210,6 +216,68 @@ Client wants "premium industrial" feel.
                                           "Tasks: none\nBLOCKED: a; BLOCKED: b; \nRange: HEAD..HEAD\n")
         self.assertEqual(os.listdir(out.parent), ["summary.md"])
 
+    def test_the_receiver_reads_the_summary_and_acknowledges(self):
+        p = self.handoff("--to", "Milo", "--project", "dj-waste", "--artifact", "hero.tsx", "--task", "Mobile QA",
+                         "--completed", "Desktop design", "--since", "HEAD", "--out", str(self.tmp / "sent.md"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        sent = (self.tmp / "sent.md").read_text()
+        hid = self.get("/handoffs")["handoffs"][0]["id"]
+        # milo's inbox: the handoff and the task, one line each, and the cursor to resume from.
+        p = self.handoff("inbox", agent="milo")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 2, p.stdout)
+        self.assertRegex(lines[0], rf"^#\d+ \S+Z claude/@marcus handoff handoff #{hid} to @milo: hero\.tsx$")
+        self.assertRegex(lines[1], r'^#\d+ \S+Z claude/@marcus task task #\d+ "Mobile QA" \[open, @milo\]: ')
+        last = int(lines[1].split()[0][1:])
+        self.assertIn(f"handoff: inbox: 2 entries; resume with --since {last}", p.stderr)
+        self.assertEqual(self.handoff("inbox", "--since", str(last), agent="milo").stdout, "")
+        # list and show: the summary comes from the brain, as it was sent.
+        p = self.handoff("list", "--mine", "--status", "open", agent="milo")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, rf"^#{hid} \S+Z @marcus -> @milo \[open\] hero\.tsx \(dj-waste\)\n$")
+        p = self.handoff("show", str(hid), agent="milo")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.endswith("\n\n" + sent), p.stdout)
+        # Only the receiver acknowledges, once; the chat says so, mentioning the sender.
+        p = self.handoff("ack", str(hid), "--note", "picking up now")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"handoff: ack #{hid}: 403 @marcus may not acknowledge handoff {hid}: only its receiver @milo may",
+                      p.stderr)
+        p = self.handoff("ack", str(hid), "--note", "picking up now", agent="milo")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, rf"^handoff #{hid} acknowledged by @milo at \S+Z \(chat #\d+\)\n$")
+        p = self.handoff("ack", str(hid), agent="milo")
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, rf"handoff: ack #{hid}: 409 handoff {hid} was already acknowledged by @milo at \S+Z")
+        stored = self.get(f"/handoffs/{hid}")
+        self.assertEqual((stored["status"], stored["acknowledged_by"], stored["acknowledged_by_ai"], stored["ack_note"]),
+                         ("acknowledged", "milo", "gemini", "picking up now"))
+        ack = self.get("/chat?since=0")["messages"][-1]
+        self.assertEqual((ack["type"], ack["agent"], ack["mentions"], ack["metadata"]),
+                         ("handoff", "milo", ["marcus"], {"handoff_id": hid, "acknowledged": True}))
+        self.assertEqual(ack["message"], f"@marcus handoff #{hid} (hero.tsx) picked up by milo (gemini on m2): picking up now")
+        p = self.handoff("inbox", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        entries = [__import__("json").loads(x) for x in p.stdout.splitlines()]
+        self.assertEqual([(e["kind"], e["by"]["agent"], e["handoff"]["id"], e["note"]) for e in entries],
+                         [("handoff_ack", "milo", hid, "picking up now")])
+        # grace (village-bakery only) cannot see it: not found, not forbidden.
+        p = self.handoff("show", str(hid), agent="grace")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"handoff: show #{hid}: 404 no handoff {hid}", p.stderr)
+
+    def test_a_summary_too_large_for_the_brain_is_still_written(self):
+        out = self.tmp / "big.md"
+        p = self.handoff("--to", "milo", "--since", "HEAD", "--out", str(out),
+                         *[x for i in range(70) for x in ("--completed", f"step {i} " + "x" * 1000)])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        hid = self.get("/handoffs")["handoffs"][0]["id"]
+        self.assertIn(f"handoff: #{hid} recorded, but storing its summary in the brain failed: 400 field 'summary' is "
+                      f"longer than 65536 bytes (it is in {out})", p.stderr)
+        self.assertGreater(len(out.read_text()), 65536)
+        self.assertIsNone(self.get(f"/handoffs/{hid}")["summary"])
+
     def test_bad_template_and_bad_input_record_nothing(self):
         bad = {
             "typo.md": ("# {{title}}\n\n{{#completed}}\n- {{nmae}}\n{{/completed}}\n", "typo.md:4: unknown placeholder {{nmae}}"),
@@ -231,6 +299,11 @@ Client wants "premium industrial" feel.
         cases = [
             ((), 2, "--to is required"),
             (("--to", "not an agent"), 2, "--to must be an agent name, got 'not an agent'"),
+            (("ack",), 2, "ack needs one handoff ID"),
+            (("show", "x"), 2, "show needs one handoff ID"),
+            (("list", "--to", "m i"), 2, "--to: 'm i' is not an agent name"),
+            (("list", "--status", "done"), 2, "--status must be open or acknowledged, got 'done'"),
+            (("inbox", "--note", "x"), 2, "--note does not apply to 'inbox'"),
             (("--to", "milo", "--task"), 2, "option --task needs a value"),
             (("--to", "milo", "--next", " "), 2, "option --next needs a non-empty value"),
             (("--to", "milo", "--since", "no-such-ref"), 1, "handoff: --since no-such-ref: not a commit in ."),

@@ -228,8 +228,60 @@ each("tostring names the backend and never the password", function(h, backend)
   t.raises(function() h:query("SELECT 1") end, "Usage: database handle used after close()")
 end)
 
+each("backup copies a consistent database into a new file, or says why not", function(h, backend)
+  assert(h:exec("CREATE TABLE b (id BIGINT PRIMARY KEY, s TEXT)"))
+  for i = 1, 300 do assert(h:exec("INSERT INTO b(id, s) VALUES (?, ?)", i, ("row %d "):format(i):rep(20))) end
+  local dir = t.tmpdir()
+  if backend == "postgres" then
+    local msg = t.raises(function() h:backup(dir .. "/copy.sqlite") end, "Usage: h:backup copies SQLite databases; ")
+    t.match(msg, "is postgres %(use pg_dump%)$")
+    t.is_nil(t.read_file(dir .. "/copy.sqlite"))
+    return
+  end
+  local copy = dir .. "/copy.sqlite"
+  t.eq(h:backup(copy), true)
+  -- Another connection goes on writing; the copy keeps what was committed at the backup.
+  assert(h:exec("INSERT INTO b(id, s) VALUES (301, 'after')"))
+  local c = assert(db.open(copy, { read_only = true }))
+  t.eq(c:query("SELECT count(*) AS n, max(id) AS m FROM b")[1], { n = 300, m = 300 })
+  t.eq(c:query("PRAGMA integrity_check")[1].integrity_check, "ok")
+  t.eq(c:query("PRAGMA journal_mode")[1].journal_mode, "delete", "a backup is one self-contained file")
+  -- read_only writes nothing: refused, and no -wal or -shm appears beside the copy.
+  local ok, err = c:exec("INSERT INTO b(id) VALUES (999)")
+  t.is_nil(ok)
+  t.match(err, "readonly database")
+  c:close()
+  t.is_nil(t.read_file(copy .. "-wal"))
+  t.is_nil(t.read_file(copy .. "-shm"))
+  -- Never over an existing file (the copy is kept as it was), and no temporary file left.
+  local again, aerr, kind, code = h:backup(copy)
+  t.is_nil(again)
+  t.eq({ aerr, kind, code }, { "backup to " .. copy .. ": File exists", "error", "EEXIST" })
+  local p = io.popen("ls -A '" .. dir .. "'")
+  t.eq(p:read("*a"), "copy.sqlite\n")
+  p:close()
+  local missing, merr = h:backup(dir .. "/no/such/dir/copy.sqlite")
+  t.is_nil(missing)
+  t.match(merr, "^create temporary file for .*/no/such/dir/copy%.sqlite: No such file or directory$")
+  t.raises(function() h:backup("") end, "Usage: h:backup(path: string)")
+  t.raises(function() db.open(copy, { read_only = true, group_commit = true }) end, "read_only and group_commit do not go together")
+  local none, nerr, nkind = db.open(dir .. "/absent.sqlite", { read_only = true })
+  t.is_nil(none)
+  t.eq(nkind, "connection", nerr)
+  t.is_nil(t.read_file(dir .. "/absent.sqlite"), "read_only creates no file")
+end)
+
 if PG_URL then
   local function pg() return assert(db.open(PG_URL)) end
+
+  t.test("postgres: a read_only handle's transactions are read-only", function()
+    local ro = assert(db.open(PG_URL, { read_only = true }))
+    t.eq(ro:query("SELECT 1 AS one")[1].one, 1)
+    local ok, err, _, code = ro:exec("CREATE TABLE ro_refused (a INT)")
+    t.is_nil(ok)
+    t.eq(code, "25006", err)
+    ro:close()
+  end)
 
   t.test("postgres: LISTEN/NOTIFY between two connections", function()
     local listener, sender = pg(), pg()
