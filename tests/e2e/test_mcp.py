@@ -126,6 +126,46 @@ class McpTest(unittest.TestCase):
         st, lock = call(self.brain.base, "GET", "/locks/push:web", self.token("milo"))
         self.assertEqual((st, lock["held"]), (200, False))
 
+    def test_handoffs_tasks_and_inbox_through_the_tools(self):
+        marcus = self.client("marcus", [
+            {"name": "handoff_create", "arguments": {"to_agent": "@Milo", "artifact": "hero section", "project": "web",
+                                                      "summary": "## Completed\n- hero"}},
+            {"name": "task_create", "arguments": {"title": "review hero", "project": "web", "assigned_to": "milo"}},
+            {"name": "handoff_ack", "arguments": {"id": 1}},
+            {"name": "task_update", "arguments": {"id": 1, "status": "in_progress", "note": "started"}},
+            {"name": "task_update", "arguments": {"id": 1}},
+        ])
+        created, task, not_mine, updated, nothing = [c["result"] for c in marcus["calls"]]
+        for r in (created, task, updated):
+            self.assertFalse(r.get("isError"), text_of(r))
+        self.assertTrue(not_mine["isError"])          # only the receiver acknowledges
+        self.assertIn("403", text_of(not_mine))
+        self.assertTrue(nothing["isError"])
+        self.assertIn("nothing to change", text_of(nothing))
+        milo = self.client("milo", [
+            {"name": "inbox", "arguments": {}},
+            {"name": "handoff_list", "arguments": {"to": "milo", "status": "open"}},
+            {"name": "handoff_ack", "arguments": {"id": 1}},
+            {"name": "handoff_ack", "arguments": {"id": 1}},
+            {"name": "task_update", "arguments": {"id": 1, "status": "done"}},
+            {"name": "task_list", "arguments": {"project": "web", "status": "done"}},
+        ])
+        inbox, listed, acked, twice, done, tasks = [c["result"] for c in milo["calls"]]
+        self.assertFalse(inbox.get("isError"), text_of(inbox))
+        kinds = {i["kind"] for i in inbox["structuredContent"]["entries"]}
+        self.assertTrue({"handoff", "task"} <= kinds, inbox["structuredContent"])
+        self.assertEqual([h["artifact"] for h in listed["structuredContent"]["handoffs"]], ["hero section"])
+        self.assertFalse(acked.get("isError"), text_of(acked))
+        self.assertTrue(twice["isError"])
+        self.assertIn("409", text_of(twice))
+        self.assertFalse(done.get("isError"), text_of(done))
+        self.assertEqual([t["title"] for t in tasks["structuredContent"]["tasks"]], ["review hero"])
+        # What is stored.
+        [h] = self.rows("SELECT to_agent, acknowledged_by FROM handoffs")
+        self.assertEqual((h["to_agent"], h["acknowledged_by"]), ("milo", "milo"))
+        [t] = self.rows("SELECT status, assigned_to, created_by FROM tasks")
+        self.assertEqual((t["status"], t["assigned_to"], t["created_by"]), ("done", "milo", "marcus"))
+
     def test_push_tool_runs_the_push_workflow(self):
         remote = self.tmp / "remote.git"
         git(self.tmp, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
