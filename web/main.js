@@ -160,6 +160,8 @@ async function signIn(token) {
   const saved = sessionStorage.getItem(PROJECT_KEY);
   const first = [...s.projects].sort()[0];
   chooseProject(s, saved && (all || s.projects.has(saved)) ? saved : first);
+  // Signed in: the focus goes where one writes (the sign-in form it was in is gone).
+  if (!document.activeElement || document.activeElement === document.body) $('chat-input').focus();
   return null;
 }
 

@@ -113,3 +113,5 @@ class WebBrowser:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
