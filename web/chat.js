@@ -9,14 +9,17 @@ const KEEP = 1000;       // messages kept in memory (all projects)
 const HISTORY = 200;     // of which loaded at start
 const PAGE = 1000;       // the server's largest page of GET /chat
 
-// The server's mention syntax (brain/chat.lua: "@([%w_%-]+)", ASCII, compared in lower case).
+// The server's mention syntax (brain/names.lua: '@' and 1 to 64 of ASCII letters, digits,
+// '_' and '-', compared in lower case; a longer run is no name).
 const MENTION = /@([A-Za-z0-9_-]+)/g;
+const NAME_MAX = 64;
 
 // The text of a message as nodes, each @mention in a <mark> (class "me" for mine).
 export function messageText(text, me) {
   const out = [];
   let at = 0;
   for (const m of text.matchAll(MENTION)) {
+    if (m[1].length > NAME_MAX) continue;
     if (m.index > at) out.push(document.createTextNode(text.slice(at, m.index)));
     const mine = m[1].toLowerCase() === me;
     out.push(el('mark', { class: mine ? 'mention me' : 'mention', text: m[0] }));

@@ -157,6 +157,11 @@ class WebViewTest(unittest.TestCase):
         self.assertEqual(marks, [["@Marcus", True], ["@priya", False]])
         self.assertTrue(self.browser.eval("marcus", "(id) => document.querySelector(`li[data-id=\"${id}\"]`)"
                                                     ".classList.contains('mentions-me')", seq))
+        # A name longer than an agent name (64) is no mention, as on the server.
+        long = self.chat_lua("milo", "--project", "web", "@" + "n" * 65 + " is not a name")
+        self.wait_message("marcus", long)
+        self.assertEqual(self.browser.eval("marcus", "(id) => document.querySelectorAll(`li[data-id=\"${id}\"] mark`).length",
+                                           long), 0)
         # A lobby message is the whole team's: shown in the project's view too.
         lobby = self.chat_lua("milo", "good morning team")
         self.assertEqual(self.wait_message("marcus", lobby), "good morning team")
@@ -212,7 +217,7 @@ class WebViewTest(unittest.TestCase):
         self.sign_in("csp", "marcus")
         seq = self.chat_lua("milo", "--project", "web", payload)
         st, task = self.api("milo", "POST", "/tasks", {"title": '<img src=x onerror="window.__xss = 3">task',
-                                                      "project": "web", "assigned_to": "<i>x</i>"})
+                                                      "project": "web", "assigned_to": "milo"})
         self.assertEqual(st, 201)
         st, handoff = self.api("milo", "POST", "/handoffs", {"to_agent": "marcus", "artifact": "<svg onload=\"window.__xss=4\">",
                                                             "context": "<iframe src=/>", "project": "web"})
@@ -230,7 +235,7 @@ class WebViewTest(unittest.TestCase):
                 artifact: document.querySelector(`#handoff-${ids.handoff} .artifact`).textContent,
                 context: document.querySelector(`#handoff-${ids.handoff} .text`).textContent })""", ids)
             self.assertEqual(found, {"xss": None, "elements": 0, "task": f"#{task['id']} <img src=x onerror=\"window.__xss = 3\">task",
-                                     "group": "@<i>x</i>", "artifact": "<svg onload=\"window.__xss=4\">",
+                                     "group": "@milo", "artifact": "<svg onload=\"window.__xss=4\">",
                                      "context": "<iframe src=/>"})
         self.assert_clean("csp", "marcus")
 
@@ -291,7 +296,7 @@ class WebViewTest(unittest.TestCase):
         self.assert_clean("milo", "milo")
 
     @needs_lifecycle_api
-    def test_a_task_status_changed_in_the_page_is_seen_by_the_api(self):
+    def test_a_task_status_changed_and_a_handoff_acknowledged_in_the_page_are_seen_by_the_api(self):
         st, task = self.api("marcus", "POST", "/tasks", {"title": "QA the hero", "project": "web", "assigned_to": "milo"})
         self.assertEqual(st, 201)
         tid = task["id"]
@@ -305,8 +310,20 @@ class WebViewTest(unittest.TestCase):
         st, got = self.api("marcus", "GET", f"/tasks/{tid}")
         self.assertEqual(st, 200, got)
         self.assertEqual(got["status"], "blocked")
-        self.assertEqual([(h.get("status"), h.get("by") or h.get("agent")) for h in got["history"]][-1], ("blocked", "milo"))
+        last = got["history"][-1]
+        self.assertEqual((last["by"]["agent"], last["by"]["machine"], last["changes"]), ("milo", "m2", {"status": ["open", "blocked"]}))
         self.browser.until("milo", "(id) => document.querySelector(`#task-${id}`).dataset.status === 'blocked'", tid)
+        # A handoff to the signed-in agent, acknowledged in the page: gone from the open
+        # ones, and recorded as picked up by milo.
+        st, handoff = self.api("marcus", "POST", "/handoffs", {"to_agent": "@Milo", "artifact": "qa-plan.md", "project": "web"})
+        self.assertEqual(st, 201, handoff)
+        self.browser.call("click", page="milo", selector=f"button[aria-label='Acknowledge handoff #{handoff['id']}']")
+        self.browser.wait("milo", f"#handoff-{handoff['id']}", state="detached")
+        self.assertEqual(self.browser.eval("milo", "() => document.querySelector('#handoffs-status').textContent"),
+                         f"Handoff #{handoff['id']} acknowledged.")
+        st, got = self.api("marcus", "GET", f"/handoffs?status=acknowledged&project=web")
+        acked = [h for h in got["handoffs"] if h["id"] == handoff["id"]]
+        self.assertEqual([(h["status"], h["acknowledged_by"]) for h in acked], [("acknowledged", "milo")])
         self.assert_clean("milo", "milo")
 
     def test_a_refused_task_change_is_shown_and_undone(self):
@@ -415,7 +432,7 @@ class WebViewTest(unittest.TestCase):
     def test_layout_at_360_and_1440_pixels_has_no_horizontal_overflow(self):
         long_word = "x" * 300
         self.chat_lua("milo", "--project", "web", f"a very long word: {long_word} and a path /a/{'b' * 200}/c.tsx")
-        self.assertEqual(self.api("milo", "POST", "/tasks", {"title": long_word, "project": "web", "assigned_to": "y" * 120})[0], 201)
+        self.assertEqual(self.api("milo", "POST", "/tasks", {"title": long_word, "project": "web", "assigned_to": "y" * 64})[0], 201)
         self.assertEqual(self.api("milo", "POST", "/handoffs", {"to_agent": "marcus", "artifact": "/src/" + "z" * 250,
                                                                 "context": long_word, "project": "web"})[0], 201)
         self.assertEqual(self.api("milo", "POST", "/conflicts", {"project": "web", "files": ["f" * 300]})[0], 201)
