@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from brain_support import Brain, call, make_token
-from harness import HOSTSYNC, SOURCE_DIR, hostsync
+from harness import HOSTSYNC, hostsync
 from waiting import wait_until
 from web_support import WebBrowser
 
@@ -58,6 +58,19 @@ def git(cwd, *args):
     if p.returncode != 0:
         raise AssertionError(f"git {' '.join(args)}: {p.returncode}\n{p.stdout}{p.stderr}")
     return p.stdout
+
+
+def wait_live(browser, page):
+    browser.until(page, "() => document.querySelector('#conn').dataset.state === 'online'")
+
+
+def sign_in_with(browser, page, token):
+    """Signs the open page in with `token` (typed, then Enter) and waits until its chat
+    stream is live. Marks the window: a reload would lose the mark."""
+    browser.call("fill", page=page, selector="#token", value=token)
+    browser.call("press", page=page, selector="#token", key="Enter")
+    wait_live(browser, page)
+    browser.eval(page, "() => { window.__loaded_once = true; }")
 
 
 class WebViewTest(unittest.TestCase):
@@ -111,16 +124,10 @@ class WebViewTest(unittest.TestCase):
 
     def sign_in(self, page, who, width=1440, height=900, bypass_csp=False, base=None):
         """Opens the page and signs in as `who`; returns once the chat stream is live and
-        the project's panels are drawn. Marks the window: a reload would lose the mark."""
+        the project's panels are drawn."""
         self.open(page, width, height, bypass_csp, base)
-        self.browser.call("fill", page=page, selector="#token", value=self.tokens[who])
-        self.browser.call("press", page=page, selector="#token", key="Enter")
-        self.wait_live(page)
+        sign_in_with(self.browser, page, self.tokens[who])
         self.browser.until(page, "() => document.querySelector('#lock').dataset.state")
-        self.browser.eval(page, "() => { window.__loaded_once = true; }")
-
-    def wait_live(self, page):
-        self.browser.until(page, "() => document.querySelector('#conn').dataset.state === 'online'")
 
     def wait_message(self, page, seq):
         self.browser.wait(page, f'#messages li[data-id="{seq}"]')
@@ -145,6 +152,18 @@ class WebViewTest(unittest.TestCase):
         self.assertEqual([r["url"] for r in api_calls if not r["authorization"]], [])
         self.assertTrue(self.browser.eval(page, "() => window.__loaded_once === true"), "the page was reloaded")
         self.assertEqual([line for line in self.brain.lines if token in line], [], "a token in the server's log")
+
+    def change_task_in_the_page(self, who, status):
+        """A task by marcus for milo; `who` signs in and sets its status in the page.
+        -> (task id, what the page said once the server answered)."""
+        st, task = self.api("marcus", "POST", "/tasks", {"title": f"for {who}", "project": "web", "assigned_to": "milo"})
+        self.assertEqual(st, 201)
+        tid = task["id"]
+        self.sign_in(who, who)
+        self.browser.wait(who, f"#task-{tid}")
+        self.browser.call("select", page=who, selector=f"#task-{tid}-status", value=status)
+        return tid, self.browser.until(who, """() => { const t = document.querySelector('#tasks-status').textContent;
+            return /^Task #\\d+ (is now|not changed)/.test(t) && t; }""")
 
     # The tests -------------------------------------------------------------------------
 
@@ -172,7 +191,7 @@ class WebViewTest(unittest.TestCase):
         self.assertEqual(self.browser.eval("kbd", "() => document.activeElement.id"), "token")
         self.browser.call("type", page="kbd", text=self.tokens["milo"])
         self.browser.call("key", page="kbd", key="Enter")
-        self.wait_live("kbd")
+        wait_live(self.browser, "kbd")
         self.browser.until("kbd", "() => document.querySelector('#lock').dataset.state")
         self.browser.eval("kbd", "() => { window.__loaded_once = true; }")
         # Signed in, the focus is in the message box. Backwards to the top and forwards
@@ -297,16 +316,8 @@ class WebViewTest(unittest.TestCase):
 
     @needs_lifecycle_api
     def test_a_task_status_changed_and_a_handoff_acknowledged_in_the_page_are_seen_by_the_api(self):
-        st, task = self.api("marcus", "POST", "/tasks", {"title": "QA the hero", "project": "web", "assigned_to": "milo"})
-        self.assertEqual(st, 201)
-        tid = task["id"]
-        self.sign_in("milo", "milo")
-        self.browser.wait("milo", f"#task-{tid}")
-        self.browser.call("select", page="milo", selector=f"#task-{tid}-status", value="blocked")
-        self.browser.until("milo", "(id) => /^Task #\\d+ (is now|not changed)/.test("
-                                   "document.querySelector('#tasks-status').textContent)", tid)
-        self.assertEqual(self.browser.eval("milo", "() => document.querySelector('#tasks-status').textContent"),
-                         f"Task #{tid} is now blocked.")
+        tid, said = self.change_task_in_the_page("milo", "blocked")
+        self.assertEqual(said, f"Task #{tid} is now blocked.")
         st, got = self.api("marcus", "GET", f"/tasks/{tid}")
         self.assertEqual(st, 200, got)
         self.assertEqual(got["status"], "blocked")
@@ -321,7 +332,7 @@ class WebViewTest(unittest.TestCase):
         self.browser.wait("milo", f"#handoff-{handoff['id']}", state="detached")
         self.assertEqual(self.browser.eval("milo", "() => document.querySelector('#handoffs-status').textContent"),
                          f"Handoff #{handoff['id']} acknowledged.")
-        st, got = self.api("marcus", "GET", f"/handoffs?status=acknowledged&project=web")
+        st, got = self.api("marcus", "GET", "/handoffs?status=acknowledged&project=web")
         acked = [h for h in got["handoffs"] if h["id"] == handoff["id"]]
         self.assertEqual([(h["status"], h["acknowledged_by"]) for h in acked], [("acknowledged", "milo")])
         self.assert_clean("milo", "milo")
@@ -329,16 +340,8 @@ class WebViewTest(unittest.TestCase):
     def test_a_refused_task_change_is_shown_and_undone(self):
         # grace is neither the task's creator nor its assignee: the server refuses (403
         # under the lifecycle API, 404 before it), the page says so and shows the stored status.
-        st, task = self.api("marcus", "POST", "/tasks", {"title": "not grace's", "project": "web", "assigned_to": "milo"})
-        self.assertEqual(st, 201)
-        tid = task["id"]
-        self.sign_in("grace", "grace")
-        self.browser.wait("grace", f"#task-{tid}")
-        self.browser.call("select", page="grace", selector=f"#task-{tid}-status", value="done")
-        self.browser.until("grace", "() => /^Task #\\d+ (is now|not changed)/.test("
-                                    "document.querySelector('#tasks-status').textContent)")
-        status = self.browser.eval("grace", "() => document.querySelector('#tasks-status').textContent")
-        self.assertTrue(status.startswith(f"Task #{tid} not changed: "), status)
+        tid, said = self.change_task_in_the_page("grace", "done")
+        self.assertTrue(said.startswith(f"Task #{tid} not changed: "), said)
         self.browser.until("grace", "(id) => document.querySelector(`#task-${id}-status`).value === 'open'", tid)
         st, tasks = self.api("marcus", "GET", "/tasks?project=web")
         self.assertIn([t["status"] for t in tasks["tasks"] if t["id"] == tid][0], ("pending", "open"))
@@ -373,7 +376,7 @@ class WebViewTest(unittest.TestCase):
         # page's token): the page ignores it, the server refuses it.
         self.browser.eval("rowan", "() => sessionStorage.setItem('hostsync.brain.project', 'web')")
         self.browser.call("reload", page="rowan")
-        self.wait_live("rowan")
+        wait_live(self.browser, "rowan")
         self.browser.until("rowan", "() => document.querySelector('#project').value === 'other'")
         self.browser.eval("rowan", "() => { window.__loaded_once = true; }")
         statuses = self.browser.eval("rowan", """async () => {
@@ -489,10 +492,7 @@ class WebViewRestartTest(unittest.TestCase):
         browser.open("p", first.base + "/")
         self.addCleanup(browser.close_page, "p")
         self.addCleanup(browser.screenshot, "p", "test_the_page_survives_a_server_restart-p")
-        browser.call("fill", page="p", selector="#token", value=marcus)
-        browser.call("press", page="p", selector="#token", key="Enter")
-        browser.until("p", "() => document.querySelector('#conn').dataset.state === 'online'")
-        browser.eval("p", "() => { window.__loaded_once = true; }")
+        sign_in_with(browser, "p", marcus)
         a = post(first.base, "A before the restart")
         browser.wait("p", f'#messages li[data-id="{a}"]')
 
@@ -507,7 +507,7 @@ class WebViewRestartTest(unittest.TestCase):
         elsewhere.kill()
         again = Brain(self, db, port=port)
         browser.wait("p", f'#messages li[data-id="{b}"]')
-        browser.until("p", "() => document.querySelector('#conn').dataset.state === 'online'")
+        wait_live(browser, "p")
         c = post(again.base, "C after the restart")
         browser.wait("p", f'#messages li[data-id="{c}"]')
         shown = browser.eval("p", "() => [...document.querySelectorAll('#messages li')].map((li) => Number(li.dataset.id))")
