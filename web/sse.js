@@ -11,19 +11,23 @@ export class SseParser {
     this.data = [];
     this.event = '';
     this.lastId = null;
+    this.skipLF = false;
   }
 
   // Feeds decoded text; calls onEvent({id, event, data}) for each complete event.
   push(text) {
-    this.buffer += text;
+    if (text === '') return;
+    // A \r that ended the previous chunk ended its line; a \n right after it is the
+    // second half of that \r\n, not another (blank) line.
+    this.buffer += this.skipLF && text[0] === '\n' ? text.slice(1) : text;
+    this.skipLF = false;
     for (;;) {
       const end = this.buffer.search(/[\r\n]/);
       if (end < 0) return;
       let next = end + 1;
       if (this.buffer[end] === '\r') {
-        // A \r at the end of the buffer may be the first half of \r\n: wait for more.
-        if (end + 1 === this.buffer.length) return;
-        if (this.buffer[end + 1] === '\n') next = end + 2;
+        if (end + 1 === this.buffer.length) this.skipLF = true;
+        else if (this.buffer[end + 1] === '\n') next = end + 2;
       }
       const line = this.buffer.slice(0, end);
       this.buffer = this.buffer.slice(next);
