@@ -91,6 +91,7 @@ export function createSync({ api, nodes }) {
   async function decide(action, p) {
     if (busy) return;
     busy = true;
+    for (const b of nodes.proposals.querySelectorAll('button')) b.disabled = true;   // one decision at a time
     say(`${action === accept ? 'Accepting' : 'Dismissing'} proposal ${p.version}…`);
     try {
       await pullFeed();   // decide against the newest version of the entity
@@ -99,8 +100,8 @@ export function createSync({ api, nodes }) {
       say(`Proposal ${p.version}: ${err.message}${err.status === 409 ? ' (it changed meanwhile; look again)' : ''}`);
     } finally {
       busy = false;
-      drawnKey = '';
-      await refresh().catch(() => {});
+      drawnKey = '';   // redraw (buttons enabled again) even if nothing changed
+      await refresh();
     }
   }
 

@@ -63,8 +63,9 @@ if opts.web ~= nil and opts.no_web then cli.usage_error("give --web or --no-web,
 if opts.web ~= nil then config.web = opts.web end
 if opts.no_web then config.web = false end
 if config.web == nil then
-  local scripts_dir = arg[0]:match("^(.*)/brain/serve%.lua$")
-  config.web = (scripts_dir and scripts_dir:match("^(.*)/[^/]+$") or ".") .. "/web"
+  local root = arg[0]:match("^(.*)/[^/]+/brain/serve%.lua$")
+  if not root then cli.fail("hostsync serve: cannot tell where the web view is from " .. arg[0] .. "; give --web DIR or --no-web") end
+  config.web = root .. "/web"
 end
 if config.web ~= false and (type(config.web) ~= "string" or config.web == "") then
   cli.fail("hostsync serve: web must be a directory or false")
