@@ -161,7 +161,8 @@ async function signIn(token) {
   const first = [...s.projects].sort()[0];
   chooseProject(s, saved && (all || s.projects.has(saved)) ? saved : first);
   // Signed in: the focus goes where one writes (the sign-in form it was in is gone).
-  if (!document.activeElement || document.activeElement === document.body) $('chat-input').focus();
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || $('signin').contains(focused)) $('chat-input').focus();
   return null;
 }
 

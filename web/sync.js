@@ -41,7 +41,9 @@ export function createSync({ api, nodes }) {
   async function pullEvents() {
     for (;;) {
       const page = await api.get(`/sync/events${query({ since: eventCursor, limit: 1000 })}`);
-      events = events.concat(page.events).slice(-EVENTS_SHOWN);
+      // Two reads may overlap (a decision reads while the timer does): each event once.
+      const newest = events.length ? events[events.length - 1].id : 0;
+      events = events.concat(page.events.filter((e) => e.id > newest)).slice(-EVENTS_SHOWN);
       eventCursor = page.next ?? eventCursor;
       if (!page.more) return;
     }

@@ -196,7 +196,7 @@ class WebViewTest(unittest.TestCase):
         self.browser.eval("kbd", "() => { window.__loaded_once = true; }")
         # Signed in, the focus is in the message box. Backwards to the top and forwards
         # again: the order is the page's reading order, and every stop shows the focus.
-        self.assertEqual(self.browser.eval("kbd", "() => document.activeElement.id"), "chat-input")
+        self.browser.until("kbd", "() => document.activeElement.id === 'chat-input'")
 
         def walk(key, stop):
             order = []
