@@ -17,7 +17,7 @@ local spec = {
     { "--threads", "N", "worker threads; each open chat stream holds one (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
     { "--sync-max-clock-skew", "S", "seconds a pushed last_modified_at may be ahead of the server's clock; later ones are stored as the server's time (default 300)", number = true },
-    { "--web", "DIR", "the web view's files, served at / (default: web/ beside the scripts directory this server came from)" },
+    { "--web", "DIR", "the web view's files, served at / (default: the web/ installed with this binary)" },
     { "--no-web", nil, "serve no web view (GET / then needs a token and answers 404)" },
   },
 }
@@ -55,17 +55,17 @@ local _, perr = require("brain.sync_policy").load(policy_path)
 if perr then cli.fail("hostsync serve: sync policy " .. policy_path .. ": " .. perr) end
 config.sync_policy = policy_path
 
--- The web view (docs/web.md): web/ beside the scripts/ directory this script came from
--- (the source tree from a build directory, <prefix>/share/hostsync/web when installed), so
--- the page always comes from the same version as the API it calls. Loaded here once so a
--- broken directory fails before listening; every worker loads its own copy.
+-- The web view (docs/web.md): by default the web/ of the binary's own tree (the host
+-- passes it as arg.web_dir: the source tree from a build directory,
+-- <prefix>/share/hostsync/web when installed), so the page comes from the same version
+-- as the API it calls, and never from HOSTSYNC_PATH. Loaded here once so a broken
+-- directory fails before listening; every worker loads its own copy.
 if opts.web ~= nil and opts.no_web then cli.usage_error("give --web or --no-web, not both", spec.usage) end
 if opts.web ~= nil then config.web = opts.web end
 if opts.no_web then config.web = false end
 if config.web == nil then
-  local root = arg[0]:match("^(.*)/[^/]+/brain/serve%.lua$")
-  if not root then cli.fail("hostsync serve: cannot tell where the web view is from " .. arg[0] .. "; give --web DIR or --no-web") end
-  config.web = root .. "/web"
+  if not arg.web_dir then cli.fail("hostsync serve: no web view installed beside this binary; give --web DIR or --no-web") end
+  config.web = arg.web_dir
 end
 if config.web ~= false and (type(config.web) ~= "string" or config.web == "") then
   cli.fail("hostsync serve: web must be a directory or false")

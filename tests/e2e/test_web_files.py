@@ -175,6 +175,18 @@ class WebFilesTest(unittest.TestCase):
         st, h, body = raw(none.port, "GET", "/", self.auth())
         self.assertEqual((st, h.get("content-security-policy")), (404, SECURITY["content-security-policy"]))
 
+    def test_hostsync_path_does_not_choose_the_view(self):
+        # A brain/ on HOSTSYNC_PATH is the server that runs (docs/architecture.md), but the
+        # page stays the binary's own: a web/ in or beside that directory (which another
+        # user could have made beside a directory in /tmp) is never served.
+        over = self.tmp / "path" / "scripts"
+        shutil.copytree(SOURCE_DIR / "scripts" / "brain", over / "brain")
+        for planted in (over / "web", over.parent / "web"):
+            planted.mkdir()
+            (planted / "index.html").write_text("<script>steal()</script>\n")
+        brain = Brain(self, self.db, env={**os.environ, "HOSTSYNC_PATH": str(over)})
+        self.assertEqual(raw(brain.port, "GET", "/")[2], (WEB / "index.html").read_bytes())
+
     def test_an_installed_tree_serves_its_own_copy(self):
         prefix = self.tmp / "prefix"
         subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", str(prefix)], check=True, capture_output=True,
