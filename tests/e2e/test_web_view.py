@@ -60,6 +60,15 @@ def git(cwd, *args):
     return p.stdout
 
 
+BROWSER = None   # one headless Chromium for the module (each page its own context)
+
+
+def setUpModule():
+    global BROWSER
+    BROWSER = WebBrowser()
+    unittest.addModuleCleanup(BROWSER.close)
+
+
 def wait_live(browser, page):
     browser.until(page, "() => document.querySelector('#conn').dataset.state === 'online'")
 
@@ -74,13 +83,12 @@ def sign_in_with(browser, page, token):
 
 
 class WebViewTest(unittest.TestCase):
-    """One browser and one server for the class; each test opens its own pages (a browser
-    context each: its own sessionStorage) and seeds its own records."""
+    """One server for the class; each test opens its own pages (a browser context each:
+    its own sessionStorage) and seeds its own records."""
 
     @classmethod
     def setUpClass(cls):
-        cls.browser = WebBrowser()
-        cls.addClassCleanup(cls.browser.close)
+        cls.browser = BROWSER
         cls.ctmp = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-web-"))
         cls.addClassCleanup(shutil.rmtree, cls.ctmp, True)
         cls.db = str(cls.ctmp / "brain.sqlite")
@@ -472,8 +480,7 @@ class WebViewRestartTest(unittest.TestCase):
     connect arrives), every message exactly once, no reload."""
 
     def test_the_page_survives_a_server_restart(self):
-        browser = WebBrowser()
-        self.addCleanup(browser.close)
+        browser = BROWSER
         tmp = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-web-restart-"))
         self.addCleanup(shutil.rmtree, tmp, True)
         db = tmp / "brain.sqlite"
