@@ -103,6 +103,15 @@ int run_server_script(const char* command, const std::string& relpath, const Arg
                 return 1;
             }
             rt.set_args(executable_path(), script, args);
+            // arg.web_dir: the default web view, the web/ of the binary's own tree (the
+            // same version as its scripts); nil when there is none.
+            if (!paths.data_dir.empty()) {
+                lua_State* L = rt.state();
+                lua_getglobal(L, "arg");
+                lua_pushstring(L, (paths.data_dir + "/web").c_str());
+                lua_setfield(L, -2, "web_dir");
+                lua_pop(L, 1);
+            }
             if (!rt.run_file(script, static_cast<int>(args.size()), error)) return report_failure(rt, error);
             return 0;
         }

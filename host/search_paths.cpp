@@ -53,14 +53,15 @@ SearchPaths SearchPaths::discover() {
     const std::string build_dir = HOSTSYNC_BINARY_DIR;
     if (!exe.empty() && starts_with(exe, build_dir + "/")) {
         // Running from the build tree: use the sources, so an edited script is live.
-        p.script_dirs.push_back(std::string(HOSTSYNC_SOURCE_DIR) + "/scripts");
-        p.script_dirs.push_back(std::string(HOSTSYNC_SOURCE_DIR) + "/policies");
+        p.data_dir = HOSTSYNC_SOURCE_DIR;
     } else if (!exe.empty()) {
         // Installed: <prefix>/bin/hostsync -> <prefix>/share/hostsync (relocatable).
-        std::string prefix = dirname_of(dirname_of(exe));
-        std::string share = prefix + "/" + HOSTSYNC_INSTALL_DATADIR;
-        p.script_dirs.push_back(share + "/scripts");
-        p.script_dirs.push_back(share + "/policies");
+        p.data_dir = dirname_of(dirname_of(exe)) + "/" + HOSTSYNC_INSTALL_DATADIR;
+    }
+    if (!p.data_dir.empty()) {
+        p.script_dirs.push_back(p.data_dir + "/scripts");
+        p.script_dirs.push_back(p.data_dir + "/policies");
+        if (!is_dir(p.data_dir)) p.data_dir.clear();
     }
     std::vector<std::string> existing;
     for (auto& d : p.script_dirs)

@@ -10,6 +10,10 @@ struct SearchPaths {
     // In lookup order: HOSTSYNC_PATH entries, then the source tree's scripts/ and
     // policies/ (when the binary runs from its build tree), then the installed share dir.
     std::vector<std::string> script_dirs;
+    // The tree the binary's own scripts/ and policies/ come from: the source tree (from the
+    // build tree) or <prefix>/share/hostsync; "" if it does not exist. Its web/ is the
+    // brain's web view (`hostsync serve`), never one from HOSTSYNC_PATH.
+    std::string data_dir;
 
     static SearchPaths discover();
 

@@ -5,6 +5,9 @@
 -- brain's records belong to a project or to nobody (the "lobby": messages, handoffs,
 -- tasks and locks of the whole server); the sync contract's to the token's tenant.
 --
+--   public    no token at all: the web view's page and static files (brain/view.lua), which
+--             hold no data (the page reads everything through the API with its token);
+--             app.authorize lets exactly the view's existing files through
 --   identity  any valid token (GET /whoami)
 --   lock      the project in the lock's name "<kind>:<project>"; a name without ':' is a
 --             lobby lock. A body 'project' must agree with the name.
@@ -27,14 +30,14 @@ local function forbid(msg) error({ status = 403, error = msg }, 0) end
 local STORED = { conflict = "push_conflicts", task = "tasks", handoff = "handoffs" }
 
 local RULES = {
-  identity = true, lock = true, body = true, query = true, listing = true, tenant = true,
+  public = true, identity = true, lock = true, body = true, query = true, listing = true, tenant = true,
 }
 for kind in pairs(STORED) do RULES[kind] = true end
 
 -- Checks a route's rule when the app loads -> the rule, or raises naming the route.
 function M.rule(route, rule)
   if type(rule) ~= "table" or not RULES[rule[1]] then
-    error(("brain: route %s %s has no access rule (one of identity, lock, body, query, listing, conflict, task, handoff, tenant)")
+    error(("brain: route %s %s has no access rule (one of public, identity, lock, body, query, listing, conflict, task, handoff, tenant)")
       :format(route[1], route[2]), 0)
   end
   return rule
@@ -90,7 +93,7 @@ end
 -- `body` is the decoded body (routes with one), `db` the worker's handle.
 function M.check(rule, db, ident, req, body)
   local kind = rule[1]
-  if kind == "identity" then return {} end
+  if kind == "identity" or kind == "public" then return {} end
   if kind == "tenant" then
     if not ident.tenant then
       forbid("this token has no sync tenant (brain_admin.lua token create ... --tenant T --level L)")

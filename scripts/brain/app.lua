@@ -20,6 +20,7 @@ local sync_tenant = require "brain.sync_tenant"
 local topics = require "brain.topics"
 local tasks = require "brain.tasks"
 local validate = require "brain.validate"
+local view = require "brain.view"
 
 return function(config)
   -- The handlers are glue between C calls (database, JSON, sandbox). LuaJIT's trace
@@ -62,10 +63,15 @@ return function(config)
     end
   end
 
+  -- The web view's files (brain/view.lua), read once per worker; no config.web: none.
+  local view_files = assert(view.load(config.web or false))
+
   -- Authentication, before the body is read (docs/api/http.md, app.authorize): every
   -- request needs a valid token, whatever its route, so a stranger's body is never read
-  -- into memory or parsed and an unknown path is not told apart from a known one.
+  -- into memory or parsed and an unknown path is not told apart from a known one. The
+  -- one exception is the web view's own files (access rule "public"), which hold no data.
   app.authorize = guarded(function(req)
+    if view.serves(view_files, req) then return end
     local ident, why = auth.identify(handle(), req.headers)
     if not ident then
       return 401, { ["WWW-Authenticate"] = 'Bearer realm="hostsync-brain"' }, { error = why }
@@ -77,7 +83,7 @@ return function(config)
   -- then the rule checked (400/403/404), then fn(db, identity, req, body, scope).
   local function authed(rule, fn, parse_body)
     return guarded(function(req)
-      local db = handle()
+      local db = rule[1] ~= "public" and handle() or nil   -- a static file needs no database
       validate.request_text(req)
       local body = parse_body and validate.body(req, parse_body == "optional") or nil
       local scope = access.check(rule, db, req.identity, req, body)
@@ -100,7 +106,10 @@ return function(config)
   local QUERY, LISTING, CONFLICT = { "query" }, { "listing" }, { "conflict" }
   local TASK, HANDOFF = { "task" }, { "handoff" }
   local TENANT, TENANT_USER = { "tenant" }, { "tenant", level = 1 }
+  local PUBLIC = { "public" }
   app.access = {
+    { "GET",  "/",                    PUBLIC, false, function(_, _, req) return view.respond(view_files, req) end },
+    { "GET",  "/view/:file",          PUBLIC, false, function(_, _, req) return view.respond(view_files, req) end },
     { "POST", "/locks/:name/acquire", LOCK, "optional", function(db, id, req, body, scope) return locks.acquire(db, id, req.params.name, body, scope.project) end },
     { "POST", "/locks/:name/renew",   LOCK, true, function(db, id, req, body) return locks.renew(db, id, req.params.name, body) end },
     { "POST", "/locks/:name/release", LOCK, true, function(db, id, req, body) return locks.release(db, id, req.params.name, body) end },

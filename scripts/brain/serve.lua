@@ -13,10 +13,12 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, sync_max_clock_skew, max_body, group_commit, stream_sweep, tls = {cert, key}" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, sync_max_clock_skew, max_body, group_commit, stream_sweep, web, tls = {cert, key}" },
     { "--threads", "N", "worker threads: requests handled at once; open streams hold none (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
     { "--sync-max-clock-skew", "S", "seconds a pushed last_modified_at may be ahead of the server's clock; later ones are stored as the server's time (default 300)", number = true },
+    { "--web", "DIR", "the web view's files, served at / (default: the web/ installed with this binary)" },
+    { "--no-web", nil, "serve no web view (GET / then needs a token and answers 404)" },
   },
 }
 local opts, rest = cli.parse(arg, spec)
@@ -52,6 +54,24 @@ if not policy_path then cli.fail("hostsync serve: policies/truth_hierarchy.lua n
 local _, perr = require("brain.sync_policy").load(policy_path)
 if perr then cli.fail("hostsync serve: sync policy " .. policy_path .. ": " .. perr) end
 config.sync_policy = policy_path
+
+-- The web view (docs/web.md): by default the web/ of the binary's own tree (the host
+-- passes it as arg.web_dir: the source tree from a build directory,
+-- <prefix>/share/hostsync/web when installed), so the page comes from the same version
+-- as the API it calls, and never from HOSTSYNC_PATH. Loaded here once so a broken
+-- directory fails before listening; every worker loads its own copy.
+if opts.web ~= nil and opts.no_web then cli.usage_error("give --web or --no-web, not both", spec.usage) end
+if opts.web ~= nil then config.web = opts.web end
+if opts.no_web then config.web = false end
+if config.web == nil then
+  if not arg.web_dir then cli.fail("hostsync serve: no web view installed beside this binary; give --web DIR or --no-web") end
+  config.web = arg.web_dir
+end
+if config.web ~= false and (type(config.web) ~= "string" or config.web == "") then
+  cli.fail("hostsync serve: web must be a directory or false")
+end
+local _, werr = require("brain.view").load(config.web)
+if werr then cli.fail("hostsync serve: " .. werr) end
 
 -- Migrate once here, not in every worker, so a bad database fails before listening.
 local h, err = store.open(config.db)

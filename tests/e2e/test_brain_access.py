@@ -18,7 +18,7 @@ import unittest
 import uuid
 
 from brain_support import Brain, call
-from harness import hostsync
+from harness import SOURCE_DIR, hostsync
 from waiting import wait_until
 
 LEVELS = {1: "user", 5: "ai-cloud"}
@@ -68,6 +68,8 @@ def declared(route):
 def expected(rule, who):
     """What a rule ("body", "tenant 1", ...) lets `who` do: 401, 403, 404, "ok" (its own
     scope) or "filtered" (a list without the other project's records)."""
+    if rule == "public":   # the web view's static files: everyone, with or without a token
+        return "ok"
     if who in UNAUTHENTICATED:
         return 401
     kind, _, level = rule.partition(" ")
@@ -450,6 +452,23 @@ class BrainAccessTest(unittest.TestCase):
             self.assertTrue(body["path"].endswith("truth_hierarchy.lua"), body)
         return "GET", "/sync/policy", None, check
 
+    def view_file(self, path, name):
+        """A web view route: the file's bytes, whoever asks, and no data of any scope."""
+        with open(SOURCE_DIR / "web" / name, encoding="utf-8") as f:
+            want = f.read()
+
+        def check(who, st, body):
+            self.assertEqual((st, body), (200, want))
+            for secret in ("web-secret", "other-secret", "lobby-marker", "t1-secret"):
+                self.assertNotIn(secret, body)
+        return "GET", path, None, check
+
+    def ex_view_page(self, who):
+        return self.view_file("/", "index.html")
+
+    def ex_view_file(self, who):
+        return self.view_file("/view/main.js", "main.js")
+
     def ex_whoami(self, who):
         def check(who, st, body):
             self.assertEqual((st, body["agent"], body.get("tenant")), (200, self.agent(who), self.tenant(who)))
@@ -458,6 +477,8 @@ class BrainAccessTest(unittest.TestCase):
     # (method, path) -> (the rule this test expects, the example). The rule is the test's
     # own: a route whose declared rule differs fails, as does a route missing here.
     EXAMPLES = {
+        ("GET", "/"): ("public", ex_view_page),
+        ("GET", "/view/:file"): ("public", ex_view_file),
         ("POST", "/locks/:name/acquire"): ("lock", ex_acquire),
         ("POST", "/locks/:name/renew"): ("lock", ex_renew),
         ("POST", "/locks/:name/release"): ("lock", ex_release),
@@ -541,7 +562,7 @@ class BrainAccessTest(unittest.TestCase):
 
     def test_every_route_for_every_principal(self):
         routes = [json.loads(x) for x in hostsync("run", "brain_admin.lua", "routes", "--json", check=True).out.splitlines()]
-        self.assertGreaterEqual(len(routes), 25)
+        self.assertGreaterEqual(len(routes), 27)
         missing = [f"{r['method']} {r['path']}" for r in routes if (r["method"], r["path"]) not in self.EXAMPLES]
         self.assertEqual(missing, [], "routes without an example request in this test (add one, with its rule)")
         self.seed()
@@ -630,9 +651,16 @@ class BrainAccessTest(unittest.TestCase):
         st, body = call(self.base, "POST", "/chat", self.tok["allowed"], raw=big)
         self.assertEqual(st, 413, body)
         self.assertEqual(snapshot(self.db), before)
-        # Unknown paths are refused the same way: no route map for strangers.
+        # Unknown paths are refused the same way: no route map for strangers. The web view's
+        # files are public, but only the files: not another name, method or path under /view/.
         self.assertEqual(self.api("none", "GET", "/no/such/route")[0], 401)
         self.assertEqual(self.api("allowed", "GET", "/no/such/route")[0], 404)
+        for path in ("/view/no-such-file.js", "/view/", "/view/../scripts/brain/app.lua", "/view/%2e%2e%2fapp.lua"):
+            self.assertEqual(self.api("none", "GET", path)[0], 401, path)
+            self.assertEqual(self.api("allowed", "GET", path)[0], 404, path)
+        st, body = call(self.base, "POST", "/", None, raw=big)
+        self.assertEqual(st, 401, body)
+        self.assertEqual(snapshot(self.db), before)
 
 
 if __name__ == "__main__":
