@@ -6,6 +6,7 @@ local db = require "hostsync.db"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
 local provenance = require "brain.sync_provenance"
+local validate = require "brain.validate"
 
 local M = {}
 local ARRAY_MT = getmetatable(json.array())
@@ -13,6 +14,9 @@ local null = json.null
 
 M.MAX_ID = 200              -- entity_type, entity_id, mutation_id, origin_source (bytes)
 M.MAX_PAYLOAD = 256 * 1024  -- encoded payload (bytes)
+-- Nesting: a payload travels inside answers and events and into the sandbox (64 levels);
+-- a stored value that could not be answered again would poison every pull.
+M.MAX_PAYLOAD_DEPTH = 32
 
 local function is_object(v) return type(v) == "table" and getmetatable(v) ~= ARRAY_MT end
 local function is_array(v) return type(v) == "table" and (getmetatable(v) == ARRAY_MT or next(v) == nil) end
@@ -134,6 +138,9 @@ function M.normalise(raw, ident, clock)
   local payload = raw.payload
   if not given(payload) then payload = {} end
   if not is_object(payload) then return nil, "field 'payload' must be an object" end
+  if validate.depth(payload, M.MAX_PAYLOAD_DEPTH) > M.MAX_PAYLOAD_DEPTH then
+    return nil, ("field 'payload' nests deeper than %d levels"):format(M.MAX_PAYLOAD_DEPTH)
+  end
   it.payload = payload
   local chain = raw.origin_chain
   if not given(chain) then chain = {} end

@@ -66,6 +66,24 @@ function M.query_agent(query, key)
   return M.agent(v, ("query parameter '%s'"):format(key))
 end
 
+-- How deep a free-form object or array field may nest. Stored values are sent back inside
+-- answers (a handoff's dependencies inside {handoffs: [...]}), and JSON nesting is bounded
+-- (512 levels, docs/api/json.md): a value that only just decodes could never be answered
+-- again. 32 levels are plenty for metadata.
+M.MAX_FIELD_DEPTH = 32
+
+-- How deep a decoded value nests (a scalar 0, {} 1), looking no deeper than `limit` + 1.
+function M.depth(v, limit)
+  if type(v) ~= "table" then return 0 end
+  if limit <= 0 then return 1 end
+  local deepest = 0
+  for _, x in pairs(v) do
+    local d = M.depth(x, limit - 1)
+    if d > deepest then deepest = d end
+  end
+  return deepest + 1
+end
+
 -- spec: { name = {"string"|"integer"|"array"|"object", required=bool, max=N, one_of={...}} }
 function M.fields(body, spec)
   local out = {}
@@ -81,6 +99,9 @@ function M.fields(body, spec)
       elseif kind == "array" then ok = type(v) == "table" and (getmetatable(v) == ARRAY_MT or next(v) == nil)
       elseif kind == "object" then ok = type(v) == "table" and getmetatable(v) ~= ARRAY_MT end
       if not ok then fail(("field '%s' must be %s %s"):format(name, kind == "integer" and "an" or "a", kind)) end
+      if (kind == "object" or kind == "array") and M.depth(v, M.MAX_FIELD_DEPTH) > M.MAX_FIELD_DEPTH then
+        fail(("field '%s' nests deeper than %d levels"):format(name, M.MAX_FIELD_DEPTH))
+      end
       if kind == "string" and s.max and #v > s.max then fail(("field '%s' is longer than %d bytes"):format(name, s.max)) end
       if kind == "string" and v:find("\0", 1, true) then fail(("field '%s' contains U+0000, which is not stored"):format(name)) end
       if kind == "string" and s.nonempty and v == "" then fail(("field '%s' must not be empty"):format(name)) end

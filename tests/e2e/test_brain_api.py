@@ -107,6 +107,11 @@ class BrainApiTest(unittest.TestCase):
             ("POST", "/tasks", b'{"title": ["x"]}', "'title'"),
             ("POST", "/handoffs", b'{"artifact": "x"}', "'to_agent'"),
             ("GET", "/chat?since=abc", None, "'since'"),
+            # Free-form objects nest at most 32 levels: a stored value must fit in an answer.
+            ("POST", "/handoffs", ('{"to_agent": "milo", "dependencies": ' + '{"k": ' * 33 + '{}' + '}' * 34).encode(),
+             "field 'dependencies' nests deeper than 32 levels"),
+            ("POST", "/chat", ('{"message": "m", "metadata": ' + '{"k": ' * 40 + '1' + '}' * 41).encode(),
+             "field 'metadata' nests deeper than 32 levels"),
         ]
         for method, path, raw, needle in cases:
             st, body = call(self.base, method, path, self.marcus, raw=raw)
@@ -117,6 +122,9 @@ class BrainApiTest(unittest.TestCase):
         # Nothing was half-applied: no message from the refused posts.
         st, body = call(self.base, "GET", "/chat?since=0&limit=1000", self.marcus)
         self.assertFalse([m for m in body["messages"] if m["message"] in ("hi",)])
+        # ...and the lists that would have carried them still answer.
+        for path in ("/handoffs", "/chat?since=0"):
+            self.assertEqual(call(self.base, "GET", path, self.marcus)[0], 200, path)
         # A project the token does not allow is refused.
         st, body = call(self.base, "POST", "/sync/state", self.other, {"project": "P", "commit": "abc"})
         self.assertEqual(st, 403)

@@ -138,3 +138,16 @@ t.test("a feed entry is valid JSON with the item's fields", function()
   t.eq({ entry.item.version, entry.item.base_version, entry.item.tenant_id, entry.item.status }, { 42, 41, "home", "open" })
   t.eq(entry.item.payload, { title = "x" })
 end)
+
+t.test("a payload nested deeper than the server answers is refused, by name", function()
+  local deep = {}
+  local cur = deep
+  for _ = 1, items.MAX_PAYLOAD_DEPTH do cur.k = {} cur = cur.k end   -- one level too many
+  local it, reason = items.normalise(raw({ payload = deep }), USER, NOW)
+  t.is_nil(it)
+  t.eq(reason, ("field 'payload' nests deeper than %d levels"):format(items.MAX_PAYLOAD_DEPTH))
+  local ok_depth = {}
+  cur = ok_depth
+  for _ = 1, items.MAX_PAYLOAD_DEPTH - 1 do cur.k = {} cur = cur.k end
+  t.ok(items.normalise(raw({ payload = ok_depth }), USER, NOW))
+end)
