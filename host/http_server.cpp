@@ -32,6 +32,34 @@
 namespace hostsync::http {
 namespace {
 
+// Percent-decoding of the path and the query values, except that "%00" stays as written.
+// libmicrohttpd hands both on as C strings, so a decoded NUL byte would silently cut them
+// ("/view/main.js%00" would arrive as "/view/main.js", "?project=a%00b" as "a"). Left
+// encoded, it reaches the app as the text the client sent, which no route knows.
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+size_t unescape_keeping_nul(void*, MHD_Connection*, char* s) {
+    char* out = s;
+    for (const char* in = s; *in != '\0';) {
+        if (in[0] == '%' && hex_digit(in[1]) >= 0 && hex_digit(in[2]) >= 0) {
+            int v = hex_digit(in[1]) * 16 + hex_digit(in[2]);
+            if (v != 0) {
+                *out++ = static_cast<char>(v);
+                in += 3;
+                continue;
+            }
+        }
+        *out++ = *in++;
+    }
+    *out = '\0';
+    return static_cast<size_t>(out - s);
+}
+
 // SIGTERM/SIGINT only set a flag (all a handler may safely do); the main thread acts on
 // it. The previous dispositions come back when serve() returns.
 volatile sig_atomic_t g_signal = 0;
@@ -524,13 +552,15 @@ bool serve(const ServerOptions& opts, const WorkerFactory& make_worker, std::str
         daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &Server::on_request, &server,
                                   MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_NOTIFY_COMPLETED,
-                                  &Server::on_completed, &server, MHD_OPTION_HTTPS_MEM_KEY, key.c_str(),
+                                  &Server::on_completed, &server, MHD_OPTION_UNESCAPE_CALLBACK,
+                                  &unescape_keeping_nul, nullptr, MHD_OPTION_HTTPS_MEM_KEY, key.c_str(),
                                   MHD_OPTION_HTTPS_MEM_CERT, cert.c_str(), MHD_OPTION_END);
     } else {
         daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &Server::on_request, &server,
                                   MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
                                   MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_NOTIFY_COMPLETED,
-                                  &Server::on_completed, &server, MHD_OPTION_END);
+                                  &Server::on_completed, &server, MHD_OPTION_UNESCAPE_CALLBACK,
+                                  &unescape_keeping_nul, nullptr, MHD_OPTION_END);
     }
     if (daemon == nullptr) {
         close(listen_fd);

@@ -46,6 +46,9 @@ class HttpServerTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(headers["content-type"], "application/json")
         self.assertEqual(json.loads(body), {"name": "ada", "q": "x y", "method": "GET"})
+        # %00 is never decoded: a NUL byte would cut the C strings the path and values travel in.
+        status, _, body = request(s, "GET", "/hello/ab%00c%41?q=x%00y%2F")
+        self.assertEqual((status, json.loads(body)), (200, {"name": "ab%00cA", "q": "x%00y/", "method": "GET"}))
 
         status, _, body = request(s, "GET", "/files/a/b/c.txt")
         self.assertEqual((status, json.loads(body)), (200, {"rest": "a/b/c.txt"}))
