@@ -186,9 +186,10 @@ int l_appender_as_sink(lua_State* L) {
 int l_lock(lua_State* L) {
     std::string path = check_string(L, 1);
     double wait = luaL_optnumber(L, 2, 0);
+    bool shared = lua_toboolean(L, 3);
     auto* lock = new_object<fs::FileLock>(L, kLockMeta);
     std::string err;
-    if (!lock->acquire(path, wait, err)) return push_fail(L, err);
+    if (!lock->acquire(path, wait, err, shared)) return push_fail(L, err);
     return 1;
 }
 

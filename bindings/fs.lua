@@ -110,12 +110,12 @@ raw.lock_mt.__tostring = function(l) return "hostsync.fs.lock (" .. (raw.lock_he
 raw.lock_mt.__metatable = "hostsync.fs.lock"
 
 function M.lock(path, opts)
-  local usage = "Usage: fs.lock(path [, {wait=seconds}])"
+  local usage = "Usage: fs.lock(path [, {wait=seconds, shared=bool}])"
   check_path(path, usage)
-  opts = check_opts(opts, { wait = "number" }, usage)
+  opts = check_opts(opts, { wait = "number", shared = "boolean" }, usage)
   local wait = opts.wait or 0
   if not (wait >= 0 and wait < math.huge) then error(usage .. ": wait must be >= 0 and finite", 2) end
-  return raw.lock(path, wait)
+  return raw.lock(path, wait, opts.shared == true)
 end
 
 -- Line reader --------------------------------------------------------------------

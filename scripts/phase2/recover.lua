@@ -14,6 +14,9 @@ local M = {}
 
 local SYNC_PATTERN = "^sync_(%d%d%d%d%d%d%d%d_%d%d%d%d%d%d)%.jsonl$"
 
+-- The run_id in a sync file's name.
+function M.run_id_of(name) return name:match(SYNC_PATTERN) end
+
 -- Lists the outbox: sync file names (sorted) and leftover temporary files.
 function M.scan(outbox)
   local names = fs.exists(outbox) and assert(fs.listdir(outbox)) or {}

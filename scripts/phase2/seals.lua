@@ -77,6 +77,14 @@ function M.check_links(path, seals)
   return prev, last_seq
 end
 
+-- The seal whose chain is `chain`, or nil.
+function M.find_chain(seals, chain)
+  for i = #seals, 1, -1 do
+    if seals[i].chain == chain then return seals[i] end
+  end
+  return nil
+end
+
 function M.append(path, seal)
   return fs.append(path, json.canonical(seal) .. "\n")
 end

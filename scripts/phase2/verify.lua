@@ -88,8 +88,27 @@ local function quarantined_offsets(paths)
   return set
 end
 
+local function note(msg) io.stderr:write("phase2 verify: note: ", msg, "\n") end
+
+-- Verify takes the run lock shared: runs wait for it, other verifies do not. A run that
+-- holds the lock for longer than --wait is not waited for; verify then checks what is
+-- sealed and treats what the run has not finished yet (an unsealed newest file, a
+-- state.json one seal behind) as work in progress, never as damage. Returns the lock, or
+-- nil and the reason it is not held.
+local function shared_lock(paths, wait)
+  if not fs.exists(paths.state_dir) then return nil end  -- no run has ever started here
+  local lock, err = fs.lock(paths.lock, { shared = true, wait = wait })
+  if lock then return lock end
+  return nil, err
+end
+
 function M.run(opts)
   local paths = layout.from_options(opts)
+  local lock, busy = shared_lock(paths, opts.wait)
+  if busy then note(busy .. ": a run is working; what it has not sealed yet is not checked") end
+  -- Without the lock, state.json is read before the seals: a run writes it after its
+  -- seal, so what is read can only be behind the seals, never ahead of them.
+  local st, serr = checkpoint.read(paths.state)
   local read, err = seals_file.read(paths.seals)
   if not read then broken(err) end
   for _, l in ipairs(read.fragments) do
@@ -119,22 +138,36 @@ function M.run(opts)
   local sync = recover.scan(paths.outbox)
   local sealed = {}
   for _, s in ipairs(read.seals) do sealed[s.file] = true end
+  local last_run_id = #read.seals > 0 and read.seals[#read.seals].run_id or ""
   for _, name in ipairs(sync) do
-    if not sealed[name] then broken(layout.join(paths.outbox, name) .. " is not sealed (a run seals it)") end
+    if not sealed[name] then
+      local path = layout.join(paths.outbox, name)
+      if busy and recover.run_id_of(name) > last_run_id then
+        note(path .. " is not sealed yet: the run in progress seals it")
+      else
+        broken(path .. " is not sealed (a run seals it)")
+      end
+    end
   end
 
-  local st, serr = checkpoint.read(paths.state)
   if serr then broken(serr) end
   if #read.seals > 0 then
-    if not st then broken(paths.state .. " is missing") end
-    if st.last_chain_hash ~= last_chain then
-      broken(string.format("%s: last_chain_hash %s is not the last seal's chain %s", paths.state,
-        tostring(st.last_chain_hash), last_chain))
-    end
-    if st.last_seq ~= last_seq then
-      broken(string.format("%s: last_seq %s, the seals end at %d", paths.state, tostring(st.last_seq), last_seq))
+    if not st then
+      if not busy then broken(paths.state .. " is missing") end
+      note(paths.state .. " is not written yet: the run in progress writes it")
+    elseif st.last_chain_hash ~= last_chain or st.last_seq ~= last_seq then
+      local earlier = busy and seals_file.find_chain(read.seals, st.last_chain_hash)
+      if earlier and earlier.last_seq == st.last_seq then
+        note(string.format("%s is at seal %s: the run in progress updates it", paths.state, earlier.file))
+      elseif st.last_chain_hash ~= last_chain then
+        broken(string.format("%s: last_chain_hash %s is not the last seal's chain %s", paths.state,
+          tostring(st.last_chain_hash), last_chain))
+      else
+        broken(string.format("%s: last_seq %s, the seals end at %d", paths.state, tostring(st.last_seq), last_seq))
+      end
     end
   end
+  if lock then lock:release() end
 
   print(string.format("OK: %d seals, %d packets, chain %s%s", #read.seals, last_seq, last_chain,
     opts.deep and " (deep: index.csv matches)" or ""))

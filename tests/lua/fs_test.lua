@@ -148,6 +148,30 @@ t.test("lock: exclusive within the process, released by release() and by __gc", 
   t.raises(function() fs.lock(path, { wait = "1" }) end, "option 'wait' must be a number")
 end)
 
+t.test("lock: shared holders exclude only exclusive ones and write no pid", function()
+  local d = t.tmpdir()
+  local path = d .. "/run.lock"
+  local s1 = assert(fs.lock(path, { shared = true }))
+  local s2 = t.ok(fs.lock(path, { shared = true }), "two shared holders at once")
+  t.eq(t.read_file(path), "", "a shared holder writes no pid")
+  t.fails("lock " .. path .. " is held by another process", fs.lock(path))
+  s1:release()
+  t.fails("lock " .. path .. " is held by another process", fs.lock(path))   -- one shared holder is enough
+  s2:release()
+  local ex = assert(fs.lock(path))
+  t.eq(t.read_file(path), my_pid() .. "\n")
+  t.fails("lock " .. path .. " is held by pid " .. my_pid(), fs.lock(path, { shared = true }))
+  local s3 = fs.lock(path, { shared = true })
+  t.eq(s3, nil)
+  ex:release()
+  local s4 = assert(fs.lock(path, { shared = true }))
+  s4:release()
+  local ex2 = assert(fs.lock(path))
+  t.eq(t.read_file(path), my_pid() .. "\n", "a shared release does not erase the pid of a later holder")
+  ex2:release()
+  t.raises(function() fs.lock(path, { shared = 1 }) end, "option 'shared' must be a boolean")
+end)
+
 t.test("lock: two processes cannot both hold it (child hostsync process)", function()
   local d = t.tmpdir()
   local path = d .. "/run.lock"
