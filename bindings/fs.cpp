@@ -270,6 +270,12 @@ int l_mkdtemp(lua_State* L) {
     return push_string(L, out);
 }
 
+int l_realpath(lua_State* L) {
+    std::string out, err;
+    if (!fs::realpath(check_string(L, 1), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
 int l_isatty(lua_State* L) {
     lua_pushboolean(L, fs::isatty(static_cast<int>(luaL_checkinteger(L, 1))));
     return 1;
@@ -492,6 +498,7 @@ int hostsync_raw_fs(lua_State* L) {
         {"rename", guarded<l_rename>},
         {"fsync_dir", guarded<l_path_op<fs::fsync_dir>>},
         {"mkdtemp", guarded<l_mkdtemp>},
+        {"realpath", guarded<l_realpath>},
         {"isatty", guarded<l_isatty>},
         {"confine", guarded<l_confine>},
         {"line_reader", guarded<l_line_reader>},

@@ -204,6 +204,11 @@ function M.mkdtemp(prefix)
   return raw.mkdtemp(prefix)
 end
 
+function M.realpath(path)
+  check_path(path, "Usage: fs.realpath(path)")
+  return raw.realpath(path)
+end
+
 function M.confine(root, relpath)
   local usage = "Usage: fs.confine(root, relpath)"
   check_path(root, usage, "root")

@@ -1,4 +1,7 @@
 -- Where Phase 2 reads and writes, relative to --root (see docs/phase2.md, "Layout").
+local fs = require "hostsync.fs"
+local cli = require "hostsync.cli"
+
 local M = {}
 
 local function join(a, b)
@@ -8,16 +11,62 @@ local function join(a, b)
 end
 M.join = join
 
+-- Drops "." and empty components and resolves "x/.."; nil if the path climbs above its
+-- start ("../x", "a/../../x").
+local function normalize(path)
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part == ".." then
+      if #parts == 0 then return nil end
+      parts[#parts] = nil
+    elseif part ~= "." then
+      parts[#parts + 1] = part
+    end
+  end
+  return table.concat(parts, "/")
+end
+
+local function under(path, dir)
+  if dir == "/" then return path:sub(2) end
+  if path:sub(1, #dir + 1) == dir .. "/" then return path:sub(#dir + 2) end
+  return nil
+end
+
+-- What packets name as source.path: the index's path relative to the root (docs/phase2.md).
+-- An absolute --index inside the root (as written, or once symlinks are resolved) becomes
+-- relative; one outside the root is refused, since readers find the file as root/source.path.
+function M.source_path(root, index)
+  if index:sub(1, 1) ~= "/" then
+    local rel = normalize(index)
+    if rel and rel ~= "" then return rel end
+    return nil, "--index " .. index .. " is not a file under --root " .. root
+  end
+  local abs = "/" .. (normalize(index) or "")
+  local roots = {}
+  if root:sub(1, 1) == "/" then roots[#roots + 1] = "/" .. (normalize(root) or "") end
+  local real_root = fs.realpath(root)
+  if real_root then roots[#roots + 1] = real_root end
+  local real_index = fs.realpath(index)
+  for _, r in ipairs(roots) do
+    local rel = under(abs, r) or (real_index and under(real_index, r))
+    if rel and rel ~= "" then return rel end
+  end
+  return nil, string.format("--index %s is outside --root %s; packets name the index relative to the "
+    .. "root (source.path), so pass a --root that holds it", index, root)
+end
+
 function M.from_options(opts)
   local root = opts.root or "."
-  local index_rel = opts.index or "infield/ai_save/index.csv"
+  local index_opt = opts.index or "infield/ai_save/index.csv"
+  local index_rel, err = M.source_path(root, index_opt)
+  if not index_rel then cli.usage_error(err) end
   local outbox_rel = opts.outbox or "infield/ai_save/outbox"
   local state_rel = opts.state_dir or "infield/ai_save/phase2"
   local outbox = join(root, outbox_rel)
   local state_dir = join(root, state_rel)
   return {
     root = root,
-    index = join(root, index_rel),
+    index = join(root, index_opt),
     index_rel = index_rel,          -- what packets name as source.path
     outbox = outbox,
     outbox_rel = outbox_rel,

@@ -1,9 +1,14 @@
 """Phase 2 end to end: packets, seals, checkpoint, idempotent reruns, verify."""
 import hashlib
 import json
+import pathlib
 import unittest
 
-from harness import Root, HEADER, tricky_records, csv_records, jcs
+from harness import Root, HEADER, tricky_records, csv_records, jcs, hostsync
+
+
+def hostsync_run(*args, **kw):
+    return hostsync("run", "phase2.lua", "--quiet", *args, **kw)
 
 PACKET_FIELDS = ["packet_version", "run_id", "seq", "source", "row", "row_hash", "observed_at"]
 
@@ -153,6 +158,44 @@ class Phase2RunTest(unittest.TestCase):
         p = root.run("verify")
         self.assertEqual(p.returncode, 1)
         self.assertIn("last_chain_hash", p.err)
+
+    def test_index_path_in_packets_is_relative_to_the_root(self):
+        """--index as an absolute path, through a symlinked root, or with ./ and // all
+        name the same file: source.path is its path relative to the root."""
+        import os
+        import tempfile
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(3))
+        root.run(check=True)
+        link = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-e2e-link-")) / "root"
+        self.addCleanup(lambda: (link.unlink(), link.parent.rmdir()))
+        link.symlink_to(root.path)
+        forms = [
+            (root.path, str(root.index)),                            # absolute, inside
+            (link, str(root.index)),                                 # root given through a symlink
+            (root.path, str(link / "infield/ai_save/index.csv")),    # index given through one
+            (root.path, "./infield//ai_save/./index.csv"),
+        ]
+        for n, (root_arg, index_arg) in enumerate(forms):
+            with self.subTest(root=str(root_arg), index=index_arg):
+                root.append(tricky_records(1, start=4 + n))
+                p = hostsync_run("--root", root_arg, "--index", index_arg, check=True)
+                self.assertIn("OK: 1 packets", p.out)
+        self.assertEqual({p["source"]["path"] for p in root.packets()}, {"infield/ai_save/index.csv"})
+        self.assertEqual(root.state("diff_state.json")["source"], "infield/ai_save/index.csv")
+        root.reference_verify(self)
+
+    def test_index_outside_the_root_is_refused(self):
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(3))
+        other = Root(self)
+        other.write(HEADER.encode() + tricky_records(3))
+        for index in (str(other.index), "../x/index.csv", "infield/../../index.csv"):
+            with self.subTest(index=index):
+                p = root.run("--index", index)
+                self.assertEqual(p.returncode, 2, p.err)
+                self.assertIn("--index " + index, p.err)
+                self.assertFalse(root.outbox.exists(), "nothing written")
 
     def test_status(self):
         root = Root(self)
