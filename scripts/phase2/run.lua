@@ -8,6 +8,7 @@ local checkpoint = require "phase2.checkpoint"
 local fingerprint = require "phase2.fingerprint"
 local recover = require "phase2.recover"
 local extract = require "phase2.extract"
+local git_guard = require "phase2.git_guard"
 local failpoint = require "hostsync.failpoint"
 
 local M = {}
@@ -71,6 +72,8 @@ function M.run(opts)
   local lock, lerr = fs.lock(paths.lock, { wait = opts.wait })
   if not lock then cli.fail("phase2: " .. lerr .. " (another run is working; try again later)", EXIT_LOCKED) end
   must(fs.mkdir_p(paths.outbox))
+  local exposed = git_guard.check(paths.outbox, paths.outbox_rel)
+  if exposed then note("warning: " .. exposed) end
 
   local state, notes = recover.run(paths)
   if not state then cli.fail("phase2: " .. notes) end
