@@ -3,13 +3,14 @@
 local cli = require "hostsync.cli"
 
 local spec = {
-  usage = "hostsync run phase2.lua [options] [run|verify|status]",
+  usage = "hostsync run phase2.lua [options] [run|verify|status|adopt]",
   summary = "Turn the rows appended to index.csv since the last run into sealed JSON Lines\n"
     .. "sync packets in the outbox: diff extract, seal, checkpoint. Safe to rerun.",
   description = "Commands:\n"
     .. "  run     (default) emit, seal and checkpoint the new records\n"
     .. "  verify  re-check every sync file, seal, packet and state.json\n"
-    .. "  status  show the cursor and the last seal; changes nothing",
+    .. "  status  show the cursor and the last seal; changes nothing\n"
+    .. "  adopt   take over a deployment of the PowerShell original (run does it too)",
   options = {
     { "--root", "DIR", "project root; paths below are relative to it (default: .)", default = "." },
     { "--index", "PATH", "the CSV (default: infield/ai_save/index.csv)" },
@@ -38,6 +39,8 @@ elseif command == "verify" then
   require("phase2.verify").run(opts)
 elseif command == "status" then
   require("phase2.verify").status(opts)
+elseif command == "adopt" then
+  require("phase2.run").adopt(opts)
 else
   cli.usage_error("unknown command '" .. command .. "'", spec.usage)
 end

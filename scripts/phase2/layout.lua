@@ -1,6 +1,7 @@
 -- Where Phase 2 reads and writes, relative to --root (see docs/phase2.md, "Layout").
 local fs = require "hostsync.fs"
 local cli = require "hostsync.cli"
+local time = require "hostsync.time"
 
 local M = {}
 
@@ -81,5 +82,22 @@ end
 
 function M.sync_name(run_id) return "sync_" .. run_id .. ".jsonl" end
 function M.tmp_name(run_id) return ".sync_" .. run_id .. ".jsonl.tmp" end
+function M.adoption_name(run_id) return "adoption_" .. run_id .. ".json" end
+M.ADOPTION_PATTERN = "^adoption_(%d%d%d%d%d%d%d%d_%d%d%d%d%d%d)%.json$"
+
+-- run_id is a UTC second, unique in the outbox: a run that would reuse the last seal's
+-- (or a file's) waits for the next second, so file names never collide and run_id
+-- identifies a run.
+function M.unique_run_id(paths, last_run_id)
+  while true do
+    local run_id = time.format_utc("%Y%m%d_%H%M%S")
+    local taken = last_run_id == run_id
+      or fs.exists(M.join(paths.outbox, M.sync_name(run_id)))
+      or fs.exists(M.join(paths.outbox, M.sync_name(run_id) .. ".torn"))
+      or fs.exists(M.join(paths.outbox, M.adoption_name(run_id)))
+    if not taken then return run_id end
+    time.sleep(1.0 - (time.now() % 1.0) + 0.001)
+  end
+end
 
 return M

@@ -9,6 +9,7 @@ local layout = require "phase2.layout"
 local seals_file = require "phase2.seals"
 local packet = require "phase2.packet"
 local checkpoint = require "phase2.checkpoint"
+local adopt_manifest = require "phase2.manifest"
 
 local M = {}
 
@@ -114,6 +115,21 @@ local function seal_orphan(paths, name, state, notes)
   return true
 end
 
+-- Every file a seal covers, name -> bytes: the sealed sync files, each adoption manifest
+-- and the old files it names. Returns the table or nil, err.
+function M.sealed_files(paths, seals)
+  local sealed = {}
+  for _, s in ipairs(seals) do
+    sealed[s.file] = s.bytes
+    if seals_file.is_adoption(s) then
+      local m, err = adopt_manifest.read(paths, s)
+      if not m then return nil, err .. "; the outbox was modified" end
+      for _, f in ipairs(m.files) do sealed[f.file] = f.bytes end
+    end
+  end
+  return sealed
+end
+
 -- Brings the outbox and the state files to a consistent state. Returns
 -- { seals, last_seal, last_chain, last_seq, fragments } and notes, or nil, err.
 function M.run(paths)
@@ -137,22 +153,24 @@ function M.run(paths)
   local state = { seals = read.seals, last_seal = read.seals[#read.seals], last_chain = last_chain,
                   last_seq = last_seq, fragments = read.fragments }
 
-  local sealed = {}
-  for _, s in ipairs(read.seals) do sealed[s.file] = s end
+  local sealed, serr = M.sealed_files(paths, read.seals)
+  if not sealed then return nil, serr end
   local unsealed = {}
   for _, name in ipairs(sync) do
     if not sealed[name] then unsealed[#unsealed + 1] = name end
   end
-  for name, s in pairs(sealed) do
+  for name, bytes in pairs(sealed) do
     local st = fs.stat(layout.join(paths.outbox, name))
     if not st then return nil, string.format("%s is sealed but missing from %s; the outbox was modified", name, paths.outbox) end
-    if st.size ~= s.bytes then
-      return nil, string.format("%s has %d bytes, its seal says %d; the outbox was modified", name, st.size, s.bytes)
+    if st.size ~= bytes then
+      return nil, string.format("%s has %d bytes, its seal says %d; the outbox was modified", name, st.size, bytes)
     end
   end
   if #unsealed > 1 then
-    return nil, string.format("%s holds %d unsealed sync files (%s); an interrupted run leaves at most one",
-      paths.outbox, #unsealed, table.concat(unsealed, ", "))
+    return nil, string.format("%s holds %d unsealed sync files (%s); an interrupted run leaves at most one%s",
+      paths.outbox, #unsealed, table.concat(unsealed, ", "), #read.seals == 0 and ". If another Phase 2 "
+      .. "implementation wrote them, hostsync takes them over only with its phase2/diff_state.json "
+      .. "(last_line_no); see docs/phase2.md" or "")
   end
   if #unsealed == 1 then
     local ok, serr = seal_orphan(paths, unsealed[1], state, notes)

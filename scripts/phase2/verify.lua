@@ -13,6 +13,8 @@ local packet = require "phase2.packet"
 local checkpoint = require "phase2.checkpoint"
 local fingerprint = require "phase2.fingerprint"
 local recover = require "phase2.recover"
+local legacy = require "phase2.legacy"
+local manifest = require "phase2.manifest"
 
 local M = {}
 
@@ -50,8 +52,8 @@ end
 
 -- --deep: the packets must be exactly the CSV's records before the cursor, in order,
 -- except the quarantined ones.
-local function csv_matcher(paths, quarantined)
-  local reader = assert(csv.open(paths.index))
+local function csv_matcher(paths, quarantined, start)
+  local reader = assert(csv.open(paths.index, start and { offset = start.offset, line_no = start.line_no }))
   return function(p, path, line_no)
     while true do
       local row_json, ln = reader:next_object()
@@ -118,8 +120,14 @@ function M.run(opts)
     io.stderr:write(string.format("phase2 verify: note: %s ends with a torn line of %d bytes (a run repairs it)\n",
       paths.seals, read.torn_tail))
   end
+  if legacy.detect(paths, #read.seals) then
+    cli.fail(string.format("phase2 verify: %s holds a deployment of another Phase 2 implementation that "
+      .. "hostsync has not taken over yet; `hostsync run phase2.lua` (or `adopt`) takes it over "
+      .. "(docs/phase2.md)", paths.outbox_rel))
+  end
   local last_chain, last_seq = seals_file.check_links(paths.seals, read.seals)
   if not last_chain then broken(last_seq) end
+  local adoption = read.seals[1] and seals_file.is_adoption(read.seals[1]) and read.seals[1] or nil
 
   if opts.deep then
     -- First the bytes: a rewritten history is named as such, not as a packet mismatch.
@@ -129,15 +137,24 @@ function M.run(opts)
       if not ok then broken(ferr) end
     end
   end
-  local on_packet = opts.deep and csv_matcher(paths, quarantined_offsets(paths)) or nil
-  local seq = 1
+  local on_packet = opts.deep and csv_matcher(paths, quarantined_offsets(paths), adoption and adoption.cursor) or nil
+  local seq, packets = 1, 0
   for _, seal in ipairs(read.seals) do
-    seq = check_file(paths, seal, seq, on_packet)
+    if seals_file.is_adoption(seal) then
+      local m, merr = manifest.read(paths, seal)
+      if not m then broken(merr) end
+      local ok, cerr = manifest.check(paths, seal, m)
+      if not ok then broken(cerr) end
+      seq = seal.last_seq + 1
+    else
+      seq = check_file(paths, seal, seq, on_packet)
+    end
+    packets = packets + seal.packets
   end
 
   local sync = recover.scan(paths.outbox)
-  local sealed = {}
-  for _, s in ipairs(read.seals) do sealed[s.file] = true end
+  local sealed, uerr = recover.sealed_files(paths, read.seals)
+  if not sealed then broken(uerr) end
   local last_run_id = #read.seals > 0 and read.seals[#read.seals].run_id or ""
   for _, name in ipairs(sync) do
     if not sealed[name] then
@@ -169,7 +186,7 @@ function M.run(opts)
   end
   if lock then lock:release() end
 
-  print(string.format("OK: %d seals, %d packets, chain %s%s", #read.seals, last_seq, last_chain,
+  print(string.format("OK: %d seals, %d packets, chain %s%s", #read.seals, packets, last_chain,
     opts.deep and " (deep: index.csv matches)" or ""))
 end
 
@@ -180,9 +197,12 @@ function M.status(opts)
   local ds = checkpoint.read(paths.diff_state)
   local st = fs.stat(paths.index, { follow = true })
   print("index:     " .. paths.index .. (st and string.format(" (%d bytes)", st.size) or " (missing)"))
-  if ds then
+  if ds and type(ds.offset) == "number" and type(ds.last_line_no) == "number" then
     print(string.format("cursor:    byte %d, line %d%s", ds.offset, ds.last_line_no,
       st and string.format(" (%d bytes after it)", st.size - ds.offset) or ""))
+  elseif ds and type(ds.last_line_no) == "number" then
+    print(string.format("cursor:    line %d (diff_state.json has no byte offset: not written by hostsync)",
+      ds.last_line_no))
   else
     print("cursor:    none (the next run starts at the beginning)")
   end
@@ -192,6 +212,19 @@ function M.status(opts)
     print("last seal: none")
   end
   print(string.format("seals:     %d", #read.seals))
+  local first = read.seals[1]
+  if first and seals_file.is_adoption(first) then
+    print(string.format("adopted:   %s (%d old packets, seq %d..%d; resumed at line %d)", first.file,
+      first.packets, first.first_seq, first.last_seq, first.cursor.line_no))
+  elseif legacy.detect(paths, #read.seals) then
+    local plan, why = require("phase2.adopt").plan(paths)
+    if plan then
+      print(string.format("takeover:  a deployment of the PowerShell original, %d old file(s), %d packet(s); "
+        .. "the next run takes it over and resumes at line %d", #plan.files, plan.packets, plan.cursor.line_no))
+    else
+      print("takeover:  a deployment of the PowerShell original that cannot be taken over: " .. why)
+    end
+  end
 end
 
 return M
