@@ -33,10 +33,11 @@ http::ClientOptions client_options(lua_State* L, int idx) {
     o.backoff = luaL_checknumber(L, idx + 2);
     o.ca_file = luaL_optstring(L, idx + 3, "");
     o.verify = lua_toboolean(L, idx + 4) != 0;
+    o.replay_safe = lua_toboolean(L, idx + 5) != 0;
     return o;
 }
 
-// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify)
+// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify, idempotent)
 //   -> status, headers, body, attempts | nil, err
 int l_request(lua_State* L) {
     http::ClientRequest req;

@@ -171,7 +171,7 @@ bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse
         } else {
             outcome = describe(res.error(), *url, req.method, seconds_since(t0), opts, error);
         }
-        if (attempt > opts.retries || !should_retry(outcome, out.status, req.method)) {
+        if (attempt > opts.retries || !should_retry(outcome, out.status, req.method, opts.replay_safe)) {
             return outcome == Outcome::Response;
         }
         if (wait < 0) wait = backoff_delay(opts.backoff, attempt, opts.max_backoff, rng);

@@ -18,6 +18,7 @@ struct ClientOptions {
     double max_retry_after = 30;  // a 429/503 asking for longer is returned, not waited
     std::string ca_file;          // PEM bundle to trust instead of the system's
     bool verify = true;           // TLS certificate and host name verification
+    bool replay_safe = false;     // a broken exchange may be retried whatever the method
 };
 
 struct ClientRequest {
