@@ -3,14 +3,15 @@
 local cli = require "hostsync.cli"
 
 local spec = {
-  usage = "hostsync run phase2.lua [options] [run|verify|status|adopt]",
+  usage = "hostsync run phase2.lua [options] [run|verify|status|adopt|deliver]",
   summary = "Turn the rows appended to index.csv since the last run into sealed JSON Lines\n"
     .. "sync packets in the outbox: diff extract, seal, checkpoint. Safe to rerun.",
   description = "Commands:\n"
     .. "  run     (default) emit, seal and checkpoint the new records\n"
     .. "  verify  re-check every sync file, seal, packet and state.json\n"
     .. "  status  show the cursor and the last seal; changes nothing\n"
-    .. "  adopt   take over a deployment of the PowerShell original (run does it too)",
+    .. "  adopt   take over a deployment of the PowerShell original (run does it too)\n"
+    .. "  deliver send the sealed packets to --to URL, at least once, from a durable cursor",
   options = {
     { "--root", "DIR", "project root; paths below are relative to it (default: .)", default = "." },
     { "--index", "PATH", "the CSV (default: infield/ai_save/index.csv)" },
@@ -21,6 +22,16 @@ local spec = {
     { "--wait", "SECONDS", "wait this long for another run's lock (default: 60)", number = true, default = 60 },
     { "--deep", nil, "verify: also check all of index.csv against the packets" },
     { "--quiet", nil, "no progress output on stderr" },
+    { "--to", "URL", "deliver: the receiver (POST); a URL ending in /sync/push is hostsync serve's" },
+    { "--format", "F", "deliver: packets (default) or sync-push (default for .../sync/push)" },
+    { "--token-file", "FILE", "deliver: send the bearer token in FILE (Authorization header)" },
+    { "--batch", "N", "deliver: packets per request (default: 500; sync-push: at most 1000)", number = true },
+    { "--batch-bytes", "N", "deliver: about this many bytes of packets per request at most (default: 4 MiB)", number = true },
+    { "--retries", "N", "deliver: retries of a request (default: 5)", number = true },
+    { "--backoff", "SECONDS", "deliver: first delay between retries, doubled each time (default: 0.5)", number = true },
+    { "--timeout", "SECONDS", "deliver: connect and read timeout (default: 30)", number = true },
+    { "--checkpoint-every", "SECONDS", "deliver: write the cursor at most this often (default: 1; 0: after every batch)", number = true },
+    { "--skip-adopted", nil, "deliver: do not send the packets of files taken over from the original" },
   },
   epilog = "Exit status: 0 ok (also when nothing is new), 1 refused or failed, 2 usage,\n"
     .. "75 another run holds the lock. Formats and guarantees: docs/phase2.md.",
@@ -39,6 +50,8 @@ elseif command == "verify" then
   require("phase2.verify").run(opts)
 elseif command == "status" then
   require("phase2.verify").status(opts)
+elseif command == "deliver" then
+  require("phase2.deliver").run(opts)
 elseif command == "adopt" then
   require("phase2.run").adopt(opts)
 else
