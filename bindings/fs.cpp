@@ -14,6 +14,8 @@
 #include "host/fs_appender.hpp"
 #include "host/fs_confine.hpp"
 #include "host/fs_line_reader.hpp"
+#include "host/fs_line_render.hpp"
+#include "host/line_template.hpp"
 #include "host/fs_lock.hpp"
 #include "host/fs_ops.hpp"
 #include "host/fs_read.hpp"
@@ -37,6 +39,7 @@ namespace fs = hostsync::fs;
 const char kAppenderMeta[] = "hostsync.fs.appender";
 const char kLockMeta[] = "hostsync.fs.lock";
 const char kReaderMeta[] = "hostsync.fs.line_reader";
+const char kTemplateMeta[] = "hostsync.fs.line_template";
 
 std::string check_string(lua_State* L, int idx) { return std::string(hostsync::check_view(L, idx)); }
 
@@ -292,9 +295,67 @@ int l_confine(lua_State* L) {
 int l_line_reader(lua_State* L) {
     std::string path = check_string(L, 1);
     std::uint64_t offset = static_cast<std::uint64_t>(luaL_optnumber(L, 2, 0));
+    std::uint64_t line_no = static_cast<std::uint64_t>(luaL_optnumber(L, 3, 0));
     auto* r = new_object<fs::LineReader>(L, kReaderMeta);
     std::string err;
-    if (!r->open(path, offset, err)) return push_fail(L, err);
+    if (!r->open(path, offset, err, line_no)) return push_fail(L, err);
+    return 1;
+}
+
+// raw.line_template(parts) -> template. parts: strings (literal text) and {slot = name};
+// fs.lua has checked the shape; the names are fs's: text, text_sha256, line_no, offset.
+int l_line_template(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    auto* tpl = new_object<hostsync::LineTemplate>(L, kTemplateMeta);
+    const int n = static_cast<int>(lua_objlen(L, 1));
+    for (int i = 1; i <= n; ++i) {
+        lua_rawgeti(L, 1, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            tpl->add_literal(hostsync::check_view(L, -1));
+        } else {
+            lua_getfield(L, -1, "slot");
+            std::string_view name = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+            // A text line is the template's record: its text is `row`.
+            if (name == "text") tpl->add_slot(hostsync::LineSlot::row);
+            else if (name == "text_sha256") tpl->add_slot(hostsync::LineSlot::row_sha256);
+            else if (name == "line_no") tpl->add_slot(hostsync::LineSlot::line_no);
+            else if (name == "offset") tpl->add_slot(hostsync::LineSlot::offset);
+            else throw hostsync::UsageError("Usage: fs.line_template: part " + std::to_string(i) + " is not a slot");
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int l_line_template_gc(lua_State* L) { return gc_object<hostsync::LineTemplate>(L, kTemplateMeta); }
+
+// r:render(template, max_lines, max_bytes, separator)
+//   -> text, count, last_start, last_sha256 | nil (no complete line left) | nil, err
+int l_reader_render(lua_State* L) {
+    auto* r = check_object<fs::LineReader>(L, kReaderMeta);
+    if (!r->is_open()) throw hostsync::UsageError("Usage: r:render() on a closed line reader");
+    auto* tpl = hostsync::lua_object::check_slot<hostsync::LineTemplate>(L, 2, kTemplateMeta);
+    fs::RenderLimits limits;
+    limits.max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
+    limits.max_bytes = static_cast<std::size_t>(luaL_optnumber(L, 4, 0));
+    limits.separator = lua_isstring(L, 5) ? hostsync::check_view(L, 5) : std::string_view();
+    std::string out, err;
+    fs::RenderResult res;
+    if (!fs::render_lines(*r, *tpl, limits, out, res, err)) return push_fail(L, err);
+    if (res.lines == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlstring(L, out.data(), out.size());
+    lua_pushnumber(L, static_cast<lua_Number>(res.lines));
+    lua_pushnumber(L, static_cast<lua_Number>(res.last_start));
+    lua_pushlstring(L, res.last_sha256.data(), res.last_sha256.size());
+    return 4;
+}
+
+int l_reader_line_no(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::LineReader>(L, kReaderMeta)->line_no()));
     return 1;
 }
 
@@ -507,6 +568,9 @@ int hostsync_raw_fs(lua_State* L) {
         {"reader_offset", guarded<l_reader_offset>},
         {"reader_partial_bytes", guarded<l_reader_partial_bytes>},
         {"reader_close", guarded<l_reader_close>},
+        {"reader_render", guarded<l_reader_render>},
+        {"reader_line_no", guarded<l_reader_line_no>},
+        {"line_template", guarded<l_line_template>},
         {nullptr, nullptr},
     };
     lua_newtable(L);
@@ -519,5 +583,6 @@ int hostsync_raw_fs(lua_State* L) {
     register_safe(L);
     new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
     new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
+    new_meta(L, kTemplateMeta, guarded<l_line_template_gc>, "template_mt");
     return 1;
 }

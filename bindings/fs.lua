@@ -123,9 +123,22 @@ end
 local reader = {
   next = raw.reader_next,
   offset = raw.reader_offset,
+  line_no = raw.reader_line_no,
   partial_bytes = raw.reader_partial_bytes,
   close = raw.reader_close,
 }
+
+-- r:render(template [, {limit=, max_bytes=, separator=}])
+--   -> text, count, last_start, last_sha256 | nil (no complete line left) | nil, err
+local template_mt = raw.template_mt
+function reader:render(tpl, opts)
+  local usage = "Usage: r:render(template [, {limit=n, max_bytes=n, separator=s}])"
+  if getmetatable(tpl) ~= "hostsync.fs.line_template" then error(usage .. ": template must be an fs.line_template", 2) end
+  opts = check_opts(opts, { limit = "number", max_bytes = "number", separator = "string" }, usage)
+  if opts.limit ~= nil then check_count(opts.limit, usage, "limit") end
+  if opts.max_bytes ~= nil then check_count(opts.max_bytes, usage, "max_bytes") end
+  return raw.reader_render(self, tpl, opts.limit or 0, opts.max_bytes or 0, opts.separator or "")
+end
 
 -- for line, start in r:lines() do ... end. The iterator is a C function (no Lua frame
 -- per line) that raises on an I/O error, where r:next() returns nil, err: a bare
@@ -139,12 +152,35 @@ raw.reader_mt.__index = reader
 raw.reader_mt.__metatable = "hostsync.fs.line_reader"
 
 function M.line_reader(path, opts)
-  local usage = "Usage: fs.line_reader(path [, {offset=n}])"
+  local usage = "Usage: fs.line_reader(path [, {offset=n, line_no=n}])"
   check_path(path, usage)
-  opts = check_opts(opts, { offset = "number" }, usage)
+  opts = check_opts(opts, { offset = "number", line_no = "number" }, usage)
   if opts.offset ~= nil then check_count(opts.offset, usage, "offset") end
-  return raw.line_reader(path, opts.offset or 0)
+  if opts.line_no ~= nil then check_count(opts.line_no, usage, "line_no") end
+  return raw.line_reader(path, opts.offset or 0, opts.line_no or 0)
 end
+
+-- fs.line_template{ 'text', fs.slot.text, ... }: the layout r:render writes per line.
+M.slot = {}
+for _, name in ipairs({ "text", "text_sha256", "line_no", "offset" }) do
+  M.slot[name] = setmetatable({ slot = name }, { __newindex = function() error("fs.slot is read-only", 2) end,
+                                                 __tostring = function() return "fs.slot." .. name end })
+end
+local is_slot = {}
+for _, v in pairs(M.slot) do is_slot[v] = true end
+
+function M.line_template(parts)
+  local usage = "Usage: fs.line_template{ 'text', fs.slot.name, ... }"
+  if type(parts) ~= "table" then error(usage, 2) end
+  for i, p in ipairs(parts) do
+    if type(p) ~= "string" and not is_slot[p] then
+      error(usage .. ": part " .. i .. " is a " .. type(p) .. ", not text or an fs.slot value", 2)
+    end
+  end
+  return raw.line_template(parts)
+end
+template_mt.__metatable = "hostsync.fs.line_template"
+template_mt.__tostring = function() return "hostsync.fs.line_template" end
 
 -- Directory operations -----------------------------------------------------------
 

@@ -48,7 +48,7 @@ int l_request(lua_State* L) {
     http::ClientOptions opts = client_options(L, 5);
     http::ClientResponse res;
     std::string err;
-    if (!http::request(req, opts, res, err)) return hostsync::push_fail(L, err);
+    if (!http::request(std::move(req), opts, res, err)) return hostsync::push_fail(L, err);
     lua_pushinteger(L, res.status);
     http::push_header_table(L, res.headers);
     lua_pushlstring(L, res.body.data(), res.body.size());

@@ -14,7 +14,8 @@ namespace hostsync::fs {
 
 class LineReader {
 public:
-    bool open(const std::string& path, std::uint64_t offset, std::string& err);
+    // `line_no`: how many lines come before `offset` (for callers that number lines).
+    bool open(const std::string& path, std::uint64_t offset, std::string& err, std::uint64_t line_no = 0);
 
     enum Result { kLine, kEnd, kError };
     // kLine: `line` (without "\n" and a trailing "\r", valid until the next call) and
@@ -22,6 +23,7 @@ public:
     Result next(std::string_view& line, std::uint64_t& start, std::string& err);
 
     std::uint64_t offset() const { return base_ + begin_; }  // just after the last line returned
+    std::uint64_t line_no() const { return line_no_; }        // lines before offset()
     std::uint64_t partial_bytes() const { return partial_; }   // the torn tail, once at the end
     bool is_open() const { return static_cast<bool>(fd_); }
     void close();
@@ -36,6 +38,7 @@ private:
     std::size_t end_ = 0;      // end of valid data in buf_
     std::uint64_t base_ = 0;   // file offset of buf_[0]
     std::uint64_t partial_ = 0;
+    std::uint64_t line_no_ = 0;
 };
 
 }  // namespace hostsync::fs

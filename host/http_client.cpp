@@ -137,7 +137,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse& out,
+bool request(ClientRequest req, const ClientOptions& opts, ClientResponse& out,
              std::string& error) {
     std::string perr;
     auto url = parse_url(req.url, perr);
@@ -150,7 +150,7 @@ bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse
     hreq.method = req.method;
     hreq.path = url->target;
     hreq.headers = to_httplib(req.headers, true);
-    hreq.body = req.body;
+    hreq.body = std::move(req.body);
     for (int attempt = 1;; ++attempt) {
         auto cli = make_client(*url, opts);
         auto t0 = std::chrono::steady_clock::now();

@@ -38,7 +38,8 @@ struct ClientResponse {
 // false with `error` naming the peer ("connect 127.0.0.1:8080: Connection refused") when
 // no response was obtained. A response with any status, even after exhausted retries, is
 // true: the status is the caller's to judge.
-bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse& out,
+// `req` is taken by value: a large body is moved, not copied, into the request.
+bool request(ClientRequest req, const ClientOptions& opts, ClientResponse& out,
              std::string& error);
 
 // One streaming GET. on_head sees the status and headers (return false to stop before the

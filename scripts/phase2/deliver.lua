@@ -20,6 +20,7 @@ local M = {}
 
 local EXIT_LATER = 75   -- EX_TEMPFAIL: the receiver is unreachable or busy; try again later
 local BOM = "\239\187\191"
+local HEX64 = string.rep("%x", 64)
 
 local function refuse(msg) cli.fail("phase2 deliver: " .. msg) end
 local function later(msg) cli.fail("phase2 deliver: " .. msg, EXIT_LATER) end
@@ -64,50 +65,38 @@ local function destination(paths, url, format)
   return { id = id, dir = dir, cursor = layout.join(dir, id .. ".json"), lock = layout.join(dir, id .. ".lock") }
 end
 
--- Request bodies. Each batch is a list of { key, file, line, text }.
+-- Request formats: each renders the packets of one file with a line template (in C++,
+-- no Lua per packet), and wraps a batch of them into a body.
+local S = fs.slot
 local FORMATS = {}
 
 -- {"packets":[{"key":K,"file":F,"line":N,"packet":<the packet's line, byte for byte>},...]}
-function FORMATS.packets(batch, parts)
-  parts[#parts + 1] = '{"packets":['
-  for i, p in ipairs(batch) do
-    parts[#parts + 1] = i == 1 and '{"key":"' or ',{"key":"'
-    parts[#parts + 1] = p.key
-    parts[#parts + 1] = '","file":'
-    parts[#parts + 1] = p.file_json
-    parts[#parts + 1] = ',"line":'
-    parts[#parts + 1] = p.line
-    parts[#parts + 1] = ',"packet":'
-    parts[#parts + 1] = p.text
-    parts[#parts + 1] = '}'
-  end
-  parts[#parts + 1] = ']}'
-end
+FORMATS.packets = {
+  template = function(file)
+    return fs.line_template{ '{"key":"', S.text_sha256, '","file":' .. json.encode(file) .. ',"line":', S.line_no,
+      ',"packet":', S.text, '}' }
+  end,
+  open = '{"packets":[', close = ']}',
+}
 
 -- POST /sync/push of hostsync serve (docs/sync-contract.md): one new SyncItem per packet,
 -- at the token's tenant and truth level; the key names the entity and the mutation.
 M.ENTITY_TYPE = "phase2_packet"
-FORMATS["sync-push"] = function(batch, parts)
-  parts[#parts + 1] = '{"items":['
-  for i, p in ipairs(batch) do
-    parts[#parts + 1] = i == 1 and '{"mutation_id":"phase2:' or ',{"mutation_id":"phase2:'
-    parts[#parts + 1] = p.key
-    parts[#parts + 1] = '","entity_type":"' .. M.ENTITY_TYPE .. '","entity_id":"'
-    parts[#parts + 1] = p.key
-    parts[#parts + 1] = '","version":0,"origin_source":"phase2","payload":'
-    parts[#parts + 1] = p.text
-    parts[#parts + 1] = '}'
-  end
-  parts[#parts + 1] = ']}'
-end
+FORMATS["sync-push"] = {
+  template = function()
+    return fs.line_template{ '{"mutation_id":"phase2:', S.text_sha256, '","entity_type":"' .. M.ENTITY_TYPE
+      .. '","entity_id":"', S.text_sha256, '","version":0,"origin_source":"phase2","payload":', S.text, '}' }
+  end,
+  open = '{"items":[', close = ']}',
+}
 
--- How many packets of a batch the receiver took, judged from its answer. Returns the
--- count (== #batch when all) and, if fewer, why the next one was not.
-local function accepted(format, batch, res)
-  if format ~= "sync-push" then return #batch end
+-- How many packets of a batch of `count` the receiver took, judged from its answer.
+-- Returns the count (== count when all) and, if fewer, why the next one was not.
+local function accepted(format, count, res)
+  if format ~= "sync-push" then return count end
   local answer = json.decode(res.body)
   local results = type(answer) == "table" and answer.results
-  if type(results) ~= "table" or #results ~= #batch then
+  if type(results) ~= "table" or #results ~= count then
     return 0, "the answer is not one result per item: " .. res.body:sub(1, 200)
   end
   for i, r in ipairs(results) do
@@ -115,7 +104,17 @@ local function accepted(format, batch, res)
       return i - 1, string.format("the server %s it: %s", tostring(r.status), tostring(r.reason or json.encode(r)))
     end
   end
-  return #batch
+  return count
+end
+
+-- The place of the n-th packet (from 1) of a chunk: { file, line, offset, key, text }.
+local function packet_at(paths, chunk, n)
+  local reader = assert(fs.line_reader(layout.join(paths.outbox, chunk.file),
+    { offset = chunk.offset, line_no = chunk.line - 1 }))
+  local text, start
+  for _ = 1, n do text, start = reader:next() end
+  reader:close()
+  return { file = chunk.file, line = chunk.line + n - 1, offset = start, key = M.key(text), text = text }
 end
 
 local function read_token(path)
@@ -144,7 +143,8 @@ function M.run(opts)
   if not url then cli.usage_error("deliver needs --to URL") end
   if not url:match("^[Hh][Tt][Tt][Pp][Ss]?://") then cli.usage_error("--to must be an http:// or https:// URL") end
   local format = opts.format or (url:match("/sync/push/?$") and "sync-push" or "packets")
-  if not FORMATS[format] then cli.usage_error("--format must be packets or sync-push, got " .. format) end
+  local fmt = FORMATS[format]
+  if not fmt then cli.usage_error("--format must be packets or sync-push, got " .. format) end
   local batch_max = opts.batch or 500
   if batch_max < 1 or batch_max % 1 ~= 0 or (format == "sync-push" and batch_max > 1000) then
     cli.usage_error("--batch must be a whole number from 1" .. (format == "sync-push" and " to 1000 (the server's limit)" or ""))
@@ -161,7 +161,7 @@ function M.run(opts)
 
   local cursor = checkpoint.read(dest.cursor)
   local files = files_to_send(paths, opts)
-  local start_file, start_line = 1, 0
+  local start_file = 1
   if cursor then
     start_file = nil
     for i, f in ipairs(files) do
@@ -171,37 +171,42 @@ function M.run(opts)
       refuse(string.format("the cursor %s names %s, which the outbox does not deliver (taken over files with "
         .. "--skip-adopted?); remove the cursor to deliver everything again", dest.cursor, tostring(cursor.file)))
     end
-    start_line = cursor.line
   end
 
   local sent, requests, bytes_sent = 0, 0, 0
-  local first_seq, last_seq
+  local first_seq
   local last_written = time.monotonic()
   local meter = progress.new("deliver", { enabled = not opts.quiet })
-  local done_cursor = cursor   -- the last position the receiver acknowledged
+  local done_cursor = cursor   -- the last packet the receiver acknowledged
   local delivered_before = cursor and cursor.delivered or 0
 
   local function save(force)
     if done_cursor == cursor then return end
     if not force and every > 0 and time.monotonic() - last_written < every then return end
-    done_cursor.deliver_version = 1
-    done_cursor.to, done_cursor.format, done_cursor.updated_at = url, format, time.utc_iso()
-    local ok, err = fs.write_atomic(dest.cursor, json.encode(done_cursor, { sort_keys = true }) .. "\n")
-    if not ok then refuse(err) end
+    local c = done_cursor
+    local record = { deliver_version = 1, to = url, format = format, file = c.file, line = c.line,
+                     offset = c.offset, key = c.key, delivered = c.delivered, updated_at = time.utc_iso() }
+    must(fs.write_atomic(dest.cursor, json.encode(record, { sort_keys = true }) .. "\n"))
     cursor = done_cursor
     last_written = time.monotonic()
     failpoint.hit("deliver_cursor_written")
   end
 
-  local batch, batch_size = {}, 0
+  -- The batch being filled: rendered chunks (each a run of lines of one file).
+  local chunks, count, size = {}, 0, 0
   local function send()
-    if #batch == 0 then return end
-    local parts = {}
-    FORMATS[format](batch, parts)
+    if count == 0 then return end
+    local parts = { fmt.open }
+    for i, c in ipairs(chunks) do
+      if i > 1 then parts[#parts + 1] = "," end
+      parts[#parts + 1] = c.text
+    end
+    parts[#parts + 1] = fmt.close
     local body = table.concat(parts)
-    local keys = {}
-    for i, p in ipairs(batch) do keys[i] = p.key end
-    headers["Idempotency-Key"] = hash.sha256_hex(table.concat(keys, ","))
+    -- The batch's key: its first packet's key and its size. The same batch sent again
+    -- (a retry, a rerun after a kill) has the same one; a batch that differs, another.
+    headers["Idempotency-Key"] = chunks[1].text:match(HEX64) .. "-" .. count
+    for _, c in ipairs(chunks) do c.text = nil end   -- in the body now; free it before the request
     failpoint.hit("deliver_before_send")
     local res, err = http.request{ method = "POST", url = url, headers = headers, body = body, idempotent = true,
       retries = opts.retries or 5, backoff = opts.backoff or 0.5, timeout = opts.timeout or 30 }
@@ -211,25 +216,42 @@ function M.run(opts)
       save(true)
       local msg = string.format("%s answered %d: %s", url, res.status, res.body:sub(1, 300))
       if res.status == 429 or res.status >= 500 then later(msg) end
-      refuse(msg .. "\n  the receiver refused the batch starting at " .. batch[1].file .. " line " .. batch[1].line)
+      refuse(msg .. "\n  the receiver refused the batch starting at " .. chunks[1].file .. " line " .. chunks[1].line)
     end
     failpoint.hit("deliver_answered")
-    local n, why = accepted(format, batch, res)
-    if n > 0 then
-      local last = batch[n]
-      done_cursor = { file = last.file, line = last.line, key = last.key, delivered = delivered_before + sent + n }
-      first_seq = first_seq or batch[1].text:match('"seq":(%d+)')
-      last_seq = last.text:match('"seq":(%d+)')
+    local n, why = accepted(format, count, res)
+    first_seq = first_seq or body:match('"seq":(%d+)')
+    if n == count then
+      local last = chunks[#chunks]
+      done_cursor = { file = last.file, line = last.last_line, offset = last.last_offset, key = last.last_key,
+                      delivered = delivered_before + sent + n }
+    elseif n > 0 then
+      -- Which chunk holds the n-th packet, and where is it.
+      local k = n
+      for _, c in ipairs(chunks) do
+        if k <= c.count then
+          local p = packet_at(paths, c, k)
+          done_cursor = { file = p.file, line = p.line, offset = p.offset, key = p.key, delivered = delivered_before + sent + n }
+          break
+        end
+        k = k - c.count
+      end
     end
     sent, bytes_sent = sent + n, bytes_sent + #body
     meter:update(sent, bytes_sent)
-    if n < #batch then
+    if n < count then
       save(true)
-      local p = batch[n + 1]
-      refuse(string.format("%s line %d (key %s) was not taken: %s", p.file, p.line, p.key, why))
+      local k = n + 1
+      for _, c in ipairs(chunks) do
+        if k <= c.count then
+          local p = packet_at(paths, c, k)
+          refuse(string.format("%s line %d (key %s) was not taken: %s", p.file, p.line, p.key, why))
+        end
+        k = k - c.count
+      end
     end
     save(false)
-    batch, batch_size = {}, 0
+    chunks, count, size = {}, 0, 0
   end
 
   for i = start_file, #files do
@@ -241,31 +263,36 @@ function M.run(opts)
       save(true)
       refuse(why)
     end
-    local file_json = json.encode(f.name)
-    local reader = assert(fs.line_reader(path))
-    local line = 0
-    local skip = i == start_file and start_line or 0
-    for text in reader:lines() do
-      line = line + 1
-      if line == 1 and f.old and text:sub(1, 3) == BOM then text = text:sub(4) end
-      if line < skip then
-        -- already delivered
-      elseif line == skip then
-        if M.key(text) ~= cursor.key then
-          refuse(string.format("%s line %d is not the packet the cursor %s acknowledged (key %s): the outbox "
-            .. "changed under the cursor", path, line, dest.cursor, cursor.key))
-        end
-      else
-        if #batch > 0 and batch_size + #text > batch_bytes then send() end
-        batch[#batch + 1] = { key = M.key(text), file = f.name, file_json = file_json, line = line, text = text }
-        batch_size = batch_size + #text + 100
-        if #batch >= batch_max then send() end
+    local start = (f.old and fs.read_range(path, 0, 3) == BOM) and 3 or 0
+    local reader, rerr
+    if i == start_file and cursor then
+      reader, rerr = fs.line_reader(path, { offset = cursor.offset, line_no = cursor.line - 1 })
+      if not reader then refuse(rerr) end
+      local text = reader:next()
+      if not text or M.key(text) ~= cursor.key then
+        refuse(string.format("%s line %d is not the packet the cursor %s acknowledged (key %s): the outbox "
+          .. "changed under the cursor", path, cursor.line, dest.cursor, cursor.key))
       end
+    else
+      reader, rerr = fs.line_reader(path, { offset = start })
+      if not reader then refuse(rerr) end
+    end
+    local tpl = fmt.template(f.name)
+    while true do
+      local line = reader:line_no() + 1
+      local offset = reader:offset()
+      local text, n, last_offset, last_key = reader:render(tpl, { limit = batch_max - count,
+        max_bytes = math.max(1, batch_bytes - size), separator = "," })
+      if not text then
+        if n then refuse(n) end
+        break
+      end
+      chunks[#chunks + 1] = { file = f.name, line = line, offset = offset, count = n, text = text,
+                              last_line = reader:line_no(), last_offset = last_offset, last_key = last_key }
+      count, size = count + n, size + #text
+      if count >= batch_max or size >= batch_bytes then send() end
     end
     reader:close()
-    if skip > line then
-      refuse(string.format("the cursor %s is at line %d of %s, which has %d lines", dest.cursor, skip, path, line))
-    end
   end
   send()
   save(true)
@@ -274,8 +301,9 @@ function M.run(opts)
   if sent == 0 then
     print(string.format("OK: nothing to deliver to %s", url))
   else
+    local last = packet_at(paths, { file = done_cursor.file, line = done_cursor.line, offset = done_cursor.offset }, 1)
     print(string.format("OK: delivered %d packets (seq %s..%s) in %d requests to %s", sent, tostring(first_seq),
-      tostring(last_seq), requests, url))
+      tostring(last.text:match('"seq":(%d+)')), requests, url))
   end
 end
 

@@ -46,14 +46,16 @@ class DeliverTest(unittest.TestCase):
         headers, body, path = sink.requests[0]
         self.assertEqual(path, "/inbox")
         self.assertEqual(headers["Content-Type"], "application/json")
-        keys = [e["key"] for e in json.loads(body)["packets"]]
         import hashlib
-        self.assertEqual(headers["Idempotency-Key"], hashlib.sha256(",".join(keys).encode()).hexdigest())
+        first = json.loads(body)["packets"][0]["key"]
+        self.assertEqual(headers["Idempotency-Key"], "%s-100" % first)
         [cursor] = cursor_files(root)
         c = json.loads(cursor.read_text())
         last_file, last_line, last_raw = outbox_lines(root)[-1]
         self.assertEqual((c["file"], c["line"], c["key"], c["delivered"], c["to"], c["format"]),
                          (last_file, last_line, hashlib.sha256(last_raw).hexdigest(), 600, sink.url, "packets"))
+        data = (root.outbox / last_file).read_bytes()
+        self.assertEqual(data[c["offset"]:].rstrip(b"\n"), last_raw, "offset: where that packet starts")
 
         p = deliver(root, sink.url, "--batch", "100")
         self.assertEqual((p.returncode, p.out), (0, "OK: nothing to deliver to %s\n" % sink.url))

@@ -221,6 +221,38 @@ io.flush()
   t.ok(fs.lock(path), "free after the holder exited")
 end)
 
+t.test("line reader: render lines through a template, many per call", function()
+  local hash = require "hostsync.hash"
+  local d = t.tmpdir()
+  local path = d .. "/p.jsonl"
+  t.write_file(path, '{"a":1}\n{"b":2}\r\n{"c":3}\n{"d":4}\nhalf')
+  local S = fs.slot
+  local tpl = fs.line_template{ "[", S.line_no, "@", S.offset, " ", S.text_sha256, " ", S.text, " ", S.text_sha256, "]" }
+  local r = assert(fs.line_reader(path))
+  local text, n, last_start, last_sha = r:render(tpl, { limit = 2, separator = "," })
+  local h1, h2 = hash.sha256_hex('{"a":1}'), hash.sha256_hex('{"b":2}')
+  t.eq(text, "[1@0 " .. h1 .. ' {"a":1} ' .. h1 .. "],[2@8 " .. h2 .. ' {"b":2} ' .. h2 .. "]")
+  t.eq({ n, last_start, last_sha }, { 2, 8, h2 })
+  t.eq({ r:offset(), r:line_no() }, { 17, 2 })
+  -- max_bytes: stops after the line that reaches it (always at least one line).
+  text, n = r:render(tpl, { max_bytes = 1 })
+  t.eq(n, 1)
+  t.match(text, '^%[3@17 ')
+  text, n = r:render(tpl)
+  t.eq(n, 1, "the torn last line is not rendered")
+  t.eq(r:render(tpl), nil, "nothing complete left")
+  t.eq(r:partial_bytes(), 4)
+  -- Resuming at a line start with the line count before it.
+  local r2 = assert(fs.line_reader(path, { offset = 17, line_no = 2 }))
+  t.match((r2:render(fs.line_template{ S.line_no, ":", S.text })), '^3:{"c":3}4:{"d":4}$')
+  t.raises(function() fs.line_template{ "x", {} } end, "not text or an fs.slot value")
+  t.raises(function() r:render("nope") end, "template must be an fs.line_template")
+  t.raises(function() r:render(tpl, { limit = -1 }) end, "limit must be a non-negative integer")
+  t.raises(function() fs.line_reader(path, { line_no = 1.5 }) end, "line_no must be a non-negative integer")
+  r:close()
+  t.raises(function() r:render(tpl) end, "on a closed line reader")
+end)
+
 t.test("stat: lstat by default, follow option", function()
   local d = t.tmpdir()
   t.write_file(d .. "/f", "12345")
