@@ -14,7 +14,9 @@
 #include "host/fs_appender.hpp"
 #include "host/fs_confine.hpp"
 #include "host/fs_line_reader.hpp"
+#include "host/fs_line_match.hpp"
 #include "host/fs_line_render.hpp"
+#include "host/line_pattern.hpp"
 #include "host/line_template.hpp"
 #include "host/fs_lock.hpp"
 #include "host/fs_ops.hpp"
@@ -40,6 +42,7 @@ const char kAppenderMeta[] = "hostsync.fs.appender";
 const char kLockMeta[] = "hostsync.fs.lock";
 const char kReaderMeta[] = "hostsync.fs.line_reader";
 const char kTemplateMeta[] = "hostsync.fs.line_template";
+const char kPatternMeta[] = "hostsync.fs.line_pattern";
 
 std::string check_string(lua_State* L, int idx) { return std::string(hostsync::check_view(L, idx)); }
 
@@ -299,7 +302,92 @@ int l_line_reader(lua_State* L) {
     auto* r = new_object<fs::LineReader>(L, kReaderMeta);
     std::string err;
     if (!r->open(path, offset, err, line_no)) return push_fail(L, err);
+    if (lua_toboolean(L, 4)) r->hash_reads();
     return 1;
+}
+
+int l_reader_sha256_hex(lua_State* L) {
+    return push_string(L, check_object<fs::LineReader>(L, kReaderMeta)->sha256_hex());
+}
+
+// raw.line_pattern(parts, counter, after) -> pattern. parts: strings (literal text) and
+// {match = kind, name = name}; fs.lua has checked the shape and the kinds.
+int l_line_pattern(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    auto* pat = new_object<hostsync::LinePattern>(L, kPatternMeta);
+    pat->reset(static_cast<std::uint64_t>(luaL_checknumber(L, 2)), static_cast<std::uint64_t>(luaL_checknumber(L, 3)));
+    static const struct {
+        const char* name;
+        hostsync::MatchSlot slot;
+    } kKinds[] = {
+        {"counter", hostsync::MatchSlot::counter},         {"increasing", hostsync::MatchSlot::increasing},
+        {"string_object", hostsync::MatchSlot::string_object}, {"object_sha256", hostsync::MatchSlot::object_sha256},
+        {"iso_time", hostsync::MatchSlot::iso_time},           {"string", hostsync::MatchSlot::string},
+    };
+    const int n = static_cast<int>(lua_objlen(L, 1));
+    for (int i = 1; i <= n; ++i) {
+        lua_rawgeti(L, 1, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            pat->add_literal(hostsync::check_view(L, -1));
+        } else {
+            lua_getfield(L, -1, "match");
+            lua_getfield(L, -2, "name");
+            std::string_view kind = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";
+            std::string name = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+            bool found = false;
+            for (const auto& k : kKinds) {
+                if (kind == k.name) {
+                    pat->add_slot(k.slot, name);
+                    found = true;
+                }
+            }
+            if (!found) throw hostsync::UsageError("Usage: fs.line_pattern: part " + std::to_string(i) + " is not a match kind");
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int l_line_pattern_gc(lua_State* L) { return gc_object<hostsync::LinePattern>(L, kPatternMeta); }
+
+int l_pattern_counter(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<hostsync::LinePattern>(L, kPatternMeta)->counter()));
+    return 1;
+}
+
+int l_pattern_after(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<hostsync::LinePattern>(L, kPatternMeta)->after()));
+    return 1;
+}
+
+// r:match(pattern, max_lines) -> count, "end" | "limit" | "mismatch" [, {line_no, offset, at, reason}]
+//   | nil, err
+int l_reader_match(lua_State* L) {
+    auto* r = check_object<fs::LineReader>(L, kReaderMeta);
+    if (!r->is_open()) throw hostsync::UsageError("Usage: r:match() on a closed line reader");
+    auto* pat = hostsync::lua_object::check_slot<hostsync::LinePattern>(L, 2, kPatternMeta);
+    std::size_t max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
+    fs::MatchResult res;
+    std::string err;
+    if (!fs::match_lines(*r, *pat, max_lines, res, err)) return push_fail(L, err);
+    lua_pushnumber(L, static_cast<lua_Number>(res.lines));
+    if (res.mismatch) {
+        lua_pushliteral(L, "mismatch");
+        lua_createtable(L, 0, 4);
+        lua_pushnumber(L, static_cast<lua_Number>(res.line_no));
+        lua_setfield(L, -2, "line_no");
+        lua_pushnumber(L, static_cast<lua_Number>(res.offset));
+        lua_setfield(L, -2, "offset");
+        lua_pushnumber(L, static_cast<lua_Number>(res.at));
+        lua_setfield(L, -2, "at");
+        lua_pushlstring(L, res.why.data(), res.why.size());
+        lua_setfield(L, -2, "reason");
+        return 3;
+    }
+    if (max_lines != 0 && res.lines == max_lines) lua_pushliteral(L, "limit");
+    else lua_pushliteral(L, "end");
+    return 2;
 }
 
 // raw.line_template(parts) -> template. parts: strings (literal text) and {slot = name};
@@ -569,6 +657,11 @@ int hostsync_raw_fs(lua_State* L) {
         {"reader_partial_bytes", guarded<l_reader_partial_bytes>},
         {"reader_close", guarded<l_reader_close>},
         {"reader_render", guarded<l_reader_render>},
+        {"reader_match", guarded<l_reader_match>},
+        {"reader_sha256_hex", guarded<l_reader_sha256_hex>},
+        {"line_pattern", guarded<l_line_pattern>},
+        {"pattern_counter", guarded<l_pattern_counter>},
+        {"pattern_after", guarded<l_pattern_after>},
         {"reader_line_no", guarded<l_reader_line_no>},
         {"line_template", guarded<l_line_template>},
         {nullptr, nullptr},
@@ -584,5 +677,6 @@ int hostsync_raw_fs(lua_State* L) {
     new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
     new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
     new_meta(L, kTemplateMeta, guarded<l_line_template_gc>, "template_mt");
+    new_meta(L, kPatternMeta, guarded<l_line_pattern_gc>, "pattern_mt");
     return 1;
 }

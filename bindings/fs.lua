@@ -121,6 +121,7 @@ end
 -- Line reader --------------------------------------------------------------------
 
 local reader = {
+  sha256_hex = raw.reader_sha256_hex,
   next = raw.reader_next,
   offset = raw.reader_offset,
   line_no = raw.reader_line_no,
@@ -152,12 +153,46 @@ raw.reader_mt.__index = reader
 raw.reader_mt.__metatable = "hostsync.fs.line_reader"
 
 function M.line_reader(path, opts)
-  local usage = "Usage: fs.line_reader(path [, {offset=n, line_no=n}])"
+  local usage = "Usage: fs.line_reader(path [, {offset=n, line_no=n, sha256=bool}])"
   check_path(path, usage)
-  opts = check_opts(opts, { offset = "number", line_no = "number" }, usage)
+  opts = check_opts(opts, { offset = "number", line_no = "number", sha256 = "boolean" }, usage)
   if opts.offset ~= nil then check_count(opts.offset, usage, "offset") end
   if opts.line_no ~= nil then check_count(opts.line_no, usage, "line_no") end
-  return raw.line_reader(path, opts.offset or 0, opts.line_no or 0)
+  return raw.line_reader(path, opts.offset or 0, opts.line_no or 0, opts.sha256 == true)
+end
+
+-- fs.line_pattern{ 'text', fs.match.counter("seq"), ... }: the layout r:match checks.
+M.match = {}
+for _, kind in ipairs({ "counter", "increasing", "string", "string_object", "object_sha256", "iso_time" }) do
+  M.match[kind] = function(name)
+    if type(name) ~= "string" then error("Usage: fs.match." .. kind .. "(name)", 2) end
+    return { match = kind, name = name }
+  end
+end
+
+function M.line_pattern(parts, opts)
+  local usage = "Usage: fs.line_pattern({ 'text', fs.match.kind(name), ... } [, {counter=n, after=n}])"
+  if type(parts) ~= "table" then error(usage, 2) end
+  for i, p in ipairs(parts) do
+    if type(p) ~= "string" and not (type(p) == "table" and M.match[p.match] and type(p.name) == "string") then
+      error(usage .. ": part " .. i .. " is a " .. type(p) .. ", not text or an fs.match value", 2)
+    end
+  end
+  opts = check_opts(opts, { counter = "number", after = "number" }, usage)
+  if opts.counter ~= nil then check_count(opts.counter, usage, "counter") end
+  if opts.after ~= nil then check_count(opts.after, usage, "after") end
+  return raw.line_pattern(parts, opts.counter or 1, opts.after or 0)
+end
+raw.pattern_mt.__index = { counter = raw.pattern_counter, after = raw.pattern_after }
+raw.pattern_mt.__metatable = "hostsync.fs.line_pattern"
+
+-- r:match(pattern [, {limit=n}]) -> count, "end" | "limit" | "mismatch" [, mismatch] | nil, err
+function reader:match(pat, opts)
+  local usage = "Usage: r:match(pattern [, {limit=n}])"
+  if getmetatable(pat) ~= "hostsync.fs.line_pattern" then error(usage .. ": pattern must be an fs.line_pattern", 2) end
+  opts = check_opts(opts, { limit = "number" }, usage)
+  if opts.limit ~= nil then check_count(opts.limit, usage, "limit") end
+  return raw.reader_match(self, pat, opts.limit or 0)
 end
 
 -- fs.line_template{ 'text', fs.slot.text, ... }: the layout r:render writes per line.

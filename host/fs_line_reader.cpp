@@ -61,6 +61,8 @@ LineReader::Result LineReader::next(std::string_view& line, std::uint64_t& start
             partial_ = end_ - begin_;
             return kEnd;
         }
+        if (hasher_ && !hasher_->write(std::string_view(buf_.data() + end_, static_cast<std::size_t>(n)), err))
+            return kError;
         end_ += static_cast<std::size_t>(n);
     }
 }

@@ -4,6 +4,7 @@
 -- the CSV's records, in order (nothing lost, nothing emitted twice).
 local fs = require "hostsync.fs"
 local json = require "hostsync.json"
+local progress = require "hostsync.progress"
 local hash = require "hostsync.hash"
 local csv = require "hostsync.csv"
 local cli = require "hostsync.cli"
@@ -20,45 +21,67 @@ local M = {}
 
 local function broken(msg) cli.fail("phase2 verify: FAILED: " .. msg) end
 
--- Checks one sync file against its seal; calls on_packet(p) for each packet.
-local function check_file(paths, seal, next_seq, on_packet)
+local CHUNK = 65536  -- lines per C++ call: between calls Lua shows progress
+
+local function sha_differs(paths, path, seal, sha)
+  broken(string.format("%s: SHA-256 is %s, its seal (%s line %d) says %s", path, sha, paths.seals, seal.line_no, seal.sha256))
+end
+
+-- Checks one sync file against its seal, in one pass: the file's SHA-256, and every
+-- packet against the packet layout (in C++: seq counting on from next_seq, line_no
+-- growing past after_line, the row canonical and row_hash its SHA-256, ...). Returns the
+-- next seq and the last line_no. With --deep, on_packet(line_no, row_hash, path, n)
+-- then gets each packet in a second pass.
+local function check_file(paths, seal, next_seq, after_line, on_packet, meter)
   local path = layout.join(paths.outbox, seal.file)
-  local sha, err = hash.sha256_file(path)
-  if not sha then broken(err) end
-  if sha ~= seal.sha256 then
-    broken(string.format("%s: SHA-256 is %s, its seal (%s line %d) says %s", path, sha, paths.seals, seal.line_no, seal.sha256))
-  end
-  local reader = assert(fs.line_reader(path))
-  local line_no, seq = 0, next_seq
+  local reader, err = fs.line_reader(path, { sha256 = true })
+  if not reader then broken(err) end
+  local pat = packet.pattern(seal.run_id, next_seq, after_line)
+  local count = 0
   while true do
-    local line = reader:next()
-    if not line then break end
-    line_no = line_no + 1
-    local p, derr = json.decode(line)
-    if p == nil then broken(string.format("%s:%d: not JSON: %s", path, line_no, derr)) end
-    local ok, why = packet.check(p, seq)
-    if not ok then broken(string.format("%s:%d: packet seq %d %s", path, line_no, seq, why)) end
-    if on_packet then on_packet(p, path, line_no) end
-    seq = seq + 1
+    local n, status, bad = reader:match(pat, { limit = CHUNK })
+    if not n then broken(status) end
+    count = count + n
+    meter.step(n, reader:offset())
+    if status == "mismatch" then
+      reader:close()
+      -- A file changed after its seal is named as such, not by the packet that changed.
+      local sha = hash.sha256_file(path)
+      if sha ~= seal.sha256 then sha_differs(paths, path, seal, sha) end
+      broken(string.format("%s:%d: packet seq %d: %s (byte %d of the line)", path, bad.line_no, pat:counter(),
+        bad.reason, bad.at + 1))
+    end
+    if status == "end" then break end
   end
-  if reader:partial_bytes() > 0 then broken(path .. ": ends with a torn line") end
+  local torn = reader:partial_bytes()
+  local sha = reader:sha256_hex()
   reader:close()
-  if line_no ~= seal.packets or seq - 1 ~= seal.last_seq then
-    broken(string.format("%s: holds %d packets, its seal says %d (seq %d..%d)", path, line_no, seal.packets,
+  if sha ~= seal.sha256 then sha_differs(paths, path, seal, sha) end
+  if torn > 0 then broken(path .. ": ends with a torn line") end
+  if count ~= seal.packets or pat:counter() - 1 ~= seal.last_seq then
+    broken(string.format("%s: holds %d packets, its seal says %d (seq %d..%d)", path, count, seal.packets,
       seal.first_seq, seal.last_seq))
   end
-  return seq
+  if on_packet then
+    -- The layout is checked: line_no and row_hash are where it puts them.
+    local n = 0
+    for line in assert(fs.line_reader(path)):lines() do
+      n = n + 1
+      on_packet(tonumber(line:match('"line_no":(%d+)},"row":')), line:match('"row_hash":"(sha256:%x+)"'), path, n)
+    end
+  end
+  return pat:counter(), pat:after()
 end
 
 -- --deep: the packets must be exactly the CSV's records before the cursor, in order,
 -- except the quarantined ones.
 local function csv_matcher(paths, quarantined, start)
   local reader = assert(csv.open(paths.index, start and { offset = start.offset, line_no = start.line_no }))
-  return function(p, path, line_no)
+  return function(packet_line, row_hash, path, line_no)
     while true do
       local row_json, ln = reader:next_object()
       if row_json == nil and ln == nil then
-        broken(string.format("%s:%d: packet seq %d has no record in index.csv", path, line_no, p.seq))
+        broken(string.format("%s:%d: the packet has no record in index.csv", path, line_no))
       end
       if row_json == nil then
         local info = reader:last_error()
@@ -66,9 +89,9 @@ local function csv_matcher(paths, quarantined, start)
           broken(string.format("%s:%d is a bad record that is neither emitted nor quarantined", paths.index_rel, info.line_no))
         end
       else
-        if ln ~= p.source.line_no or "sha256:" .. hash.sha256_hex(row_json) ~= p.row_hash then
-          broken(string.format("%s:%d: packet seq %d is line %d, but the next record of index.csv is line %d%s",
-            path, line_no, p.seq, p.source.line_no, ln, ln == p.source.line_no and " with other content" or ""))
+        if ln ~= packet_line or "sha256:" .. hash.sha256_hex(row_json) ~= row_hash then
+          broken(string.format("%s:%d: the packet is line %d, but the next record of index.csv is line %d%s",
+            path, line_no, packet_line, ln, ln == packet_line and " with other content" or ""))
         end
         return
       end
@@ -138,19 +161,28 @@ function M.run(opts)
     end
   end
   local on_packet = opts.deep and csv_matcher(paths, quarantined_offsets(paths), adoption and adoption.cursor) or nil
-  local seq, packets = 1, 0
+  local seq, after_line, packets = 1, 0, 0
+  -- Progress on a terminal: packets and MB checked so far, over all files.
+  local bar = progress.new("verify", { enabled = not opts.quiet })
+  local checked, bytes_before, file_offset = 0, 0, 0
+  local meter = { step = function(n, offset)
+    checked, file_offset = checked + n, offset
+    bar:update(checked, bytes_before + offset)
+  end }
   for _, seal in ipairs(read.seals) do
     if seals_file.is_adoption(seal) then
       local m, merr = manifest.read(paths, seal)
       if not m then broken(merr) end
       local ok, cerr = manifest.check(paths, seal, m)
       if not ok then broken(cerr) end
-      seq = seal.last_seq + 1
+      seq, after_line = seal.last_seq + 1, seal.cursor.line_no
     else
-      seq = check_file(paths, seal, seq, on_packet)
+      seq, after_line = check_file(paths, seal, seq, after_line, on_packet, meter)
+      bytes_before, file_offset = bytes_before + file_offset, 0
     end
     packets = packets + seal.packets
   end
+  bar:done(checked, bytes_before)
 
   local sync = recover.scan(paths.outbox)
   local sealed, uerr = recover.sealed_files(paths, read.seals)

@@ -148,6 +148,38 @@ class Phase2RunTest(unittest.TestCase):
         self.assertIn(sync.name, p.err)
         self.assertIn("SHA-256", p.err)
 
+    def test_verify_finds_a_forged_packet_whose_hashes_were_recomputed(self):
+        """Someone rewrites a packet and recomputes the file's hash, the chain and
+        state.json: every hash agrees, but the packet is not what hostsync writes."""
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(5))
+        root.run(check=True)
+        forgeries = {
+            "row is not a canonical JSON object": lambda p: p.replace('"row":{"amount"', '"row":{ "amount"', 1),
+            "row_hash is not the SHA-256 of the object before it": lambda p: p.replace('"id":"3"', '"id":"9"', 1),
+            "seq is 7, expected 3": lambda p: p.replace('"seq":3,', '"seq":7,', 1),
+        }
+        for name, forge in forgeries.items():
+            with self.subTest(forgery=name):
+                r = Root(self)
+                r.write(root.index.read_bytes())
+                r.run(check=True)
+                seal = r.seals()[0]
+                path = r.outbox / seal["file"]
+                lines = path.read_text("utf-8").split("\n")
+                lines[2] = forge(lines[2])
+                data = "\n".join(lines).encode()
+                path.write_bytes(data)
+                seal.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+                seal["chain"] = hashlib.sha256(("0" * 64 + seal["sha256"]).encode()).hexdigest()
+                (r.outbox / "seals.jsonl").write_text(json.dumps(seal, sort_keys=True, separators=(",", ":")) + "\n")
+                state = r.state()
+                state["last_chain_hash"] = seal["chain"]
+                (r.state_dir / "state.json").write_text(json.dumps(state))
+                p = r.run("verify")
+                self.assertEqual(p.returncode, 1, p.out)
+                self.assertIn("%s:3: packet seq 3: %s" % (path, name), p.err)
+
     def test_verify_names_a_broken_packet_and_a_bad_state(self):
         root = Root(self)
         root.write(HEADER.encode() + tricky_records(3))

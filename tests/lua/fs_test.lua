@@ -253,6 +253,71 @@ t.test("line reader: render lines through a template, many per call", function()
   t.raises(function() r:render(tpl) end, "on a closed line reader")
 end)
 
+t.test("line pattern: every line held to a layout, with counters, canonical rows and hashes", function()
+  local hash = require "hostsync.hash"
+  local json = require "hostsync.json"
+  local X = fs.match
+  local function pattern(first)
+    return fs.line_pattern({ '{"n":', X.counter("n"), ',"at":', X.increasing("at"), ',"who":', X.string("who"),
+      ',"row":', X.string_object("row"), ',"h":"', X.object_sha256("h"), '","t":"', X.iso_time("t"), '"}' },
+      { counter = first or 1, after = 0 })
+  end
+  local function line(n, at, row_text, h, t, who)
+    return string.format('{"n":%s,"at":%s,"who":%s,"row":%s,"h":"%s","t":"%s"}', n, at, who or '"me"', row_text,
+      h or hash.sha256_hex(row_text), t or "2026-11-23T17:25:52+01:00")
+  end
+  local d = t.tmpdir()
+  local function check(lines, first)
+    local path = d .. "/f.jsonl"
+    t.write_file(path, table.concat(lines, "\n") .. "\n")
+    local r = assert(fs.line_reader(path, { sha256 = true }))
+    local pat = pattern(first)
+    local n, status, bad = r:match(pat)
+    local sha = r:sha256_hex()
+    r:close()
+    return n, status, bad, pat, sha
+  end
+  -- Canonical rows as the CSV reader writes them pass, escapes and non-ASCII included.
+  local rows = { '{}', '{"a":"1"}', json.canonical(json.object{ b = 'say "hi"\n\t\1', a = "é東😀", ["€"] = "", ["😀"] = "x" }) }
+  local good = {}
+  for i, row in ipairs(rows) do good[i] = line(i, i * 10, row) end
+  local n, status, bad, pat, sha = check(good)
+  t.eq({ n, status, bad }, { 3, "end", nil })
+  t.eq({ pat:counter(), pat:after() }, { 4, 30 })
+  t.eq(sha, hash.sha256_hex(table.concat(good, "\n") .. "\n"), "the file's hash from the same pass")
+  -- Each way to be wrong names what is wrong, on the right line.
+  local cases = {
+    { line(3, 20, '{"a":"1"}'), "n is 3, expected 2" },
+    { line(2, 10, '{"a":"1"}'), "at is 10, not after 10" },
+    { line(2, 20, '{"b":"1","a":"2"}'), "keys not in RFC 8785 order" },
+    { line(2, 20, '{"a":"1","a":"2"}'), "keys not in RFC 8785 order (or repeated)" },
+    { line(2, 20, '{"a": "1"}'), "row is not a canonical JSON object of strings" },
+    { line(2, 20, '{"a":"\\u0041"}'), "a \\u escape that JCS does not write" },
+    { line(2, 20, '{"a":"\\u000a"}'), "a \\u escape for a control JCS writes as" },
+    { line(2, 20, '{"a":"\\/"}'), "an escape JCS does not write" },
+    { line(2, 20, '{"a":1}'), "a value that is not a string" },
+    { line(2, 20, '{"a":"\255"}'), "invalid UTF-8" },
+    { line(2, 20, '{"a":"1"}', string.rep("0", 64)), "h is not the SHA-256 of the object before it" },
+    { line(2, 20, '{"a":"1"}', nil, "yesterday"), "t is not an ISO 8601 time" },
+    { line(2, 20, '{"a":"1"}', nil, "2026-11-23T17:25:52"), "t is not an ISO 8601 time" },
+    { line(2, 20, '{"a":"1"}') .. " ", "after the end of the layout" },
+    { line("02", 20, '{"a":"1"}'), "n is not a whole number" },
+    { line(2, 20, '{"a":"1"}', nil, nil, '"a\\/b"'), "who is not a canonical JSON string" },
+    { '{"n":2,"at":20,"who":"me","row":{"a":"1"},"h":"', "h is not the SHA-256" },
+    { '{"n":2,"at":20,"who":"me","row":{"a":"1"}}', "expected ',\"h\":\"'" },
+  }
+  for _, c in ipairs(cases) do
+    local first_line = line(1, 10, '{"a":"0"}')
+    n, status, bad, pat = check({ first_line, c[1] })
+    t.eq({ n, status }, { 1, "mismatch" }, c[2])
+    t.eq(bad.line_no, 2, c[2])
+    t.ok(bad.reason:find(c[2], 1, true), "expected '" .. c[2] .. "' in: " .. bad.reason)
+    t.eq({ pat:counter(), pat:after() }, { 2, 10 }, "a line that does not match changes nothing")
+  end
+  t.raises(function() fs.line_pattern({ {} }) end, "not text or an fs.match value")
+  t.raises(function() fs.match.counter() end, "Usage: fs.match.counter(name)")
+end)
+
 t.test("stat: lstat by default, follow option", function()
   local d = t.tmpdir()
   t.write_file(d .. "/f", "12345")
