@@ -32,6 +32,9 @@ local spec = {
     { "--timeout", "SECONDS", "deliver: connect and read timeout (default: 30)", number = true },
     { "--checkpoint-every", "SECONDS", "deliver: write the cursor at most this often (default: 1; 0: after every batch)", number = true },
     { "--skip-adopted", nil, "deliver: do not send the packets of files taken over from the original" },
+    { "--watch", nil, "run: keep running, and run after each burst of appends to the index (inotify)" },
+    { "--debounce", "SECONDS", "watch: a burst ends after this long without a change (default: 1)", number = true },
+    { "--max-delay", "SECONDS", "watch: run at the latest this long after a burst began (default: 30)", number = true },
   },
   epilog = "Exit status: 0 ok (also when nothing is new), 1 refused or failed, 2 usage,\n"
     .. "75 another run holds the lock. Formats and guarantees: docs/phase2.md.",
@@ -44,7 +47,10 @@ if opts.max_packets and (opts.max_packets < 1 or opts.max_packets % 1 ~= 0) then
   cli.usage_error("--max-packets needs a positive whole number", spec.usage)
 end
 
-if command == "run" then
+if opts.watch then
+  if command ~= "run" then cli.usage_error("--watch goes with run, not " .. command, spec.usage) end
+  require("phase2.watch").run(opts)
+elseif command == "run" then
   require("phase2.run").run(opts)
 elseif command == "verify" then
   require("phase2.verify").run(opts)
