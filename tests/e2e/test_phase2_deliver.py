@@ -228,6 +228,27 @@ class DeliverToSyncPushTest(unittest.TestCase):
         self.assertEqual(max(c["version"] for c in pull_all(server.base, token)),
                          max(c["version"] for c in feed))
 
+    def test_a_packet_the_server_rejects_stops_there_and_keeps_what_came_before(self):
+        """A packet over the server's 256 KiB payload limit: the delivery stops at it with
+        the server's reason, every time, and the cursor stays just before it. The server
+        takes the items of a request one by one, so the packets after it in the same batch
+        are stored already; they are sent again (as replays) once the problem is solved."""
+        root = Root(self)
+        big = "x" * (300 * 1024)
+        root.write(HEADER.encode() + tricky_records(5) + f'6,big,"{big}",1\r\n'.encode()
+                   + tricky_records(3, start=7))
+        root.run(check=True)
+        server, token, token_file = self.serve(root)
+        for _ in range(2):
+            p = deliver(root, server.base + "/sync/push", "--token-file", token_file)
+            self.assertEqual(p.returncode, 1, p.err)
+            self.assertIn("line 6 (key ", p.err)
+            self.assertIn("was not taken: the server rejected it: field 'payload' is larger than", p.err)
+        feed = pull_all(server.base, token)
+        self.assertEqual(sorted(c["item"]["payload"]["seq"] for c in feed), [1, 2, 3, 4, 5, 7, 8, 9])
+        [cursor] = cursor_files(root)
+        self.assertEqual(json.loads(cursor.read_text())["line"], 5)
+
     def test_a_token_without_sync_rights_is_refused(self):
         root = outbox(self, runs=(5,))
         server, _, _ = self.serve(root)
