@@ -428,7 +428,11 @@ int l_reader_render(lua_State* L) {
     limits.max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
     limits.max_bytes = static_cast<std::size_t>(luaL_optnumber(L, 4, 0));
     limits.separator = lua_isstring(L, 5) ? hostsync::check_view(L, 5) : std::string_view();
-    std::string out, err;
+    // One buffer per thread, kept between calls: a batch of a few hundred KB is then
+    // written into memory that is already mapped, instead of growing a new string each time.
+    thread_local std::string out;
+    out.clear();
+    std::string err;
     fs::RenderResult res;
     if (!fs::render_lines(*r, *tpl, limits, out, res, err)) return push_fail(L, err);
     if (res.lines == 0) {

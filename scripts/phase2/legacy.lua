@@ -4,6 +4,7 @@
 local fs = require "hostsync.fs"
 local json = require "hostsync.json"
 local hash = require "hostsync.hash"
+local packet = require "phase2.packet"
 
 local M = {}
 
@@ -75,10 +76,7 @@ local function check_packet(p)
   if type(p.source) ~= "table" or not is_count(p.source.line_no, 1) then
     return nil, "has no integer 'source.line_no'"
   end
-  if type(p.row) ~= "table" then return nil, "has no 'row' object" end
-  for k, v in pairs(p.row) do
-    if type(k) ~= "string" or type(v) ~= "string" then return nil, "has a 'row' whose values are not all strings" end
-  end
+  if not packet.is_row(p.row) then return nil, "has no 'row' object of strings" end
   return true
 end
 

@@ -42,6 +42,15 @@ function M.pattern(run_id, first_seq, after_line)
     observed_at = X.iso_time("observed_at") }), { counter = first_seq, after = after_line })
 end
 
+-- A decoded row: an object whose keys and values are all strings.
+function M.is_row(row)
+  if type(row) ~= "table" then return false end
+  for k, v in pairs(row) do
+    if type(k) ~= "string" or type(v) ~= "string" then return false end
+  end
+  return true
+end
+
 M.FIELDS = { "packet_version", "run_id", "seq", "source", "row", "row_hash", "observed_at" }
 
 -- Checks a decoded packet; returns true or nil, reason.
@@ -63,10 +72,7 @@ function M.check(p, expected_seq)
   if type(p.source) ~= "table" or type(p.source.path) ~= "string" or type(p.source.line_no) ~= "number" then
     return nil, "source must be {path, line_no}"
   end
-  if type(p.row) ~= "table" then return nil, "row is not an object" end
-  for k, v in pairs(p.row) do
-    if type(k) ~= "string" or type(v) ~= "string" then return nil, "row values must all be strings" end
-  end
+  if not M.is_row(p.row) then return nil, "row is not an object of strings" end
   local want = "sha256:" .. hash.sha256_hex(json.canonical(json.object(p.row)))
   if p.row_hash ~= want then return nil, "row_hash does not match the row" end
   if type(p.observed_at) ~= "string" or not time.parse_iso(p.observed_at) then
