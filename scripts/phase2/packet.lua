@@ -1,8 +1,8 @@
--- One packet per record (docs/phase2.md, "Packets"): its layout, and the check verify uses.
+-- One packet per record (docs/phase2.md, "Packets"): its layout, rendered by the runner and
+-- checked by verify and by the repair of an unsealed file.
 local csv = require "hostsync.csv"
 local fs = require "hostsync.fs"
 local json = require "hostsync.json"
-local hash = require "hostsync.hash"
 local time = require "hostsync.time"
 
 local M = {}
@@ -47,36 +47,6 @@ function M.is_row(row)
   if type(row) ~= "table" then return false end
   for k, v in pairs(row) do
     if type(k) ~= "string" or type(v) ~= "string" then return false end
-  end
-  return true
-end
-
-M.FIELDS = { "packet_version", "run_id", "seq", "source", "row", "row_hash", "observed_at" }
-
--- Checks a decoded packet; returns true or nil, reason.
-function M.check(p, expected_seq)
-  if type(p) ~= "table" then return nil, "not a JSON object" end
-  local n = 0
-  for _ in pairs(p) do n = n + 1 end
-  if n ~= #M.FIELDS then return nil, "has " .. n .. " fields, a packet has exactly " .. #M.FIELDS end
-  for _, f in ipairs(M.FIELDS) do
-    if p[f] == nil then return nil, "has no '" .. f .. "' field" end
-  end
-  if p.packet_version ~= M.VERSION then return nil, "packet_version is not \"0.1\"" end
-  if type(p.run_id) ~= "string" or not p.run_id:match("^%d%d%d%d%d%d%d%d_%d%d%d%d%d%d$") then
-    return nil, "run_id is not yyyymmdd_HHMMSS"
-  end
-  if p.seq ~= expected_seq then
-    return nil, string.format("seq is %s, expected %d", tostring(p.seq), expected_seq)
-  end
-  if type(p.source) ~= "table" or type(p.source.path) ~= "string" or type(p.source.line_no) ~= "number" then
-    return nil, "source must be {path, line_no}"
-  end
-  if not M.is_row(p.row) then return nil, "row is not an object of strings" end
-  local want = "sha256:" .. hash.sha256_hex(json.canonical(json.object(p.row)))
-  if p.row_hash ~= want then return nil, "row_hash does not match the row" end
-  if type(p.observed_at) ~= "string" or not time.parse_iso(p.observed_at) then
-    return nil, "observed_at is not an ISO 8601 time"
   end
   return true
 end
