@@ -244,6 +244,14 @@ function M.status(opts)
     print("last seal: none")
   end
   print(string.format("seals:     %d", #read.seals))
+  local deliver_dir = layout.join(paths.state_dir, "deliver")
+  for _, name in ipairs(fs.exists(deliver_dir) and assert(fs.listdir(deliver_dir)) or {}) do
+    local c = name:match("%.json$") and checkpoint.read(layout.join(deliver_dir, name))
+    if c and c.to then
+      print(string.format("delivered: %d packets to %s (%s), up to %s line %s", c.delivered or 0, c.to,
+        tostring(c.format), tostring(c.file), tostring(c.line)))
+    end
+  end
   local first = read.seals[1]
   if first and seals_file.is_adoption(first) then
     print(string.format("adopted:   %s (%d old packets, seq %d..%d; resumed at line %d)", first.file,

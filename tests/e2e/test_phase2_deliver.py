@@ -59,6 +59,8 @@ class DeliverTest(unittest.TestCase):
 
         p = deliver(root, sink.url, "--batch", "100")
         self.assertEqual((p.returncode, p.out), (0, "OK: nothing to deliver to %s\n" % sink.url))
+        self.assertIn("delivered: 600 packets to %s (packets), up to %s line %d" % (sink.url, last_file, last_line),
+                      root.run("status", check=True).out)
         self.assertEqual(len(sink.requests), 6)
         root.append(tricky_records(7, start=601))
         root.run(check=True)
