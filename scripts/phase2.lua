@@ -9,7 +9,7 @@ local spec = {
   description = "Commands:\n"
     .. "  run     (default) emit, seal and checkpoint the new records\n"
     .. "  verify  re-check every sync file, seal, packet and state.json\n"
-    .. "  status  show the cursor and the last seal; changes nothing\n"
+    .. "  status  show the cursor, the last seal and the deliveries; changes nothing\n"
     .. "  adopt   take over a deployment of the PowerShell original (run does it too)\n"
     .. "  deliver send the sealed packets to --to URL, at least once, from a durable cursor",
   options = {
@@ -37,7 +37,8 @@ local spec = {
     { "--max-delay", "SECONDS", "watch: run at the latest this long after a burst began (default: 30)", number = true },
   },
   epilog = "Exit status: 0 ok (also when nothing is new), 1 refused or failed, 2 usage,\n"
-    .. "75 another run holds the lock. Formats and guarantees: docs/phase2.md.",
+    .. "75 try later (another run holds the lock; deliver: the receiver is away or busy).\n"
+    .. "Formats and guarantees: docs/phase2.md.",
 }
 
 local opts, rest = cli.parse(arg, spec)
