@@ -192,63 +192,8 @@ function M.run(opts)
     failpoint.hit("deliver_cursor_written")
   end
 
-  -- The batch being filled: rendered chunks (each a run of lines of one file). While the
-  -- receiver reads one batch (its request runs on its own thread, http.start), the next
-  -- one is rendered; it is sent only after the answer to the previous one is in, so at
-  -- most one batch is ever unacknowledged and the cursor moves in order.
+  -- The batch being filled: rendered chunks (each a run of lines of one file).
   local chunks, count, size = {}, 0, 0
-  local inflight
-
-  -- Waits for the batch in flight and records what the receiver acknowledged.
-  local function finish()
-    local b = inflight
-    if not b then return end
-    inflight = nil
-    local res, err = b.pending:wait()
-    requests = requests + 1
-    if not res then save(true); later(err .. " (after " .. (opts.retries or 5) .. " retries)") end
-    if res.status < 200 or res.status > 299 then
-      save(true)
-      local msg = string.format("%s answered %d: %s", url, res.status, res.body:sub(1, 300))
-      if res.status == 429 or res.status >= 500 then later(msg) end
-      refuse(msg .. "\n  the receiver refused the batch starting at " .. b.chunks[1].file .. " line " .. b.chunks[1].line)
-    end
-    failpoint.hit("deliver_answered")
-    local n, why = accepted(format, b.count, res)
-    first_seq = first_seq or b.first_seq
-    if n == b.count then
-      local last = b.chunks[#b.chunks]
-      done_cursor = { file = last.file, line = last.last_line, offset = last.last_offset, key = last.last_key,
-                      delivered = delivered_before + sent + n }
-    elseif n > 0 then
-      -- Which chunk holds the n-th packet, and where is it.
-      local k = n
-      for _, c in ipairs(b.chunks) do
-        if k <= c.count then
-          local p = packet_at(paths, c, k)
-          done_cursor = { file = p.file, line = p.line, offset = p.offset, key = p.key, delivered = delivered_before + sent + n }
-          break
-        end
-        k = k - c.count
-      end
-    end
-    sent, bytes_sent = sent + n, bytes_sent + b.bytes
-    meter:update(sent, bytes_sent)
-    if n < b.count then
-      save(true)
-      local k = n + 1
-      for _, c in ipairs(b.chunks) do
-        if k <= c.count then
-          local p = packet_at(paths, c, k)
-          refuse(string.format("%s line %d (key %s) was not taken: %s", p.file, p.line, p.key, why))
-        end
-        k = k - c.count
-      end
-    end
-    save(false)
-  end
-
-  -- Sends the batch being filled (after the answer to the one before it).
   local function send()
     if count == 0 then return end
     local parts = { fmt.open }
@@ -261,19 +206,52 @@ function M.run(opts)
     -- The batch's key: its first packet's key and its size. The same batch sent again
     -- (a retry, a rerun after a kill) has the same one; a batch that differs, another.
     headers["Idempotency-Key"] = chunks[1].text:match(HEX64) .. "-" .. count
-    for _, c in ipairs(chunks) do c.text = nil end   -- in the body now
-    finish()
+    for _, c in ipairs(chunks) do c.text = nil end   -- in the body now; free it before the request
     failpoint.hit("deliver_before_send")
-    inflight = { chunks = chunks, count = count, bytes = #body, first_seq = body:match('"seq":(%d+)'),
-                 pending = http.start{ method = "POST", url = url, headers = headers, body = body, idempotent = true,
-                   retries = opts.retries or 5, backoff = opts.backoff or 0.5, timeout = opts.timeout or 30 } }
+    local res, err = http.request{ method = "POST", url = url, headers = headers, body = body, idempotent = true,
+      retries = opts.retries or 5, backoff = opts.backoff or 0.5, timeout = opts.timeout or 30 }
+    requests = requests + 1
+    if not res then save(true); later(err .. " (after " .. (opts.retries or 5) .. " retries)") end
+    if res.status < 200 or res.status > 299 then
+      save(true)
+      local msg = string.format("%s answered %d: %s", url, res.status, res.body:sub(1, 300))
+      if res.status == 429 or res.status >= 500 then later(msg) end
+      refuse(msg .. "\n  the receiver refused the batch starting at " .. chunks[1].file .. " line " .. chunks[1].line)
+    end
+    failpoint.hit("deliver_answered")
+    local n, why = accepted(format, count, res)
+    first_seq = first_seq or body:match('"seq":(%d+)')
+    if n == count then
+      local last = chunks[#chunks]
+      done_cursor = { file = last.file, line = last.last_line, offset = last.last_offset, key = last.last_key,
+                      delivered = delivered_before + sent + n }
+    elseif n > 0 then
+      -- Which chunk holds the n-th packet, and where is it.
+      local k = n
+      for _, c in ipairs(chunks) do
+        if k <= c.count then
+          local p = packet_at(paths, c, k)
+          done_cursor = { file = p.file, line = p.line, offset = p.offset, key = p.key, delivered = delivered_before + sent + n }
+          break
+        end
+        k = k - c.count
+      end
+    end
+    sent, bytes_sent = sent + n, bytes_sent + #body
+    meter:update(sent, bytes_sent)
+    if n < count then
+      save(true)
+      local k = n + 1
+      for _, c in ipairs(chunks) do
+        if k <= c.count then
+          local p = packet_at(paths, c, k)
+          refuse(string.format("%s line %d (key %s) was not taken: %s", p.file, p.line, p.key, why))
+        end
+        k = k - c.count
+      end
+    end
+    save(false)
     chunks, count, size = {}, 0, 0
-  end
-
-  -- Sends what is left and waits for every answer.
-  local function flush()
-    send()
-    finish()
   end
 
   for i = start_file, #files do
@@ -281,7 +259,7 @@ function M.run(opts)
     local path = layout.join(paths.outbox, f.name)
     local sound, why = check_sealed_file(path, f)
     if not sound then
-      flush()   -- what came before it is sound: deliver it, then stop
+      send()   -- what came before it is sound: deliver it, then stop
       save(true)
       refuse(why)
     end
@@ -316,7 +294,7 @@ function M.run(opts)
     end
     reader:close()
   end
-  flush()
+  send()
   save(true)
   lock:release()
   meter:done(sent, bytes_sent)
