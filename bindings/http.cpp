@@ -3,13 +3,11 @@
 #include <lua.hpp>
 
 #include <string>
-#include <thread>
 
 #include "host/http_client.hpp"
 #include "host/http_lua_worker.hpp"
 #include "host/http_server.hpp"
 #include "host/lua_guard.hpp"
-#include "host/lua_object.hpp"
 #include "host/sse.hpp"
 
 namespace {
@@ -39,67 +37,24 @@ http::ClientOptions client_options(lua_State* L, int idx) {
     return o;
 }
 
-http::ClientRequest request_from(lua_State* L) {
+// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify, idempotent)
+//   -> status, headers, body, attempts | nil, err
+int l_request(lua_State* L) {
     http::ClientRequest req;
     req.method = luaL_checkstring(L, 1);
     req.url = luaL_checkstring(L, 2);
     req.headers = headers_from(L, 3);
     if (!lua_isnil(L, 4)) req.body = std::string(hostsync::check_view(L, 4));
-    return req;
-}
-
-int push_response(lua_State* L, bool ok, const http::ClientResponse& res, const std::string& err) {
-    if (!ok) return hostsync::push_fail(L, err);
+    http::ClientOptions opts = client_options(L, 5);
+    http::ClientResponse res;
+    std::string err;
+    if (!http::request(std::move(req), opts, res, err)) return hostsync::push_fail(L, err);
     lua_pushinteger(L, res.status);
     http::push_header_table(L, res.headers);
     lua_pushlstring(L, res.body.data(), res.body.size());
     lua_pushinteger(L, res.attempts);
     return 4;
 }
-
-// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify, idempotent)
-//   -> status, headers, body, attempts | nil, err
-int l_request(lua_State* L) {
-    http::ClientRequest req = request_from(L);
-    http::ClientOptions opts = client_options(L, 5);
-    http::ClientResponse res;
-    std::string err;
-    bool ok = http::request(std::move(req), opts, res, err);
-    return push_response(L, ok, res, err);
-}
-
-// A request running on its own thread (http.start): the caller goes on with its work and
-// collects the answer with wait(). No Lua runs on that thread.
-struct PendingRequest {
-    std::thread worker;
-    bool ok = false;
-    http::ClientResponse res;
-    std::string err;
-    ~PendingRequest() {
-        if (worker.joinable()) worker.join();
-    }
-};
-const char kPendingMeta[] = "hostsync.http.pending";
-
-// Same arguments as l_request -> a pending request
-int l_start(lua_State* L) {
-    http::ClientRequest req = request_from(L);
-    http::ClientOptions opts = client_options(L, 5);
-    auto* p = hostsync::lua_object::new_object<PendingRequest>(L, kPendingMeta);
-    p->worker = std::thread([p, req = std::move(req), opts]() mutable {
-        p->ok = http::request(std::move(req), opts, p->res, p->err);
-    });
-    return 1;
-}
-
-// pending:wait() -> what http.request returns; waiting again returns it again.
-int l_wait(lua_State* L) {
-    auto* p = hostsync::lua_object::check_object<PendingRequest>(L, kPendingMeta);
-    if (p->worker.joinable()) p->worker.join();
-    return push_response(L, p->ok, p->res, p->err);
-}
-
-int l_pending_gc(lua_State* L) { return hostsync::lua_object::gc_object<PendingRequest>(L, kPendingMeta); }
 
 // (url, headers, timeout, ca_file|nil, verify, on_event(id, event, data) -> keep_going)
 //   -> "ended"|"stopped", last_id, retry_ms|nil        the server closed / on_event said stop
@@ -228,17 +183,11 @@ int l_serve(lua_State* L) {
 int hostsync_raw_http(lua_State* L) {
     const luaL_Reg fns[] = {
         {"request", guarded<l_request>},
-        {"start", guarded<l_start>},
-        {"wait", guarded<l_wait>},
         {"sse_connect", guarded<l_sse_connect>},
         {"serve", guarded<l_serve>},
         {nullptr, nullptr},
     };
     lua_newtable(L);
     luaL_register(L, nullptr, fns);
-    luaL_newmetatable(L, kPendingMeta);
-    lua_pushcfunction(L, guarded<l_pending_gc>);
-    lua_setfield(L, -2, "__gc");
-    lua_setfield(L, -2, "pending_mt");
     return 1;
 }

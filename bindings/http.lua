@@ -21,33 +21,31 @@ local M = {}
 
 -- Shared option checks -----------------------------------------------------------------
 
--- `level` (default 3: the caller of the function that checks) is where an error points.
-local function check_keys(t, known, usage, level)
+local function check_keys(t, known, usage)
   for k in pairs(t) do
-    if not known[k] then error(usage .. ": unknown option '" .. tostring(k) .. "'", level or 3) end
+    if not known[k] then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
   end
 end
 
-local function check_headers(h, usage, level)
-  level = level or 3
+local function check_headers(h, usage)
   if h == nil then return {} end
-  if type(h) ~= "table" then error(usage .. ": headers must be a table of name = value", level) end
+  if type(h) ~= "table" then error(usage .. ": headers must be a table of name = value", 3) end
   local out = {}
   for k, v in pairs(h) do
     if type(k) ~= "string" or (type(v) ~= "string" and type(v) ~= "number") then
-      error(usage .. ": headers must map names (strings) to string values", level)
+      error(usage .. ": headers must map names (strings) to string values", 3)
     end
     if k:find("[\r\n:]") or tostring(v):find("[\r\n]") then
-      error(usage .. ": header '" .. k .. "' contains a line break or colon", level)
+      error(usage .. ": header '" .. k .. "' contains a line break or colon", 3)
     end
     out[k] = tostring(v)
   end
   return out
 end
 
-local function check_number(v, name, usage, min, level)
+local function check_number(v, name, usage, min)
   if v ~= nil and (type(v) ~= "number" or v ~= v or v < (min or 0)) then
-    error(usage .. ": " .. name .. " must be a number >= " .. (min or 0), level or 3)
+    error(usage .. ": " .. name .. " must be a number >= " .. (min or 0), 3)
   end
 end
 
@@ -63,56 +61,37 @@ local request_keys = { method = true, url = true, headers = true, body = true, t
   retries = true, backoff = true, ca_file = true, verify = true, idempotent = true }
 local idempotent = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true, TRACE = true }
 
--- The checked arguments of a request, in the order raw.request and raw.start take them.
-local function request_args(opts, usage)
-  -- Errors point at the line that called http.request / http.start: level 3 from here,
-  -- level 4 from the check_* helpers.
-  if type(opts) ~= "table" then error(usage, 3) end
-  check_keys(opts, request_keys, usage, 4)
+-- http.request{method=, url=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=,
+--              idempotent=}  -> {status=, headers=, body=, attempts=} | nil, err
+function M.request(opts)
+  local usage = "Usage: http.request{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=, idempotent=}"
+  if type(opts) ~= "table" then error(usage, 2) end
+  check_keys(opts, request_keys, usage)
   if type(opts.url) ~= "string" or not opts.url:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
-    error(usage .. ": url must be an http:// or https:// URL", 3)
+    error(usage .. ": url must be an http:// or https:// URL", 2)
   end
   local method = opts.method or "GET"
   if type(method) ~= "string" or not method:match("^[A-Z]+$") then
-    error(usage .. ": method must be an upper-case token such as GET", 3)
+    error(usage .. ": method must be an upper-case token such as GET", 2)
   end
-  local headers = check_headers(opts.headers, usage, 4)
-  if opts.body ~= nil and type(opts.body) ~= "string" then error(usage .. ": body must be a string", 3) end
-  check_number(opts.timeout, "timeout", usage, 0.001, 4)
-  check_number(opts.backoff, "backoff", usage, nil, 4)
-  if opts.idempotent ~= nil and type(opts.idempotent) ~= "boolean" then error(usage .. ": idempotent must be a boolean", 3) end
+  local headers = check_headers(opts.headers, usage)
+  if opts.body ~= nil and type(opts.body) ~= "string" then error(usage .. ": body must be a string", 2) end
+  check_number(opts.timeout, "timeout", usage, 0.001)
+  check_number(opts.backoff, "backoff", usage)
+  if opts.idempotent ~= nil and type(opts.idempotent) ~= "boolean" then error(usage .. ": idempotent must be a boolean", 2) end
   local replay_safe = opts.idempotent == true or idempotent[method] == true
   local retries = opts.retries
   if retries == nil then retries = replay_safe and 2 or 0 end
   if type(retries) ~= "number" or retries < 0 or retries ~= floor(retries) or retries > 100 then
-    error(usage .. ": retries must be an integer 0..100", 3)
+    error(usage .. ": retries must be an integer 0..100", 2)
   end
-  if opts.ca_file ~= nil and type(opts.ca_file) ~= "string" then error(usage .. ": ca_file must be a path", 3) end
-  if opts.verify ~= nil and type(opts.verify) ~= "boolean" then error(usage .. ": verify must be a boolean", 3) end
-  return method, opts.url, headers, opts.body, opts.timeout or 30, retries, opts.backoff or 0.2, opts.ca_file,
-    opts.verify ~= false, replay_safe
-end
-
-local function response(status, rheaders, body, attempts)
+  if opts.ca_file ~= nil and type(opts.ca_file) ~= "string" then error(usage .. ": ca_file must be a path", 2) end
+  if opts.verify ~= nil and type(opts.verify) ~= "boolean" then error(usage .. ": verify must be a boolean", 2) end
+  local status, rheaders, body, attempts = raw.request(method, opts.url, headers, opts.body,
+    opts.timeout or 30, retries, opts.backoff or 0.2, opts.ca_file, opts.verify ~= false, replay_safe)
   if status == nil then return nil, rheaders end
   return { status = status, headers = rheaders, body = body, attempts = attempts }
 end
-
--- http.request{method=, url=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=,
---              idempotent=}  -> {status=, headers=, body=, attempts=} | nil, err
-local REQUEST_USAGE = "Usage: http.request{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=, idempotent=}"
-function M.request(opts)
-  return response(raw.request(request_args(opts, REQUEST_USAGE)))
-end
-
--- http.start{...the options of http.request...} -> pending: the request runs on its own
--- thread while the caller goes on; pending:wait() returns what http.request would have.
-local START_USAGE = "Usage: http.start{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=, idempotent=}"
-function M.start(opts)
-  return raw.start(request_args(opts, START_USAGE))
-end
-raw.pending_mt.__index = { wait = function(self) return response(raw.wait(self)) end }
-raw.pending_mt.__metatable = "hostsync.http.pending"
 
 local function merged(opts, extra, usage)
   if opts ~= nil and type(opts) ~= "table" then error(usage .. ": options must be a table", 3) end

@@ -5,18 +5,16 @@ Last-Event-ID against hostsync's own server.
 """
 import http.server
 import json
-import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from harness import main, HOSTSYNC
+from harness import main
 from http_support import Server, run_lua
 from ports import RefusingPort
-from waiting import HANG_GUARD, wait_until
+from waiting import HANG_GUARD
 
 
 class Scripted(http.server.BaseHTTPRequestHandler):
@@ -130,38 +128,6 @@ class HttpClientTest(unittest.TestCase):
         out = self.request(url=base + "/r", method="POST", body="x", backoff=0.01, retries=3)
         self.assertIn("closed before a complete response", out["err"])
         self.assertEqual(len(h.seen), 1, "a plain POST is not replayed")
-
-    def test_start_returns_at_once_and_wait_collects_the_answer(self):
-        """http.start sends on its own thread: the script goes on while the server still
-        holds its answer (released only after the script said it went on)."""
-        answer = threading.Event()
-        self.addCleanup(answer.set)
-        base, h = scripted_server(self, [(201, {"X-A": "1"}, b"held", answer)])
-        script = os.path.join(self.tmp, "start.lua")
-        with open(script, "w") as f:
-            f.write('''
-local http = require "hostsync.http"
-local p = http.start{ method = "POST", url = arg[1], body = "payload", idempotent = true }
-io.write("going on\\n"); io.flush()
-local res, err = p:wait()
-local again = p:wait()
-print(res.status, res.body, res.headers["x-a"], again.status, tostring(err))
-local down = http.start{ url = arg[2], retries = 0 }
-print(select(2, down:wait()))
-''')
-        down = RefusingPort(self)
-        proc = subprocess.Popen([HOSTSYNC, "run", script, base + "/r", down.url + "/x"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        self.assertEqual(proc.stdout.readline(), b"going on\n")
-        wait_until(lambda: len(h.seen) == 1, "the request to reach the server, whose answer is held")
-        self.assertIsNone(proc.poll(), "the script waits for the held answer")
-        answer.set()
-        out, err = proc.communicate(timeout=HANG_GUARD)
-        self.assertEqual(proc.returncode, 0, err)
-        lines = out.decode().splitlines()
-        self.assertEqual(lines[0], "201\theld\t1\t201\tnil")
-        self.assertEqual(lines[1], f"connect 127.0.0.1:{down.port}: Connection refused")
-        self.assertEqual(h.seen[0][3], b"payload")
 
     def test_429_honours_retry_after(self):
         base, h = scripted_server(self, [(429, {"Retry-After": "1"}, b"slow down", 0), (200, {}, b"ok", 0)])
