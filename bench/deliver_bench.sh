@@ -28,7 +28,7 @@ die() { echo "deliver_bench: $*" >&2; exit 2; }
 [[ -x $HOSTSYNC ]] || die "no hostsync binary at $HOSTSYNC"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) is needed"
 if [[ ! -x $SINK || $REPO/bench/deliver_sink.cpp -nt $SINK ]]; then
-    c++ -O2 -std=c++17 -Wall -Wextra -o "$SINK" "$REPO/bench/deliver_sink.cpp" -lcrypto || die "cannot build the sink"
+    c++ -O2 -std=c++17 -Wall -Wextra -pthread -o "$SINK" "$REPO/bench/deliver_sink.cpp" -lcrypto || die "cannot build the sink"
 fi
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -60,6 +60,9 @@ one() {
         /usr/bin/time -f '%e %U %S %M' -o "$LOG/$side-$run.time" \
             "$PY" "$REPO/bench/deliver_reference.py" --root "$ROOT" --to "$url" --batch "$BATCH" > "$LOG/$side-$run.out" 2>&1 || rc=$?
     fi
+    # The sink hashes on a second thread: wait until it has logged every body.
+    exec 3<> "/dev/tcp/127.0.0.1/$port" && printf 'GET /drain HTTP/1.1\r\nConnection: close\r\n\r\n' >&3 \
+        && head -c 1 <&3 > /dev/null; exec 3>&-
     kill "$sink_pid"; wait "$sink_pid" 2>/dev/null
     (( rc == 0 )) || { echo "   $side failed:"; sed 's/^/   | /' "$LOG/$side-$run.out"; status=1; }
     read -r wall user sys rss < <(tail -n 1 "$LOG/$side-$run.time")

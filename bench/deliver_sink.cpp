@@ -2,19 +2,26 @@
 // reads each request (headers, then Content-Length bytes of body), answers 200 "{}" at
 // once, and appends "<sha256 of the body> <bytes>" to a log, so that two senders can be
 // shown to have sent byte-identical batches. One connection at a time, keep-alive or
-// not: it must cost the senders nothing, so it is C++ on plain sockets.
+// not: it must cost the senders as little as possible, so it is C++ on plain sockets,
+// reuses its buffers, and hashes on a second thread after it has answered.
 //
 //   deliver_sink PORT LOG      (PORT 0: the kernel picks; "listening on PORT" on stderr)
+//   GET /drain                 answered once every body received so far is in the log
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 #include <strings.h>
 
 namespace {
@@ -40,7 +47,55 @@ std::string sha256_hex(const char* data, std::size_t n) {
     return out;
 }
 
-void serve_connection(int fd, FILE* log, std::string& buf) {
+// Bodies waiting to be hashed and logged, in arrival order; at most kMaxQueued.
+struct HashQueue {
+    static constexpr std::size_t kMaxQueued = 16;
+    std::mutex m;
+    std::condition_variable cv;
+    std::deque<std::string> bodies;
+    std::vector<std::string> spare;
+    bool busy = false;
+
+    // Waits until every body received so far is logged.
+    void drain() {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return bodies.empty() && !busy; });
+    }
+
+    void push(const char* data, std::size_t n) {
+        std::unique_lock<std::mutex> lock(m);
+        cv.wait(lock, [&] { return bodies.size() < kMaxQueued; });
+        std::string b;
+        if (!spare.empty()) {
+            b = std::move(spare.back());
+            spare.pop_back();
+        }
+        b.assign(data, n);
+        bodies.push_back(std::move(b));
+        cv.notify_all();
+    }
+
+    void run(FILE* log) {
+        for (;;) {
+            std::string b;
+            {
+                std::unique_lock<std::mutex> lock(m);
+                cv.wait(lock, [&] { return !bodies.empty(); });
+                b = std::move(bodies.front());
+                bodies.pop_front();
+                busy = true;
+            }
+            std::fprintf(log, "%s %zu\n", sha256_hex(b.data(), b.size()).c_str(), b.size());
+            std::fflush(log);
+            std::lock_guard<std::mutex> lock(m);
+            spare.push_back(std::move(b));
+            busy = false;
+            cv.notify_all();
+        }
+    }
+};
+
+void serve_connection(int fd, HashQueue& hashes, std::string& buf) {
     buf.clear();  // keeps its capacity: no new memory (and no page faults) per request
     for (;;) {
         std::size_t head_end;
@@ -55,8 +110,8 @@ void serve_connection(int fd, FILE* log, std::string& buf) {
         std::size_t total = head_end + 4 + length;
         while (buf.size() < total)
             if (!read_more(fd, buf)) return;
-        std::fprintf(log, "%s %zu\n", sha256_hex(buf.data() + head_end + 4, length).c_str(), length);
-        std::fflush(log);
+        if (buf.compare(0, 11, "GET /drain ") == 0) hashes.drain();  // the bench asks before it compares logs
+        else hashes.push(buf.data() + head_end + 4, length);
         static const char kAnswer[] =
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
         if (::send(fd, kAnswer, sizeof kAnswer - 1, MSG_NOSIGNAL) < 0) return;
@@ -88,11 +143,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "listening on %d\n", ntohs(addr.sin_port));
     std::string buf;
     buf.reserve(64 << 20);
+    HashQueue hashes;
+    std::thread([&] { hashes.run(log); }).detach();
     for (;;) {
         int fd = ::accept(srv, nullptr, nullptr);
         if (fd < 0) continue;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        serve_connection(fd, log, buf);
+        serve_connection(fd, hashes, buf);
         ::close(fd);
     }
 }
