@@ -136,8 +136,37 @@ bool scan_canonical_string(std::string_view s, std::size_t& pos, std::string& de
 
 }  // namespace
 
-bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::string& why) {
+namespace {
+
+// The fast path for the common case: an object with exactly the keys of the previous
+// one (a CSV row has the header's). The cached keys (raw text, quotes included) were
+// checked, in this order, when they were seen first, so a key that is byte for byte the
+// same needs no second look. False (pos unchanged) when anything differs: the caller
+// then checks the object in full.
+bool scan_with_known_keys(std::string_view s, std::size_t& pos, const std::vector<std::string>& keys) {
+    if (keys.empty()) return false;
+    std::size_t p = pos + 1;  // after '{'
+    std::string value, why;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        const std::string& k = keys[i];
+        if (s.compare(p, k.size(), k) != 0 || p + k.size() >= s.size() || s[p + k.size()] != ':') return false;
+        p += k.size() + 1;
+        bool escaped = false;
+        if (!scan_canonical_string(s, p, value, escaped, why)) return false;
+        char want = i + 1 < keys.size() ? ',' : '}';
+        if (p >= s.size() || s[p] != want) return false;
+        ++p;
+    }
+    pos = p;
+    return true;
+}
+
+}  // namespace
+
+bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::string& why,
+                                  std::vector<std::string>* known_keys) {
     if (pos >= s.size() || s[pos] != '{') return (why = "expected '{'", false);
+    if (known_keys && scan_with_known_keys(s, pos, *known_keys)) return true;
     ++pos;
     if (pos < s.size() && s[pos] == '}') return ++pos, true;
     // The previous key: a view into s, or into one of two buffers when it had escapes
@@ -146,10 +175,12 @@ bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::str
     int spare = 0;
     std::string_view prev;
     bool have_prev = false;
+    std::vector<std::string_view> raw_keys;
     for (;;) {
         std::size_t key_at = pos;
         bool escaped = false;
         if (!scan_canonical_string(s, pos, keys[spare], escaped, why)) return false;
+        raw_keys.push_back(s.substr(key_at, pos - key_at));
         std::string_view this_key = s.substr(key_at + 1, pos - key_at - 2);
         if (escaped) {
             this_key = keys[spare];
@@ -172,7 +203,11 @@ bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::str
             ++pos;
             continue;
         }
-        if (pos < s.size() && s[pos] == '}') return ++pos, true;
+        if (pos < s.size() && s[pos] == '}') {
+            ++pos;
+            if (known_keys) known_keys->assign(raw_keys.begin(), raw_keys.end());
+            return true;
+        }
         return (why = "expected ',' or '}'", false);
     }
 }
@@ -212,7 +247,7 @@ bool LinePattern::match(std::string_view line, std::string& why, std::size_t& at
             }
             case MatchSlot::string_object: {
                 std::string err;
-                if (!scan_canonical_string_object(line, pos, err)) {
+                if (!scan_canonical_string_object(line, pos, err, &known_keys_)) {
                     at = pos;
                     why = p.text + " is not a canonical JSON object of strings: " + err + " at " + excerpt(line, pos);
                     return false;
@@ -240,10 +275,14 @@ bool LinePattern::match(std::string_view line, std::string& why, std::size_t& at
             }
             case MatchSlot::iso_time: {
                 while (pos < line.size() && kTimeChars.plain[static_cast<unsigned char>(line[pos])]) ++pos;
+                // Times repeat from line to line (a second's worth of packets): one
+                // that is the last good one again needs no second parse.
+                std::string_view text = line.substr(begin, pos - begin);
+                if (text == last_time_) break;
                 double t = 0;
                 std::string err;
-                if (!clock::parse_iso(line.substr(begin, pos - begin), t, err))
-                    return fail(p.text + " is not an ISO 8601 time: " + err);
+                if (!clock::parse_iso(text, t, err)) return fail(p.text + " is not an ISO 8601 time: " + err);
+                last_time_.assign(text);
                 break;
             }
         }

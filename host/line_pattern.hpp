@@ -46,11 +46,16 @@ private:
     std::vector<Part> parts_;
     std::uint64_t counter_ = 1;
     std::uint64_t after_ = 0;
+    std::vector<std::string> known_keys_;  // the last string_object's keys, checked
+    std::string last_time_;                // the last iso_time that parsed
 };
 
 // Checks that s[pos..] starts with a JSON object of strings in RFC 8785 canonical form
 // (members sorted by UTF-16 code units, no whitespace, strings escaped exactly as JCS
 // says, valid UTF-8) and moves pos past it. False with `why` and pos at the problem.
-bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::string& why);
+// With `known_keys`, an object whose keys are those (raw text, as the last call left
+// them there) is checked faster, and after an object with other keys they are replaced.
+bool scan_canonical_string_object(std::string_view s, std::size_t& pos, std::string& why,
+                                  std::vector<std::string>* known_keys = nullptr);
 
 }  // namespace hostsync
