@@ -8,7 +8,7 @@
 # CACHE (cold|warm; default cold when /proc/sys/vm/drop_caches is writable, else warm).
 #
 # Steps, all in one run: generate index.csv once; (a) full hostsync run on root A;
-# (a2) hostsync verify of A's outbox (cold cache for the packets when possible);
+# (a2) hostsync verify of A's outbox (cold cache for the packets when possible), then again warm;
 # (b) full Python reference run on root B; compare the two outboxes packet by packet;
 # (c) hostsync reruns with nothing new; (d) append 1% more records and time an incremental
 # hostsync run; verify A's outbox with tests/e2e/reference_verify.py --csv; print a table.
@@ -109,6 +109,7 @@ if (( hs_ok )); then
     echo "== (a2) hostsync verify of the full run's outbox"
     prepare_full_run "$A/$OUTBOX_REL/$(ls "$A/$OUTBOX_REL" | grep -m1 '^sync_')"
     timed hs_verify "$HOSTSYNC" run phase2.lua --root "$A" --quiet verify || status=1
+    timed hs_verify_warm "$HOSTSYNC" run phase2.lua --root "$A" --quiet verify || status=1
 fi
 
 # --- (b) Python reference, full first run ------------------------------------------------
@@ -200,6 +201,8 @@ printf '%-36s %14s %14s\n' "full run, peak RSS" "${M_hs_full:-?} KB" "${M_py_ful
 if (( hs_ok )); then
     printf '%-36s %14s\n' "verify of the full run, wall" "$(fmt_t "${T_hs_verify:-}")"
     printf '%-36s %14s\n' "verify, CPU user+sys" "${C_hs_verify:-?} s"
+    printf '%-36s %14s\n' "verify again (warm cache), wall" "$(fmt_t "${T_hs_verify_warm:-}")"
+    printf '%-36s %14s\n' "verify again, CPU user+sys" "${C_hs_verify_warm:-?} s"
     printf '%-36s %14s\n' "verify, peak RSS" "${M_hs_verify:-?} KB"
     [[ -n ${T_hs_verify:-} ]] && printf '%-36s %14s\n' "verify / full run (wall)" "$(calc '%.2f' "$T_hs_verify / ($T_hs_full > 0 ? $T_hs_full : 0.01)")"
     printf '%-36s %14s\n' "rerun, nothing new (mean)" "$RERUN_MEAN s"
