@@ -8,6 +8,7 @@
 # CACHE (cold|warm; default cold when /proc/sys/vm/drop_caches is writable, else warm).
 #
 # Steps, all in one run: generate index.csv once; (a) full hostsync run on root A;
+# (a2) hostsync verify of A's outbox (cold cache for the packets when possible), then again warm;
 # (b) full Python reference run on root B; compare the two outboxes packet by packet;
 # (c) hostsync reruns with nothing new; (d) append 1% more records and time an incremental
 # hostsync run; verify A's outbox with tests/e2e/reference_verify.py --csv; print a table.
@@ -103,6 +104,14 @@ prepare_full_run "$A/$INDEX_REL"
 hs_ok=1
 timed hs_full "$HOSTSYNC" run phase2.lua --root "$A" --quiet || { hs_ok=0; status=1; }
 
+# --- (a2) hostsync verify of what the full run wrote ------------------------------------------
+if (( hs_ok )); then
+    echo "== (a2) hostsync verify of the full run's outbox"
+    prepare_full_run "$A/$OUTBOX_REL/$(ls "$A/$OUTBOX_REL" | grep -m1 '^sync_')"
+    timed hs_verify "$HOSTSYNC" run phase2.lua --root "$A" --quiet verify || status=1
+    timed hs_verify_warm "$HOSTSYNC" run phase2.lua --root "$A" --quiet verify || status=1
+fi
+
 # --- (b) Python reference, full first run ------------------------------------------------
 echo "== (b) Python reference full run"
 prepare_full_run "$B/$INDEX_REL"
@@ -190,6 +199,12 @@ fi
 printf '%-36s %14s %14s\n' "full run, CPU user+sys" "${C_hs_full:-?} s" "${C_py_full:-?} s"
 printf '%-36s %14s %14s\n' "full run, peak RSS" "${M_hs_full:-?} KB" "${M_py_full:-?} KB"
 if (( hs_ok )); then
+    printf '%-36s %14s\n' "verify of the full run, wall" "$(fmt_t "${T_hs_verify:-}")"
+    printf '%-36s %14s\n' "verify, CPU user+sys" "${C_hs_verify:-?} s"
+    printf '%-36s %14s\n' "verify again (warm cache), wall" "$(fmt_t "${T_hs_verify_warm:-}")"
+    printf '%-36s %14s\n' "verify again, CPU user+sys" "${C_hs_verify_warm:-?} s"
+    printf '%-36s %14s\n' "verify, peak RSS" "${M_hs_verify:-?} KB"
+    [[ -n ${T_hs_verify:-} ]] && printf '%-36s %14s\n' "verify / full run (wall)" "$(calc '%.2f' "$T_hs_verify / ($T_hs_full > 0 ? $T_hs_full : 0.01)")"
     printf '%-36s %14s\n' "rerun, nothing new (mean)" "$RERUN_MEAN s"
     printf '%-36s %14s\n' "rerun / full run" "$(calc '%.2f%%' "100 * $RERUN_MEAN / ($T_hs_full > 0 ? $T_hs_full : 0.01)")"
     printf '%-36s %14s\n' "rerun, peak RSS" "${M_hs_rerun:-?} KB"

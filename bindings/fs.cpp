@@ -14,6 +14,10 @@
 #include "host/fs_appender.hpp"
 #include "host/fs_confine.hpp"
 #include "host/fs_line_reader.hpp"
+#include "host/fs_line_match.hpp"
+#include "host/fs_line_render.hpp"
+#include "host/line_pattern.hpp"
+#include "host/line_template.hpp"
 #include "host/fs_lock.hpp"
 #include "host/fs_ops.hpp"
 #include "host/fs_read.hpp"
@@ -37,6 +41,8 @@ namespace fs = hostsync::fs;
 const char kAppenderMeta[] = "hostsync.fs.appender";
 const char kLockMeta[] = "hostsync.fs.lock";
 const char kReaderMeta[] = "hostsync.fs.line_reader";
+const char kTemplateMeta[] = "hostsync.fs.line_template";
+const char kPatternMeta[] = "hostsync.fs.line_pattern";
 
 std::string check_string(lua_State* L, int idx) { return std::string(hostsync::check_view(L, idx)); }
 
@@ -186,9 +192,10 @@ int l_appender_as_sink(lua_State* L) {
 int l_lock(lua_State* L) {
     std::string path = check_string(L, 1);
     double wait = luaL_optnumber(L, 2, 0);
+    bool shared = lua_toboolean(L, 3);
     auto* lock = new_object<fs::FileLock>(L, kLockMeta);
     std::string err;
-    if (!lock->acquire(path, wait, err)) return push_fail(L, err);
+    if (!lock->acquire(path, wait, err, shared)) return push_fail(L, err);
     return 1;
 }
 
@@ -269,6 +276,12 @@ int l_mkdtemp(lua_State* L) {
     return push_string(L, out);
 }
 
+int l_realpath(lua_State* L) {
+    std::string out, err;
+    if (!fs::realpath(check_string(L, 1), out, err)) return push_fail(L, err);
+    return push_string(L, out);
+}
+
 int l_isatty(lua_State* L) {
     lua_pushboolean(L, fs::isatty(static_cast<int>(luaL_checkinteger(L, 1))));
     return 1;
@@ -285,9 +298,156 @@ int l_confine(lua_State* L) {
 int l_line_reader(lua_State* L) {
     std::string path = check_string(L, 1);
     std::uint64_t offset = static_cast<std::uint64_t>(luaL_optnumber(L, 2, 0));
+    std::uint64_t line_no = static_cast<std::uint64_t>(luaL_optnumber(L, 3, 0));
     auto* r = new_object<fs::LineReader>(L, kReaderMeta);
     std::string err;
-    if (!r->open(path, offset, err)) return push_fail(L, err);
+    if (!r->open(path, offset, err, line_no)) return push_fail(L, err);
+    if (lua_toboolean(L, 4)) r->hash_reads();
+    return 1;
+}
+
+int l_reader_sha256_hex(lua_State* L) {
+    return push_string(L, check_object<fs::LineReader>(L, kReaderMeta)->sha256_hex());
+}
+
+// raw.line_pattern(parts, counter, after) -> pattern. parts: strings (literal text) and
+// {match = kind, name = name}; fs.lua has checked the shape and the kinds.
+int l_line_pattern(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    auto* pat = new_object<hostsync::LinePattern>(L, kPatternMeta);
+    pat->reset(static_cast<std::uint64_t>(luaL_checknumber(L, 2)), static_cast<std::uint64_t>(luaL_checknumber(L, 3)));
+    static const struct {
+        const char* name;
+        hostsync::MatchSlot slot;
+    } kKinds[] = {
+        {"counter", hostsync::MatchSlot::counter},         {"increasing", hostsync::MatchSlot::increasing},
+        {"string_object", hostsync::MatchSlot::string_object}, {"object_sha256", hostsync::MatchSlot::object_sha256},
+        {"iso_time", hostsync::MatchSlot::iso_time},           {"string", hostsync::MatchSlot::string},
+    };
+    const int n = static_cast<int>(lua_objlen(L, 1));
+    for (int i = 1; i <= n; ++i) {
+        lua_rawgeti(L, 1, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            pat->add_literal(hostsync::check_view(L, -1));
+        } else {
+            lua_getfield(L, -1, "match");
+            lua_getfield(L, -2, "name");
+            std::string_view kind = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";
+            std::string name = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+            bool found = false;
+            for (const auto& k : kKinds) {
+                if (kind == k.name) {
+                    pat->add_slot(k.slot, name);
+                    found = true;
+                }
+            }
+            if (!found) throw hostsync::UsageError("Usage: fs.line_pattern: part " + std::to_string(i) + " is not a match kind");
+            lua_pop(L, 2);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int l_line_pattern_gc(lua_State* L) { return gc_object<hostsync::LinePattern>(L, kPatternMeta); }
+
+int l_pattern_counter(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<hostsync::LinePattern>(L, kPatternMeta)->counter()));
+    return 1;
+}
+
+int l_pattern_after(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<hostsync::LinePattern>(L, kPatternMeta)->after()));
+    return 1;
+}
+
+// r:match(pattern, max_lines) -> count, "end" | "limit" | "mismatch" [, {line_no, offset, at, reason}]
+//   | nil, err
+int l_reader_match(lua_State* L) {
+    auto* r = check_object<fs::LineReader>(L, kReaderMeta);
+    if (!r->is_open()) throw hostsync::UsageError("Usage: r:match() on a closed line reader");
+    auto* pat = hostsync::lua_object::check_slot<hostsync::LinePattern>(L, 2, kPatternMeta);
+    std::size_t max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
+    fs::MatchResult res;
+    std::string err;
+    if (!fs::match_lines(*r, *pat, max_lines, res, err)) return push_fail(L, err);
+    lua_pushnumber(L, static_cast<lua_Number>(res.lines));
+    if (res.mismatch) {
+        lua_pushliteral(L, "mismatch");
+        lua_createtable(L, 0, 4);
+        lua_pushnumber(L, static_cast<lua_Number>(res.line_no));
+        lua_setfield(L, -2, "line_no");
+        lua_pushnumber(L, static_cast<lua_Number>(res.offset));
+        lua_setfield(L, -2, "offset");
+        lua_pushnumber(L, static_cast<lua_Number>(res.at));
+        lua_setfield(L, -2, "at");
+        lua_pushlstring(L, res.why.data(), res.why.size());
+        lua_setfield(L, -2, "reason");
+        return 3;
+    }
+    if (max_lines != 0 && res.lines == max_lines) lua_pushliteral(L, "limit");
+    else lua_pushliteral(L, "end");
+    return 2;
+}
+
+// raw.line_template(parts) -> template. parts: strings (literal text) and {slot = name};
+// fs.lua has checked the shape; the names are fs's: text, text_sha256, line_no, offset.
+int l_line_template(lua_State* L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    auto* tpl = new_object<hostsync::LineTemplate>(L, kTemplateMeta);
+    const int n = static_cast<int>(lua_objlen(L, 1));
+    for (int i = 1; i <= n; ++i) {
+        lua_rawgeti(L, 1, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            tpl->add_literal(hostsync::check_view(L, -1));
+        } else {
+            lua_getfield(L, -1, "slot");
+            std::string_view name = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+            // A text line is the template's record: its text is `row`.
+            if (name == "text") tpl->add_slot(hostsync::LineSlot::row);
+            else if (name == "text_sha256") tpl->add_slot(hostsync::LineSlot::row_sha256);
+            else if (name == "line_no") tpl->add_slot(hostsync::LineSlot::line_no);
+            else if (name == "offset") tpl->add_slot(hostsync::LineSlot::offset);
+            else throw hostsync::UsageError("Usage: fs.line_template: part " + std::to_string(i) + " is not a slot");
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int l_line_template_gc(lua_State* L) { return gc_object<hostsync::LineTemplate>(L, kTemplateMeta); }
+
+// r:render(template, max_lines, max_bytes, separator)
+//   -> text, count, last_start, last_sha256 | nil (no complete line left) | nil, err
+int l_reader_render(lua_State* L) {
+    auto* r = check_object<fs::LineReader>(L, kReaderMeta);
+    if (!r->is_open()) throw hostsync::UsageError("Usage: r:render() on a closed line reader");
+    auto* tpl = hostsync::lua_object::check_slot<hostsync::LineTemplate>(L, 2, kTemplateMeta);
+    fs::RenderLimits limits;
+    limits.max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
+    limits.max_bytes = static_cast<std::size_t>(luaL_optnumber(L, 4, 0));
+    limits.separator = lua_isstring(L, 5) ? hostsync::check_view(L, 5) : std::string_view();
+    // One buffer per thread, kept between calls: a batch of a few hundred KB is then
+    // written into memory that is already mapped, instead of growing a new string each time.
+    thread_local std::string out;
+    out.clear();
+    std::string err;
+    fs::RenderResult res;
+    if (!fs::render_lines(*r, *tpl, limits, out, res, err)) return push_fail(L, err);
+    if (res.lines == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlstring(L, out.data(), out.size());
+    lua_pushnumber(L, static_cast<lua_Number>(res.lines));
+    lua_pushnumber(L, static_cast<lua_Number>(res.last_start));
+    lua_pushlstring(L, res.last_sha256.data(), res.last_sha256.size());
+    return 4;
+}
+
+int l_reader_line_no(lua_State* L) {
+    lua_pushnumber(L, static_cast<lua_Number>(check_object<fs::LineReader>(L, kReaderMeta)->line_no()));
     return 1;
 }
 
@@ -491,6 +651,7 @@ int hostsync_raw_fs(lua_State* L) {
         {"rename", guarded<l_rename>},
         {"fsync_dir", guarded<l_path_op<fs::fsync_dir>>},
         {"mkdtemp", guarded<l_mkdtemp>},
+        {"realpath", guarded<l_realpath>},
         {"isatty", guarded<l_isatty>},
         {"confine", guarded<l_confine>},
         {"line_reader", guarded<l_line_reader>},
@@ -499,6 +660,14 @@ int hostsync_raw_fs(lua_State* L) {
         {"reader_offset", guarded<l_reader_offset>},
         {"reader_partial_bytes", guarded<l_reader_partial_bytes>},
         {"reader_close", guarded<l_reader_close>},
+        {"reader_render", guarded<l_reader_render>},
+        {"reader_match", guarded<l_reader_match>},
+        {"reader_sha256_hex", guarded<l_reader_sha256_hex>},
+        {"line_pattern", guarded<l_line_pattern>},
+        {"pattern_counter", guarded<l_pattern_counter>},
+        {"pattern_after", guarded<l_pattern_after>},
+        {"reader_line_no", guarded<l_reader_line_no>},
+        {"line_template", guarded<l_line_template>},
         {nullptr, nullptr},
     };
     lua_newtable(L);
@@ -511,5 +680,7 @@ int hostsync_raw_fs(lua_State* L) {
     register_safe(L);
     new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
     new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
+    new_meta(L, kTemplateMeta, guarded<l_line_template_gc>, "template_mt");
+    new_meta(L, kPatternMeta, guarded<l_line_pattern_gc>, "pattern_mt");
     return 1;
 }

@@ -110,22 +110,36 @@ raw.lock_mt.__tostring = function(l) return "hostsync.fs.lock (" .. (raw.lock_he
 raw.lock_mt.__metatable = "hostsync.fs.lock"
 
 function M.lock(path, opts)
-  local usage = "Usage: fs.lock(path [, {wait=seconds}])"
+  local usage = "Usage: fs.lock(path [, {wait=seconds, shared=bool}])"
   check_path(path, usage)
-  opts = check_opts(opts, { wait = "number" }, usage)
+  opts = check_opts(opts, { wait = "number", shared = "boolean" }, usage)
   local wait = opts.wait or 0
   if not (wait >= 0 and wait < math.huge) then error(usage .. ": wait must be >= 0 and finite", 2) end
-  return raw.lock(path, wait)
+  return raw.lock(path, wait, opts.shared == true)
 end
 
 -- Line reader --------------------------------------------------------------------
 
 local reader = {
+  sha256_hex = raw.reader_sha256_hex,
   next = raw.reader_next,
   offset = raw.reader_offset,
+  line_no = raw.reader_line_no,
   partial_bytes = raw.reader_partial_bytes,
   close = raw.reader_close,
 }
+
+-- r:render(template [, {limit=, max_bytes=, separator=}])
+--   -> text, count, last_start, last_sha256 | nil (no complete line left) | nil, err
+local template_mt = raw.template_mt
+function reader:render(tpl, opts)
+  local usage = "Usage: r:render(template [, {limit=n, max_bytes=n, separator=s}])"
+  if getmetatable(tpl) ~= "hostsync.fs.line_template" then error(usage .. ": template must be an fs.line_template", 2) end
+  opts = check_opts(opts, { limit = "number", max_bytes = "number", separator = "string" }, usage)
+  if opts.limit ~= nil then check_count(opts.limit, usage, "limit") end
+  if opts.max_bytes ~= nil then check_count(opts.max_bytes, usage, "max_bytes") end
+  return raw.reader_render(self, tpl, opts.limit or 0, opts.max_bytes or 0, opts.separator or "")
+end
 
 -- for line, start in r:lines() do ... end. The iterator is a C function (no Lua frame
 -- per line) that raises on an I/O error, where r:next() returns nil, err: a bare
@@ -139,12 +153,69 @@ raw.reader_mt.__index = reader
 raw.reader_mt.__metatable = "hostsync.fs.line_reader"
 
 function M.line_reader(path, opts)
-  local usage = "Usage: fs.line_reader(path [, {offset=n}])"
+  local usage = "Usage: fs.line_reader(path [, {offset=n, line_no=n, sha256=bool}])"
   check_path(path, usage)
-  opts = check_opts(opts, { offset = "number" }, usage)
+  opts = check_opts(opts, { offset = "number", line_no = "number", sha256 = "boolean" }, usage)
   if opts.offset ~= nil then check_count(opts.offset, usage, "offset") end
-  return raw.line_reader(path, opts.offset or 0)
+  if opts.line_no ~= nil then check_count(opts.line_no, usage, "line_no") end
+  return raw.line_reader(path, opts.offset or 0, opts.line_no or 0, opts.sha256 == true)
 end
+
+-- fs.line_pattern{ 'text', fs.match.counter("seq"), ... }: the layout r:match checks.
+M.match = {}
+for _, kind in ipairs({ "counter", "increasing", "string", "string_object", "object_sha256", "iso_time" }) do
+  M.match[kind] = function(name)
+    if type(name) ~= "string" then error("Usage: fs.match." .. kind .. "(name)", 2) end
+    return { match = kind, name = name }
+  end
+end
+
+function M.line_pattern(parts, opts)
+  local usage = "Usage: fs.line_pattern({ 'text', fs.match.kind(name), ... } [, {counter=n, after=n}])"
+  if type(parts) ~= "table" then error(usage, 2) end
+  for i, p in ipairs(parts) do
+    if type(p) ~= "string" and not (type(p) == "table" and M.match[p.match] and type(p.name) == "string") then
+      error(usage .. ": part " .. i .. " is a " .. type(p) .. ", not text or an fs.match value", 2)
+    end
+  end
+  opts = check_opts(opts, { counter = "number", after = "number" }, usage)
+  if opts.counter ~= nil then check_count(opts.counter, usage, "counter") end
+  if opts.after ~= nil then check_count(opts.after, usage, "after") end
+  return raw.line_pattern(parts, opts.counter or 1, opts.after or 0)
+end
+raw.pattern_mt.__index = { counter = raw.pattern_counter, after = raw.pattern_after }
+raw.pattern_mt.__metatable = "hostsync.fs.line_pattern"
+
+-- r:match(pattern [, {limit=n}]) -> count, "end" | "limit" | "mismatch" [, mismatch] | nil, err
+function reader:match(pat, opts)
+  local usage = "Usage: r:match(pattern [, {limit=n}])"
+  if getmetatable(pat) ~= "hostsync.fs.line_pattern" then error(usage .. ": pattern must be an fs.line_pattern", 2) end
+  opts = check_opts(opts, { limit = "number" }, usage)
+  if opts.limit ~= nil then check_count(opts.limit, usage, "limit") end
+  return raw.reader_match(self, pat, opts.limit or 0)
+end
+
+-- fs.line_template{ 'text', fs.slot.text, ... }: the layout r:render writes per line.
+M.slot = {}
+for _, name in ipairs({ "text", "text_sha256", "line_no", "offset" }) do
+  M.slot[name] = setmetatable({ slot = name }, { __newindex = function() error("fs.slot is read-only", 2) end,
+                                                 __tostring = function() return "fs.slot." .. name end })
+end
+local is_slot = {}
+for _, v in pairs(M.slot) do is_slot[v] = true end
+
+function M.line_template(parts)
+  local usage = "Usage: fs.line_template{ 'text', fs.slot.name, ... }"
+  if type(parts) ~= "table" then error(usage, 2) end
+  for i, p in ipairs(parts) do
+    if type(p) ~= "string" and not is_slot[p] then
+      error(usage .. ": part " .. i .. " is a " .. type(p) .. ", not text or an fs.slot value", 2)
+    end
+  end
+  return raw.line_template(parts)
+end
+template_mt.__metatable = "hostsync.fs.line_template"
+template_mt.__tostring = function() return "hostsync.fs.line_template" end
 
 -- Directory operations -----------------------------------------------------------
 
@@ -202,6 +273,11 @@ end
 function M.mkdtemp(prefix)
   check_path(prefix, "Usage: fs.mkdtemp(prefix)", "prefix")
   return raw.mkdtemp(prefix)
+end
+
+function M.realpath(path)
+  check_path(path, "Usage: fs.realpath(path)")
+  return raw.realpath(path)
 end
 
 function M.confine(root, relpath)

@@ -36,10 +36,11 @@ http::ClientOptions client_options(lua_State* L, int idx) {
     o.backoff = luaL_checknumber(L, idx + 2);
     o.ca_file = luaL_optstring(L, idx + 3, "");
     o.verify = lua_toboolean(L, idx + 4) != 0;
+    o.replay_safe = lua_toboolean(L, idx + 5) != 0;
     return o;
 }
 
-// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify)
+// (method, url, headers, body, timeout, retries, backoff, ca_file|nil, verify, idempotent)
 //   -> status, headers, body, attempts | nil, err
 int l_request(lua_State* L) {
     http::ClientRequest req;
@@ -50,7 +51,7 @@ int l_request(lua_State* L) {
     http::ClientOptions opts = client_options(L, 5);
     http::ClientResponse res;
     std::string err;
-    if (!http::request(req, opts, res, err)) return hostsync::push_fail(L, err);
+    if (!http::request(std::move(req), opts, res, err)) return hostsync::push_fail(L, err);
     lua_pushinteger(L, res.status);
     http::push_header_table(L, res.headers);
     lua_pushlstring(L, res.body.data(), res.body.size());

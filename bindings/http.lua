@@ -58,13 +58,13 @@ end
 -- Client -------------------------------------------------------------------------------
 
 local request_keys = { method = true, url = true, headers = true, body = true, timeout = true,
-  retries = true, backoff = true, ca_file = true, verify = true }
+  retries = true, backoff = true, ca_file = true, verify = true, idempotent = true }
 local idempotent = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true, TRACE = true }
 
--- http.request{method=, url=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=}
---   -> {status=, headers=, body=, attempts=} | nil, err
+-- http.request{method=, url=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=,
+--              idempotent=}  -> {status=, headers=, body=, attempts=} | nil, err
 function M.request(opts)
-  local usage = "Usage: http.request{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=}"
+  local usage = "Usage: http.request{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=, idempotent=}"
   if type(opts) ~= "table" then error(usage, 2) end
   check_keys(opts, request_keys, usage)
   if type(opts.url) ~= "string" or not opts.url:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
@@ -78,15 +78,17 @@ function M.request(opts)
   if opts.body ~= nil and type(opts.body) ~= "string" then error(usage .. ": body must be a string", 2) end
   check_number(opts.timeout, "timeout", usage, 0.001)
   check_number(opts.backoff, "backoff", usage)
+  if opts.idempotent ~= nil and type(opts.idempotent) ~= "boolean" then error(usage .. ": idempotent must be a boolean", 2) end
+  local replay_safe = opts.idempotent == true or idempotent[method] == true
   local retries = opts.retries
-  if retries == nil then retries = idempotent[method] and 2 or 0 end
+  if retries == nil then retries = replay_safe and 2 or 0 end
   if type(retries) ~= "number" or retries < 0 or retries ~= floor(retries) or retries > 100 then
     error(usage .. ": retries must be an integer 0..100", 2)
   end
   if opts.ca_file ~= nil and type(opts.ca_file) ~= "string" then error(usage .. ": ca_file must be a path", 2) end
   if opts.verify ~= nil and type(opts.verify) ~= "boolean" then error(usage .. ": verify must be a boolean", 2) end
   local status, rheaders, body, attempts = raw.request(method, opts.url, headers, opts.body,
-    opts.timeout or 30, retries, opts.backoff or 0.2, opts.ca_file, opts.verify ~= false)
+    opts.timeout or 30, retries, opts.backoff or 0.2, opts.ca_file, opts.verify ~= false, replay_safe)
   if status == nil then return nil, rheaders end
   return { status = status, headers = rheaders, body = body, attempts = attempts }
 end

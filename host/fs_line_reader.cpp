@@ -8,7 +8,7 @@
 
 namespace hostsync::fs {
 
-bool LineReader::open(const std::string& path, std::uint64_t offset, std::string& err) {
+bool LineReader::open(const std::string& path, std::uint64_t offset, std::string& err, std::uint64_t line_no) {
     Fd fd(open_cloexec(path, O_RDONLY));
     if (!fd) return (err = sys_error("open", path, errno), false);
     fd_ = std::move(fd);
@@ -17,6 +17,7 @@ bool LineReader::open(const std::string& path, std::uint64_t offset, std::string
     begin_ = scanned_ = end_ = 0;
     base_ = offset;
     partial_ = 0;
+    line_no_ = line_no;
     return true;
 }
 
@@ -31,6 +32,7 @@ LineReader::Result LineReader::next(std::string_view& line, std::uint64_t& start
             start = base_ + begin_;
             begin_ = scanned_ = stop + 1;
             partial_ = 0;
+            ++line_no_;
             return kLine;
         }
         scanned_ = end_;
@@ -59,6 +61,8 @@ LineReader::Result LineReader::next(std::string_view& line, std::uint64_t& start
             partial_ = end_ - begin_;
             return kEnd;
         }
+        if (hasher_ && !hasher_->write(std::string_view(buf_.data() + end_, static_cast<std::size_t>(n)), err))
+            return kError;
         end_ += static_cast<std::size_t>(n);
     }
 }

@@ -14,7 +14,8 @@ namespace hostsync::fs {
 namespace {
 
 // "held by pid 1234", or "held by another process" while the holder has not written
-// its pid yet (the moment between its flock and its write).
+// its pid yet (the moment between its flock and its write), or while shared holders,
+// which write none, keep an exclusive request out.
 std::string holder_of(int fd) {
     char buf[32];
     ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
@@ -25,7 +26,7 @@ std::string holder_of(int fd) {
 
 }  // namespace
 
-bool FileLock::acquire(const std::string& path, double wait_seconds, std::string& err) {
+bool FileLock::acquire(const std::string& path, double wait_seconds, std::string& err, bool shared) {
     release();
     bool writable = true;
     Fd fd(open_cloexec(path, O_RDWR | O_CREAT, 0666));
@@ -37,7 +38,7 @@ bool FileLock::acquire(const std::string& path, double wait_seconds, std::string
 
     double deadline = clock::monotonic() + std::max(0.0, wait_seconds);
     double pause = 0.005;
-    while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    while (::flock(fd.get(), (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
         if (errno == EINTR) continue;
         if (errno != EWOULDBLOCK) return (err = sys_error("lock", path, errno), false);
         double left = deadline - clock::monotonic();
@@ -53,20 +54,22 @@ bool FileLock::acquire(const std::string& path, double wait_seconds, std::string
         clock::sleep(std::min(pause, left));
         pause = std::min(pause * 2, 0.1);
     }
-    if (writable) {
+    if (writable && !shared) {
         std::string pid = std::to_string(::getpid()) + "\n";
         // Informational only, so no fsync; errors (a full disk) do not cost the lock.
         if (::ftruncate(fd.get(), 0) == 0) (void)::pwrite(fd.get(), pid.data(), pid.size(), 0);
     }
     fd_ = std::move(fd);
     path_ = path;
+    shared_ = shared;
     return true;
 }
 
 void FileLock::release() {
     if (!fd_) return;
-    // Clear the pid first so that nobody reads ours after we let go.
-    (void)::ftruncate(fd_.get(), 0);
+    // Clear the pid first so that nobody reads ours after we let go. A shared holder
+    // wrote none, and must not erase an exclusive holder's that follows it.
+    if (!shared_) (void)::ftruncate(fd_.get(), 0);
     fd_.reset();  // closing the only descriptor drops the flock
 }
 

@@ -161,6 +161,14 @@ bool mkdtemp(const std::string& prefix, std::string& out, std::string& err) {
     return true;
 }
 
+bool realpath(const std::string& path, std::string& out, std::string& err) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr) return fail(err, "realpath", path, errno);
+    out = resolved;
+    std::free(resolved);
+    return true;
+}
+
 bool isatty(int fd) { return ::isatty(fd) == 1; }
 
 }  // namespace hostsync::fs

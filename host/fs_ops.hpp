@@ -47,6 +47,10 @@ bool fsync_dir(const std::string& path, std::string& err);
 // mkdtemp(prefix + "XXXXXX"); out is the new directory's path.
 bool mkdtemp(const std::string& prefix, std::string& out, std::string& err);
 
+// realpath(3): the absolute path with every symlink, "." and ".." resolved; the path
+// must exist.
+bool realpath(const std::string& path, std::string& out, std::string& err);
+
 bool isatty(int fd);
 
 }  // namespace hostsync::fs

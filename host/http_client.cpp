@@ -67,6 +67,11 @@ std::unique_ptr<httplib::Client> make_client(const Url& u, const ClientOptions& 
     cli->set_read_timeout(s, us);
     cli->set_write_timeout(s, us);
     cli->set_follow_location(false);
+    // The request line and headers go out in one write and the body in another; with
+    // Nagle's algorithm a body's last partial segment waits for the peer's ACK of the
+    // headers, which a delayed ACK can hold up to 40 ms (the server side sets it too;
+    // Python's http.client does the same).
+    cli->set_tcp_nodelay(true);
     if (u.scheme == "https") {
         // Verification is on unless the caller turns it off; the CA file replaces the
         // system bundle rather than adding to it, so a test CA is trusted alone.
@@ -137,7 +142,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse& out,
+bool request(ClientRequest req, const ClientOptions& opts, ClientResponse& out,
              std::string& error) {
     std::string perr;
     auto url = parse_url(req.url, perr);
@@ -150,7 +155,7 @@ bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse
     hreq.method = req.method;
     hreq.path = url->target;
     hreq.headers = to_httplib(req.headers, true);
-    hreq.body = req.body;
+    hreq.body = std::move(req.body);
     for (int attempt = 1;; ++attempt) {
         auto cli = make_client(*url, opts);
         auto t0 = std::chrono::steady_clock::now();
@@ -171,7 +176,7 @@ bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse
         } else {
             outcome = describe(res.error(), *url, req.method, seconds_since(t0), opts, error);
         }
-        if (attempt > opts.retries || !should_retry(outcome, out.status, req.method)) {
+        if (attempt > opts.retries || !should_retry(outcome, out.status, req.method, opts.replay_safe)) {
             return outcome == Outcome::Response;
         }
         if (wait < 0) wait = backoff_delay(opts.backoff, attempt, opts.max_backoff, rng);

@@ -18,6 +18,7 @@ struct ClientOptions {
     double max_retry_after = 30;  // a 429/503 asking for longer is returned, not waited
     std::string ca_file;          // PEM bundle to trust instead of the system's
     bool verify = true;           // TLS certificate and host name verification
+    bool replay_safe = false;     // a broken exchange may be retried whatever the method
 };
 
 struct ClientRequest {
@@ -37,7 +38,8 @@ struct ClientResponse {
 // false with `error` naming the peer ("connect 127.0.0.1:8080: Connection refused") when
 // no response was obtained. A response with any status, even after exhausted retries, is
 // true: the status is the caller's to judge.
-bool request(const ClientRequest& req, const ClientOptions& opts, ClientResponse& out,
+// `req` is taken by value: a large body is moved, not copied, into the request.
+bool request(ClientRequest req, const ClientOptions& opts, ClientResponse& out,
              std::string& error);
 
 // One streaming GET. on_head sees the status and headers (return false to stop before the

@@ -9,10 +9,10 @@ bool idempotent(std::string_view m) {
     return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" || m == "TRACE";
 }
 
-bool should_retry(Outcome outcome, int status, std::string_view method) {
+bool should_retry(Outcome outcome, int status, std::string_view method, bool replay_safe) {
     switch (outcome) {
         case Outcome::ConnectFailed: return true;
-        case Outcome::Broken: return idempotent(method);
+        case Outcome::Broken: return replay_safe || idempotent(method);
         case Outcome::Fatal: return false;
         case Outcome::Response:
             return status == 502 || status == 503 || status == 504 || status == 429;

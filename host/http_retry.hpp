@@ -20,8 +20,10 @@ enum class Outcome {
 bool idempotent(std::string_view method);
 
 // Retry after connection failures, after 502/503/504/429, and after a broken exchange of an
-// idempotent request. Never after any other status (a 4xx is the caller's answer).
-bool should_retry(Outcome outcome, int status, std::string_view method);
+// idempotent request, or of any request the caller declared `replay_safe` (a POST that
+// carries an idempotency key the server deduplicates on). Never after any other status
+// (a 4xx is the caller's answer).
+bool should_retry(Outcome outcome, int status, std::string_view method, bool replay_safe = false);
 
 // Delay before retry number `attempt` (1-based): base * 2^(attempt-1), capped at `cap`,
 // with "equal jitter" (half fixed, half random) so clients that failed together spread out.

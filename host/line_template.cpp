@@ -51,6 +51,8 @@ void append_number(std::string& out, std::uint64_t n) {
 
 void LineTemplate::render(std::string& out, const RecordValues& v) const {
     char text[clock::kIsoMax > 64 ? clock::kIsoMax : 64];
+    char row_hex[64];
+    bool hashed = false;
     for (const auto& p : parts_) {
         switch (p.slot) {
             case LineSlot::literal: out.append(p.text); break;
@@ -59,8 +61,9 @@ void LineTemplate::render(std::string& out, const RecordValues& v) const {
             case LineSlot::offset: append_number(out, v.offset); break;
             case LineSlot::row: out.append(v.row); break;
             case LineSlot::row_sha256:
-                sha256::hex_to(sha256::digest(v.row), text);
-                out.append(text, 64);
+                if (!hashed) sha256::hex_to(sha256::digest(v.row), row_hex);
+                hashed = true;
+                out.append(row_hex, 64);
                 break;
             case LineSlot::local_time:
                 out.append(text, clock::local_iso(clock::now(), false, text));

@@ -1,7 +1,9 @@
 #pragma once
 // A line layout compiled once from a script's description: literal text interleaved with
 // per-record values. It lets a Lua script define an output format (a JSONL packet, a TSV
-// line) while C++ renders a million lines without Lua running per record.
+// line, a request body) while C++ renders a million lines without Lua running per record.
+// A record is a CSV row (csv.template: `row` is its canonical JSON) or a line of a text
+// file (fs.line_template: `row` is the line's text).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,8 +17,8 @@ enum class LineSlot {
     seq,         // a counter the caller advances per record
     line_no,     // the record's first line
     offset,      // the record's first byte
-    row,         // the record as canonical JSON (RFC 8785)
-    row_sha256,  // lowercase hex SHA-256 of `row`
+    row,         // the record's text: a CSV row as canonical JSON (RFC 8785), or a line
+    row_sha256,  // lowercase hex SHA-256 of `row` (computed once per record)
     local_time,  // now, ISO 8601 local time with offset
     utc_time,    // now, ISO 8601 UTC with Z
 };

@@ -1,5 +1,7 @@
 #include "lua_runtime.hpp"
 
+#include <cstdlib>
+#include <stdexcept>
 #include <string_view>
 
 #include "module_table.hpp"
@@ -78,9 +80,22 @@ end })
 hostsync = modules
 )lua";
 
+// The C library's allocator instead of LuaJIT's built-in one, which maps every block of
+// 128 KiB or more on its own and unmaps it when collected: a script that makes large
+// strings in a loop (request bodies, batches of lines) then pays page faults for every
+// byte, several times the work itself. malloc reuses freed memory (see main.cpp).
+void* system_alloc(void*, void* ptr, std::size_t, std::size_t nsize) {
+    if (nsize == 0) {
+        std::free(ptr);
+        return nullptr;
+    }
+    return std::realloc(ptr, nsize);
+}
+
 }  // namespace
 
-LuaRuntime::LuaRuntime(const SearchPaths& paths) : L_(luaL_newstate()) {
+LuaRuntime::LuaRuntime(const SearchPaths& paths) : L_(lua_newstate(&system_alloc, nullptr)) {
+    if (L_ == nullptr) throw std::runtime_error("cannot create a Lua state");
     luaL_openlibs(L_);
     register_preloads(L_);
     for (auto it = paths.script_dirs.rbegin(); it != paths.script_dirs.rend(); ++it)

@@ -1,7 +1,6 @@
 -- Repairs what a crash can leave, under the run lock, before a run does anything else
 -- (docs/phase2.md, "Crash safety"). The outbox is the truth; everything converges to it.
 local fs = require "hostsync.fs"
-local json = require "hostsync.json"
 local hash = require "hostsync.hash"
 local csv = require "hostsync.csv"
 local time = require "hostsync.time"
@@ -9,10 +8,14 @@ local layout = require "phase2.layout"
 local seals_file = require "phase2.seals"
 local packet = require "phase2.packet"
 local checkpoint = require "phase2.checkpoint"
+local adopt_manifest = require "phase2.manifest"
 
 local M = {}
 
 local SYNC_PATTERN = "^sync_(%d%d%d%d%d%d%d%d_%d%d%d%d%d%d)%.jsonl$"
+
+-- The run_id in a sync file's name.
+function M.run_id_of(name) return name:match(SYNC_PATTERN) end
 
 -- Lists the outbox: sync file names (sorted) and leftover temporary files.
 function M.scan(outbox)
@@ -25,51 +28,55 @@ function M.scan(outbox)
   return sync, tmp
 end
 
--- Reads a sync file's packets, checking each. Returns packets or nil, err, torn (true
--- when the only problem is a final line without its newline).
-local function read_packets(path, first_seq)
-  local reader, err = fs.line_reader(path)
+-- Checks an unsealed sync file in one pass, in C++: every packet against the packet
+-- layout (seq counting from first_seq, line_no after after_line, ...), and the file's
+-- SHA-256. Returns { packets, last_seq, sha256 } or nil, err, torn (true when the only
+-- problem is a final line without its newline).
+local function check_orphan(path, run_id, first_seq, after_line)
+  local reader, err = fs.line_reader(path, { sha256 = true })
   if not reader then return nil, err end
-  local packets = {}
-  local line_no = 0
-  while true do
-    local line = reader:next()
-    if not line then break end
-    line_no = line_no + 1
-    local p, derr = json.decode(line)
-    if p == nil then reader:close(); return nil, string.format("%s:%d: %s", path, line_no, derr) end
-    local ok, why = packet.check(p, first_seq + #packets)
-    if not ok then reader:close(); return nil, string.format("%s:%d: packet %s", path, line_no, why) end
-    packets[#packets + 1] = { seq = p.seq, line_no = p.source.line_no, row_hash = p.row_hash }
+  local pat = packet.pattern(run_id, first_seq, after_line)
+  local n, status, bad = reader:match(pat)
+  if not n then reader:close(); return nil, status end
+  if status == "mismatch" then
+    reader:close()
+    return nil, string.format("%s:%d: packet seq %d: %s", path, bad.line_no, pat:counter(), bad.reason)
   end
   local torn = reader:partial_bytes() > 0
+  local sha = reader:sha256_hex()
   reader:close()
   if torn then return nil, string.format("%s ends with a torn line", path), true end
-  return packets
+  return { packets = n, last_seq = pat:counter() - 1, sha256 = sha }
 end
 
 -- Finds where in index.csv the packets of an unsealed file end, by reading the records
--- after the previous seal's cursor and matching each packet's line and row hash.
-local function find_cursor(paths, start, packets)
+-- after the previous seal's cursor and matching each packet's line and row hash (the
+-- layout is checked already: line_no and row_hash are where it puts them). Streams both
+-- files: memory does not grow with them.
+local function find_cursor(paths, start, path)
   local reader, err = csv.open(paths.index, { offset = start.offset, line_no = start.line_no })
   if not reader then return nil, err end
-  for _, p in ipairs(packets) do
+  local seq = 0
+  for line in assert(fs.line_reader(path)):lines() do
+    seq = seq + 1
+    local want_line = tonumber(line:match('"line_no":(%d+)},"row":'))
+    local want_hash = line:match('"row_hash":"(sha256:%x+)"')
     while true do
       local row_json, line_no = reader:next_object()
       if row_json == nil and line_no == nil then
         reader:close()
-        return nil, string.format("index.csv has no record at line %d for packet seq %d", p.line_no, p.seq)
+        return nil, string.format("index.csv has no record at line %d for packet %d of the file", want_line, seq)
       end
-      if row_json and line_no == p.line_no then
-        if "sha256:" .. hash.sha256_hex(row_json) ~= p.row_hash then
+      if row_json and line_no == want_line then
+        if "sha256:" .. hash.sha256_hex(row_json) ~= want_hash then
           reader:close()
-          return nil, string.format("index.csv line %d no longer matches packet seq %d", p.line_no, p.seq)
+          return nil, string.format("index.csv line %d no longer matches packet %d of the file", want_line, seq)
         end
         break
       end
-      if row_json and line_no > p.line_no then
+      if row_json and line_no > want_line then
         reader:close()
-        return nil, string.format("index.csv has no record starting at line %d (packet seq %d)", p.line_no, p.seq)
+        return nil, string.format("index.csv has no record starting at line %d (packet %d of the file)", want_line, seq)
       end
     end
   end
@@ -80,8 +87,9 @@ end
 
 local function seal_orphan(paths, name, state, notes)
   local path = layout.join(paths.outbox, name)
-  local packets, err, torn = read_packets(path, state.last_seq + 1)
-  if not packets and torn then
+  local start = state.last_seal and state.last_seal.cursor or { offset = 0, line_no = 0 }
+  local info, err, torn = check_orphan(path, M.run_id_of(name), state.last_seq + 1, start.line_no)
+  if not info and torn then
     local aside = path .. ".torn"
     local ok, rerr = fs.rename(path, aside, { no_replace = true })
     if not ok then return nil, rerr end
@@ -89,19 +97,17 @@ local function seal_orphan(paths, name, state, notes)
       name, name .. ".torn")
     return true
   end
-  if not packets then return nil, err end
-  if #packets == 0 then
+  if not info then return nil, err end
+  if info.packets == 0 then
     return nil, path .. " is empty and unsealed; sync files always hold at least one packet"
   end
-  local start = state.last_seal and state.last_seal.cursor or { offset = 0, line_no = 0 }
-  local cursor, cerr = find_cursor(paths, start, packets)
+  local cursor, cerr = find_cursor(paths, start, path)
   if not cursor then return nil, string.format("cannot seal %s left by a crash: %s", name, cerr) end
-  local sha = assert(hash.sha256_file(path))
   local seal = {
-    seal_version = "0.1", file = name, sha256 = sha, bytes = fs.stat(path).size,
-    packets = #packets, first_seq = packets[1].seq, last_seq = packets[#packets].seq,
-    prev_chain = state.last_chain, chain = seals_file.chain(state.last_chain, sha),
-    run_id = name:match(SYNC_PATTERN), cursor = cursor, sealed_at = time.utc_iso(),
+    seal_version = "0.1", file = name, sha256 = info.sha256, bytes = fs.stat(path).size,
+    packets = info.packets, first_seq = state.last_seq + 1, last_seq = info.last_seq,
+    prev_chain = state.last_chain, chain = seals_file.chain(state.last_chain, info.sha256),
+    run_id = M.run_id_of(name), cursor = cursor, sealed_at = time.utc_iso(),
   }
   local ok, aerr = seals_file.append(paths.seals, seal)
   if not ok then return nil, aerr end
@@ -109,6 +115,21 @@ local function seal_orphan(paths, name, state, notes)
   state.last_seal, state.last_chain, state.last_seq = seal, seal.chain, seal.last_seq
   notes[#notes + 1] = "sealed " .. name .. " left unsealed by an interrupted run"
   return true
+end
+
+-- Every file a seal covers, name -> bytes: the sealed sync files, each adoption manifest
+-- and the old files it names. Returns the table or nil, err.
+function M.sealed_files(paths, seals)
+  local sealed = {}
+  for _, s in ipairs(seals) do
+    sealed[s.file] = s.bytes
+    if seals_file.is_adoption(s) then
+      local m, err = adopt_manifest.read(paths, s)
+      if not m then return nil, err .. "; the outbox was modified" end
+      for _, f in ipairs(m.files) do sealed[f.file] = f.bytes end
+    end
+  end
+  return sealed
 end
 
 -- Brings the outbox and the state files to a consistent state. Returns
@@ -134,22 +155,24 @@ function M.run(paths)
   local state = { seals = read.seals, last_seal = read.seals[#read.seals], last_chain = last_chain,
                   last_seq = last_seq, fragments = read.fragments }
 
-  local sealed = {}
-  for _, s in ipairs(read.seals) do sealed[s.file] = s end
+  local sealed, serr = M.sealed_files(paths, read.seals)
+  if not sealed then return nil, serr end
   local unsealed = {}
   for _, name in ipairs(sync) do
     if not sealed[name] then unsealed[#unsealed + 1] = name end
   end
-  for name, s in pairs(sealed) do
+  for name, bytes in pairs(sealed) do
     local st = fs.stat(layout.join(paths.outbox, name))
     if not st then return nil, string.format("%s is sealed but missing from %s; the outbox was modified", name, paths.outbox) end
-    if st.size ~= s.bytes then
-      return nil, string.format("%s has %d bytes, its seal says %d; the outbox was modified", name, st.size, s.bytes)
+    if st.size ~= bytes then
+      return nil, string.format("%s has %d bytes, its seal says %d; the outbox was modified", name, st.size, bytes)
     end
   end
   if #unsealed > 1 then
-    return nil, string.format("%s holds %d unsealed sync files (%s); an interrupted run leaves at most one",
-      paths.outbox, #unsealed, table.concat(unsealed, ", "))
+    return nil, string.format("%s holds %d unsealed sync files (%s); an interrupted run leaves at most one%s",
+      paths.outbox, #unsealed, table.concat(unsealed, ", "), #read.seals == 0 and ". If another Phase 2 "
+      .. "implementation wrote them, hostsync takes them over only with its phase2/diff_state.json "
+      .. "(last_line_no); see docs/phase2.md" or "")
   end
   if #unsealed == 1 then
     local ok, serr = seal_orphan(paths, unsealed[1], state, notes)

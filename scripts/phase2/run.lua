@@ -8,6 +8,8 @@ local checkpoint = require "phase2.checkpoint"
 local fingerprint = require "phase2.fingerprint"
 local recover = require "phase2.recover"
 local extract = require "phase2.extract"
+local git_guard = require "phase2.git_guard"
+local adopt = require "phase2.adopt"
 local failpoint = require "hostsync.failpoint"
 
 local M = {}
@@ -19,19 +21,6 @@ local function note(msg) io.stderr:write("phase2: ", msg, "\n") end
 local function must(ok, err, ...)
   if not ok then cli.fail("phase2: " .. tostring(err)) end
   return ok, err, ...
-end
-
--- run_id is the run's UTC start second; two runs in one second must not share it (nor a
--- file name), so a run that would reuse the last one waits for the next second.
-local function unique_run_id(paths, last_seal)
-  while true do
-    local run_id = time.format_utc("%Y%m%d_%H%M%S")
-    local taken = (last_seal and last_seal.run_id == run_id)
-      or fs.exists(layout.join(paths.outbox, layout.sync_name(run_id)))
-      or fs.exists(layout.join(paths.outbox, layout.sync_name(run_id) .. ".torn"))
-    if not taken then return run_id end
-    time.sleep(1.0 - (time.now() % 1.0) + 0.001)
-  end
 end
 
 local function describe_pending(paths, pending)
@@ -61,8 +50,10 @@ local function commit(paths, state, result, run_id)
   return seal
 end
 
-function M.run(opts)
-  math.randomseed(math.floor(time.now() * 1e6) % 2147483647)  -- the fingerprint's sample
+-- The start of every run (and of `adopt`): the run lock, the outbox, the git check, and
+-- the takeover of a deployment of the PowerShell original if there is one. Returns the
+-- paths, the lock and the adoption's seal (false if there was nothing to adopt).
+local function begin(opts)
   local paths = layout.from_options(opts)
   if not fs.exists(paths.index) then
     cli.fail("phase2: " .. paths.index .. ": No such file (the source index.csv; see --root, --index)")
@@ -71,6 +62,30 @@ function M.run(opts)
   local lock, lerr = fs.lock(paths.lock, { wait = opts.wait })
   if not lock then cli.fail("phase2: " .. lerr .. " (another run is working; try again later)", EXIT_LOCKED) end
   must(fs.mkdir_p(paths.outbox))
+  local exposed = git_guard.check(paths.outbox, paths.outbox_rel)
+  if exposed then note("warning: " .. exposed) end
+
+  local adopt_notes = {}
+  local adopted, aerr = adopt.run_if_needed(paths, adopt_notes)
+  for _, n in ipairs(adopt_notes) do note(n) end
+  if adopted == nil then cli.fail("phase2: " .. aerr) end
+  return paths, lock, adopted
+end
+
+-- `phase2.lua adopt`: only the takeover, no packets.
+function M.adopt(opts)
+  local _, lock, adopted = begin(opts)
+  lock:release()
+  if adopted then
+    print(string.format("OK: adopted -> %s chain %s", adopted.file, adopted.chain))
+  else
+    print("OK: nothing to adopt")
+  end
+end
+
+function M.run(opts)
+  math.randomseed(math.floor(time.now() * 1e6) % 2147483647)  -- the fingerprint's sample
+  local paths, lock = begin(opts)
 
   local state, notes = recover.run(paths)
   if not state then cli.fail("phase2: " .. notes) end
@@ -89,7 +104,7 @@ function M.run(opts)
     end
   end
 
-  local run_id = unique_run_id(paths, state.last_seal)
+  local run_id = layout.unique_run_id(paths, state.last_seal and state.last_seal.run_id)
   local result, err = extract.run({
     paths = paths, run_id = run_id, cursor = start.cursor, next_seq = state.last_seq + 1,
     quarantine = opts.quarantine, max_packets = opts.max_packets, quiet = opts.quiet,
@@ -100,16 +115,17 @@ function M.run(opts)
 
   -- The fingerprint is hashed while the kernel still writes the packets back to disk.
   local moved = result.cursor.offset ~= start.cursor.offset
+  local write_cursor = (moved or start.rewrite) and result.header_end ~= nil
   local fp
-  if moved then
-    fp = must(fingerprint.extend(paths.index, base_fp, result.cursor.offset, result.header_end))
+  if write_cursor then
+    fp = must(fingerprint.extend(paths.index, moved and base_fp or nil, result.cursor.offset, result.header_end))
     fp.header_end = result.header_end
   end
   if result.writer then must(extract.finish(result)) end
 
   local seal
   if result.packets > 0 then seal = commit(paths, state, result, run_id) end
-  if moved then must(checkpoint.write_cursor(paths, result.cursor, fp)) end
+  if write_cursor then must(checkpoint.write_cursor(paths, result.cursor, fp)) end
   failpoint.hit("after_cursor")
   lock:release()
 

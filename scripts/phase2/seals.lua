@@ -3,6 +3,7 @@
 local fs = require "hostsync.fs"
 local json = require "hostsync.json"
 local hash = require "hostsync.hash"
+local layout = require "phase2.layout"
 
 local M = {}
 
@@ -56,25 +57,51 @@ function M.repair_torn_tail(path, torn_bytes)
   return fs.append(path, "\n")
 end
 
+-- Is this the seal of an adoption manifest (docs/phase2.md, "Taking over ...")?
+function M.is_adoption(seal) return seal.file:match(layout.ADOPTION_PATTERN) ~= nil end
+
 -- Checks that the seals link up: each prev_chain is the previous chain and each chain is
--- recomputed correctly. Returns the last chain or nil, err naming the seal.
+-- recomputed correctly; seq continues by one from seal to seal. An adoption seal may only
+-- come first: its prev_chain is the old implementation's chain head (64 zeros if it had
+-- none) and its seq range is the old packets' lowest..highest (1..0 without any).
+-- Returns the last chain and last seq, or nil, err naming the seal.
 function M.check_links(path, seals)
   local prev = M.GENESIS
   local last_seq = 0
-  for _, s in ipairs(seals) do
+  for i, s in ipairs(seals) do
     local where = string.format("%s:%d (%s)", path, s.line_no, s.file)
-    if s.prev_chain ~= prev then
-      return nil, where .. ": prev_chain does not match the previous seal's chain"
+    if M.is_adoption(s) then
+      if i ~= 1 then return nil, where .. ": an adoption seal can only be the first seal" end
+      if not s.prev_chain:match("^[0-9a-f]+$") or #s.prev_chain ~= 64 then
+        return nil, where .. ": prev_chain is not 64 lowercase hex digits"
+      end
+      if (s.packets == 0 and (s.first_seq ~= 1 or s.last_seq ~= 0))
+          or (s.packets > 0 and (s.first_seq < 0 or s.first_seq > s.last_seq)) then
+        return nil, string.format("%s: seq %d..%d does not fit %d adopted packets", where, s.first_seq,
+          s.last_seq, s.packets)
+      end
+    else
+      if s.prev_chain ~= prev then
+        return nil, where .. ": prev_chain does not match the previous seal's chain"
+      end
+      if s.first_seq ~= last_seq + 1 or s.last_seq ~= s.first_seq + s.packets - 1 then
+        return nil, string.format("%s: seq %d..%d does not continue from %d", where, s.first_seq, s.last_seq, last_seq)
+      end
     end
     if s.chain ~= M.chain(s.prev_chain, s.sha256) then
       return nil, where .. ": chain is not sha256(prev_chain + sha256)"
     end
-    if s.first_seq ~= last_seq + 1 or s.last_seq ~= s.first_seq + s.packets - 1 then
-      return nil, string.format("%s: seq %d..%d does not continue from %d", where, s.first_seq, s.last_seq, last_seq)
-    end
     prev, last_seq = s.chain, s.last_seq
   end
   return prev, last_seq
+end
+
+-- The seal whose chain is `chain`, or nil.
+function M.find_chain(seals, chain)
+  for i = #seals, 1, -1 do
+    if seals[i].chain == chain then return seals[i] end
+  end
+  return nil
 end
 
 function M.append(path, seal)

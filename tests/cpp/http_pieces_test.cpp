@@ -95,6 +95,9 @@ TEST_CASE("retry policy: which outcomes, backoff bounds, Retry-After") {
     CHECK(http::should_retry(Outcome::ConnectFailed, 0, "POST"));
     CHECK(http::should_retry(Outcome::Broken, 0, "GET"));
     CHECK_FALSE(http::should_retry(Outcome::Broken, 0, "POST"));
+    CHECK(http::should_retry(Outcome::Broken, 0, "POST", true));   // carries an idempotency key
+    CHECK_FALSE(http::should_retry(Outcome::Response, 500, "POST", true));
+    CHECK_FALSE(http::should_retry(Outcome::Fatal, 0, "POST", true));
     CHECK_FALSE(http::should_retry(Outcome::Fatal, 0, "GET"));
     for (int s : {502, 503, 504, 429}) CHECK(http::should_retry(Outcome::Response, s, "POST"));
     for (int s : {200, 400, 401, 404, 409, 500}) CHECK_FALSE(http::should_retry(Outcome::Response, s, "GET"));

@@ -77,9 +77,12 @@ class Root:
         return out
 
     def packets(self):
-        """Every packet of every sealed file, in seal order."""
+        """Every packet of every sealed sync file, in seal order (an adoption's manifest,
+        which names old files instead, is not a sync file)."""
         out = []
         for seal in self.seals():
+            if seal["file"].startswith("adoption_"):
+                continue
             for line in (self.outbox / seal["file"]).read_text("utf-8").splitlines():
                 out.append(json.loads(line))
         return out

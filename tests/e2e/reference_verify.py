@@ -21,8 +21,13 @@ strict):
   `\\n`-terminated line with `row` in canonical form; seq continuing by one from 1 across
   files; line_no increasing; every row with the same keys; row_hash correct;
   observed_at ISO 8601 with a UTC offset.
-- no `sync_*.jsonl` without a seal and no temporary (`*.tmp`) file in the outbox or the
-  state directory.
+- an adoption seal (a takeover of the PowerShell original's deployment) only as the first
+  seal, with any 64-hex prev_chain (the old head); its manifest: canonical, exactly the
+  documented fields, agreeing with the seal and with the old state files it carries;
+  every old file it names with that SHA-256, size, line count and seq range; the sums;
+  chain_reproduced recomputed; seq of the next seal from the manifest's last_seq + 1.
+- no `sync_*.jsonl` without a seal (or a place in the adoption manifest) and no temporary
+  (`*.tmp`) file in the outbox or the state directory.
 - phase2/state.json: exactly last_chain_hash, last_file, last_seq, seals, updated_at,
   agreeing with the last seal. phase2/diff_state.json (if present): version, source, a
   cursor not behind the last seal's.
@@ -30,8 +35,9 @@ strict):
   offset, raw_base64 as long as the span.
 
 --csv also re-reads index.csv with Python's csv module and checks that the packets'
-rows are, in order, exactly the complete records before the last seal's cursor (blank
-lines and the records listed in quarantine.jsonl excepted): nothing lost, nothing
+rows are, in order, exactly the complete records before the last seal's cursor and after
+the adoption's cursor if there is one (blank lines and the records listed in
+quarantine.jsonl excepted): nothing lost, nothing
 duplicated, each record in the file whose seal cursor range holds it, each line_no the
 physical line the record starts on, each cursor's line_no the number of lines before its
 offset, each quarantine entry's bytes those of index.csv, and the block hashes of
@@ -70,6 +76,12 @@ DIFF_STATE_KEYS = {"diff_state_version", "source", "last_line_no", "offset", "fi
 HEX64 = re.compile(r"[0-9a-f]{64}")
 RUN_ID = re.compile(r"\d{8}_\d{6}")
 SYNC_NAME = re.compile(r"sync_(\d{8}_\d{6})\.jsonl")
+ADOPTION_NAME = re.compile(r"adoption_(\d{8}_\d{6})\.json")
+OLD_SYNC_NAME = re.compile(r"sync_.+\.jsonl")
+MANIFEST_KEYS = {"adoption_version", "run_id", "adopted_at", "source", "cursor", "files", "packets",
+                 "first_seq", "last_seq", "legacy"}
+MANIFEST_FILE_KEYS = {"file", "sha256", "bytes", "packets", "first_seq", "last_seq"}
+LEGACY_KEYS = {"last_line_no", "last_chain_hash", "chain_reproduced", "diff_state_base64", "state_base64"}
 LOCAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?[+-]\d\d:\d\d")
 UTC_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z")
 
@@ -96,7 +108,8 @@ class Summary:
     seals: int = 0
     fragments: int = 0          # torn lines skipped in seals.jsonl
     quarantined: int = 0        # entries in quarantine.jsonl
-    csv_records: int = 0        # with --csv: records before the last cursor, header excepted
+    csv_records: int = 0        # with --csv: records before the last cursor (after an adoption's), header excepted
+    new_packets: int = 0        # packets in hostsync's sync files (not in files it took over)
     notes: list = field(default_factory=list)
 
     def line(self):
@@ -350,6 +363,119 @@ def check_fingerprint(index_path, diff_state, summary, log):
                                    "header line (the doc does not define its input)")
 
 
+# --- a takeover of the PowerShell original --------------------------------------------
+
+def old_file_seqs(path, label):
+    """(lines, lowest seq, highest seq) of an old sync file: each line a JSON object with
+    an integer seq; a BOM before the first line and CRLF line ends allowed."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data and not data.endswith(b"\n"):
+        raise VerifyError("the last line has no line break", label)
+    seqs = []
+    for n, raw in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            p = loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise VerifyError("not a JSON line (%s)" % e, label, n) from None
+        if not isinstance(p, dict) or not is_int(p.get("seq")):
+            raise VerifyError("not a packet with an integer seq", label, n)
+        seqs.append(p["seq"])
+    return len(seqs), (min(seqs) if seqs else None), (max(seqs) if seqs else None)
+
+
+def check_adoption(out_dir, seal, n_seal, summary, log):
+    """Checks an adoption seal's manifest and the old files; returns the manifest."""
+    name = seal["file"]
+    path = os.path.join(out_dir, name)
+    if not os.path.isfile(path):
+        raise VerifyError("the adoption manifest is missing", name)
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) != seal["bytes"] or h(raw) != seal["sha256"]:
+        raise VerifyError("size/SHA-256 differ from its seal (seals.jsonl line %d)" % n_seal, name)
+    if not raw.endswith(b"\n") or raw.count(b"\n") != 1:
+        raise VerifyError("is not one line ending with a line break", name)
+    try:
+        m = loads(raw[:-1].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise VerifyError("not JSON (%s)" % e, name) from None
+    check_keys(m, MANIFEST_KEYS, "manifest", name, None)
+    if raw[:-1].decode("utf-8") != canonical(m):
+        raise VerifyError("manifest is not in RFC 8785 canonical form", name)
+    if m["adoption_version"] != "0.1":
+        raise VerifyError("adoption_version %r" % m["adoption_version"], name)
+    if m["run_id"] != ADOPTION_NAME.fullmatch(name).group(1):
+        raise VerifyError("run_id %r is not the file name's" % m["run_id"], name)
+    if not isinstance(m["adopted_at"], str) or not UTC_TIME.fullmatch(m["adopted_at"]):
+        raise VerifyError("adopted_at %r is not ISO 8601 UTC with Z" % m["adopted_at"], name)
+    for k in ("packets", "first_seq", "last_seq", "run_id", "cursor"):
+        if m[k] != seal[k]:
+            raise VerifyError("%s %r, its seal says %r" % (k, m[k], seal[k]), name)
+    legacy = m["legacy"]
+    check_keys(legacy, LEGACY_KEYS, "legacy", name, None)
+    if not is_int(legacy["last_line_no"]) or legacy["last_line_no"] < 0:
+        raise VerifyError("legacy.last_line_no %r" % legacy["last_line_no"], name)
+    if m["cursor"]["line_no"] < legacy["last_line_no"]:
+        raise VerifyError("cursor line %d is before last_line_no %d" % (m["cursor"]["line_no"],
+                                                                        legacy["last_line_no"]), name)
+
+    def old_state(field, key):
+        b64 = legacy[field]
+        if b64 is None:
+            return None
+        try:
+            data = base64.b64decode(b64, validate=True)
+            return loads(data.decode("utf-8-sig"))[key]
+        except (binascii.Error, ValueError, UnicodeDecodeError, KeyError, TypeError):
+            raise VerifyError("legacy.%s is not a base64 JSON object with %s" % (field, key), name) from None
+    if old_state("diff_state_base64", "last_line_no") != legacy["last_line_no"]:
+        raise VerifyError("legacy.last_line_no is not the one in the old diff_state.json", name)
+    head = legacy["last_chain_hash"]
+    if head != old_state("state_base64", "last_chain_hash"):
+        raise VerifyError("legacy.last_chain_hash is not the one in the old state.json", name)
+    want_prev = head.lower() if head is not None else ZERO_CHAIN
+    if seal["prev_chain"] != want_prev:
+        raise VerifyError("prev_chain %s, the old chain head is %s" % (seal["prev_chain"], want_prev),
+                          "seals.jsonl", n_seal)
+
+    files = m["files"]
+    if not isinstance(files, list):
+        raise VerifyError("files is not an array", name)
+    names = [f.get("file") if isinstance(f, dict) else None for f in files]
+    if names != sorted(set(n for n in names if isinstance(n, str))):
+        raise VerifyError("files are not distinct names in name order", name)
+    chain, total, seqs = ZERO_CHAIN, 0, []
+    for f in files:
+        check_keys(f, MANIFEST_FILE_KEYS, "files entry", name, None)
+        if not OLD_SYNC_NAME.fullmatch(f["file"]) or "/" in f["file"]:
+            raise VerifyError("files entry %r is not a sync_*.jsonl name" % f["file"], name)
+        fpath = os.path.join(out_dir, f["file"])
+        if not os.path.isfile(fpath):
+            raise VerifyError("old file named by the adoption manifest is missing", f["file"])
+        if os.path.getsize(fpath) != f["bytes"] or file_sha256(fpath) != f["sha256"]:
+            raise VerifyError("size/SHA-256 differ from the adoption manifest", f["file"])
+        count, lo, hi = old_file_seqs(fpath, f["file"])
+        if (count, lo, hi) != (f["packets"], f["first_seq"], f["last_seq"]):
+            raise VerifyError("holds %d packets seq %s..%s, the manifest says %s seq %s..%s"
+                              % (count, lo, hi, f["packets"], f["first_seq"], f["last_seq"]), f["file"])
+        chain = h((chain + f["sha256"]).encode("ascii"))
+        total += count
+        seqs += [x for x in (lo, hi) if x is not None]
+    if (total, min(seqs, default=1), max(seqs, default=0)) != (m["packets"], m["first_seq"], m["last_seq"]):
+        raise VerifyError("packets/first_seq/last_seq are not the sums over the files", name)
+    if legacy["chain_reproduced"] != (head is not None and head.lower() == chain):
+        raise VerifyError("chain_reproduced is %r, the rule over the files gives %s"
+                          % (legacy["chain_reproduced"], chain), name)
+    note(summary, log, "%s: a takeover of %d old file(s), %d packets, resuming at line %d"
+         % (name, len(files), total, m["cursor"]["line_no"]))
+    return m
+
+
 # --- the verifier -------------------------------------------------------------------
 
 def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outbox",
@@ -371,8 +497,8 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
                     raise VerifyError(msg, name)
                 note(summary, log, msg)
     for name in out_names:
-        if not (SYNC_NAME.fullmatch(name) or name in ("seals.jsonl", "quarantine.jsonl")
-                or name.endswith(".tmp")):
+        if not (SYNC_NAME.fullmatch(name) or ADOPTION_NAME.fullmatch(name) or OLD_SYNC_NAME.fullmatch(name)
+                or name in ("seals.jsonl", "quarantine.jsonl") or name.endswith(".tmp")):
             note(summary, log, "unexpected file in the outbox: %s" % name)
 
     # -- seals
@@ -381,6 +507,7 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
         seals = read_jsonl_tolerant(seals_path, "seals.jsonl", summary, log)
     chain, prev_cursor = ZERO_CHAIN, {"offset": 0, "line_no": 0}
     seen_files, seen_run_ids = set(), set()
+    adopted = None
     for n, raw, seal in seals:
         label = "seals.jsonl"
         check_keys(seal, SEAL_KEYS, "seal", label, n)
@@ -388,7 +515,10 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
             raise VerifyError("seal is not in RFC 8785 canonical form", label, n)
         if seal["seal_version"] != "0.1":
             raise VerifyError("seal_version %r, expected \"0.1\"" % seal["seal_version"], label, n)
-        m = SYNC_NAME.fullmatch(seal["file"]) if isinstance(seal["file"], str) else None
+        adoption = isinstance(seal["file"], str) and ADOPTION_NAME.fullmatch(seal["file"])
+        if adoption and seals[0][0] != n:
+            raise VerifyError("an adoption seal can only be the first seal", label, n)
+        m = adoption or (SYNC_NAME.fullmatch(seal["file"]) if isinstance(seal["file"], str) else None)
         if not m:
             raise VerifyError("file %r is not a sync_<run_id>.jsonl name" % seal["file"], label, n)
         if seal["file"] in seen_files:
@@ -416,6 +546,11 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
             raise VerifyError("cursor %s goes back from %s" % (cur, prev_cursor), label, n)
         if seal["packets"] > 0 and cur["offset"] == prev_cursor["offset"]:
             raise VerifyError("cursor did not move although the file has packets", label, n)
+        if adoption:
+            chain = seal["prev_chain"]   # the old head; check_adoption compares it with state.json's
+            manifest = check_adoption(out_dir, seal, n, summary, log)
+            seen_files.update(f["file"] for f in manifest["files"])
+            adopted = seal
         if seal["prev_chain"] != chain:
             raise VerifyError("prev_chain %s, the previous chain is %s" % (seal["prev_chain"], chain),
                               label, n)
@@ -516,6 +651,19 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
                 raise VerifyError("the header is on line %d, not line 1" % line_no, index)
             if len(set(header)) != len(header):
                 raise VerifyError("the header has duplicate column names", index, 1)
+        if adopted is not None:
+            # The records before the adoption's cursor were sent by the original.
+            start = adopted["cursor"]["offset"]
+
+            def after_adoption(it):
+                for rec in it:
+                    if rec[2] <= start:
+                        continue
+                    if rec[1] < start:
+                        raise VerifyError("the record on line %d (bytes %d..%d) spans the adoption's "
+                                          "cursor at byte %d" % (rec[0], rec[1], rec[2], start), index, rec[0])
+                    yield rec
+            records = after_adoption(records)
 
     # -- packets
     seq, last_line_no, keys = 0, 1, None
@@ -622,10 +770,18 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
             prev_cursor = seal["cursor"]
         return count
 
+    new_packets = 0
     for n, _, seal in seals:
-        summary.packets += check_file(seal["file"], seal, n)
+        if ADOPTION_NAME.fullmatch(seal["file"]):
+            seq, last_line_no, prev_cursor = seal["last_seq"], seal["cursor"]["line_no"], seal["cursor"]
+            summary.packets += seal["packets"]
+        else:
+            count = check_file(seal["file"], seal, n)
+            summary.packets += count
+            new_packets += count
         summary.seals += 1
     summary.chain = chain
+    last_seq = seq
     if records is not None:
         rec = next(records, None)
         if rec is not None:
@@ -635,11 +791,12 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
         if missed:
             raise VerifyError("quarantine entry at offset %d is not at the start of a record as "
                               "Python's csv module reads index.csv" % missed[0], "quarantine.jsonl")
-        summary.csv_records = summary.packets + len(csv_iter.skipped)
+        summary.csv_records = new_packets + len(csv_iter.skipped)
+    summary.new_packets = new_packets
     if unsealed:
         extra = check_file(unsealed[0], None, None)
         note(summary, log, "%s: %d unsealed packets, seq %d..%d, check out"
-             % (unsealed[0], extra, summary.packets + 1, summary.packets + extra))
+             % (unsealed[0], extra, last_seq + 1, last_seq + extra))
 
     # -- state.json
     state_path = os.path.join(st_dir, "state.json")
@@ -659,7 +816,7 @@ def verify(root, index="infield/ai_save/index.csv", outbox="infield/ai_save/outb
         if not isinstance(state["updated_at"], str) or not UTC_TIME.fullmatch(state["updated_at"]):
             raise VerifyError("updated_at %r is not ISO 8601 UTC with Z" % state["updated_at"],
                               "state.json")
-        want = {"last_chain_hash": chain, "last_seq": summary.packets, "seals": summary.seals,
+        want = {"last_chain_hash": chain, "last_seq": last_seq, "seals": summary.seals,
                 "last_file": last["file"] if last else None}
         got = {k: state[k] for k in want}
         if got != want:
@@ -742,7 +899,7 @@ def main(argv=None):
     print(s.line())
     if args.csv and log:
         log("csv: %d records before the last cursor: %d in packets, %d quarantined"
-            % (s.csv_records, s.packets, s.csv_records - s.packets))
+            % (s.csv_records, s.new_packets, s.csv_records - s.new_packets))
     return 0
 
 

@@ -40,6 +40,9 @@ class Scripted(http.server.BaseHTTPRequestHandler):
         status, headers, out, delay = cls.plan[i]
         if delay:
             delay.wait(HANG_GUARD)   # an Event the test sets: the answer comes when it says
+        if status is None:           # hang up without an answer: a broken exchange
+            self.close_connection = True
+            return
         try:
             self.send_response(status)
             for k, v in headers.items():
@@ -115,6 +118,16 @@ class HttpClientTest(unittest.TestCase):
         base, h = scripted_server(self, [(503, {}, b"", 0), (200, {}, b"ok", 0)])
         out = self.request(url=base + "/r", backoff=0.01)
         self.assertEqual((out["status"], len(h.seen)), (200, 2))
+
+    def test_a_post_declared_idempotent_is_retried_after_a_broken_exchange(self):
+        base, h = scripted_server(self, [(None, {}, b"", 0), (200, {}, b"ok", 0)])
+        out = self.request(url=base + "/r", method="POST", body="x", backoff=0.01, idempotent=True)
+        self.assertEqual((out["status"], out["attempts"], len(h.seen)), (200, 2, 2))
+        self.assertEqual([s[3] for s in h.seen], [b"x", b"x"])
+        base, h = scripted_server(self, [(None, {}, b"", 0), (200, {}, b"ok", 0)])
+        out = self.request(url=base + "/r", method="POST", body="x", backoff=0.01, retries=3)
+        self.assertIn("closed before a complete response", out["err"])
+        self.assertEqual(len(h.seen), 1, "a plain POST is not replayed")
 
     def test_429_honours_retry_after(self):
         base, h = scripted_server(self, [(429, {"Retry-After": "1"}, b"slow down", 0), (200, {}, b"ok", 0)])

@@ -72,6 +72,19 @@ class ProgressTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("records,", p.stderr)
 
+    def test_verify_and_deliver_show_progress_on_a_terminal(self):
+        from sink_support import RecordingSink
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(140_000))
+        root.run(check=True)
+        status, err = self.run_on_terminal(root, "verify")
+        self.assertEqual(status, 0, err)
+        self.assertRegex(err, r"verify: \d+ records, [\d.]+ MB, [\d.]+ MB/s")
+        sink = RecordingSink(self)
+        status, err = self.run_on_terminal(root, "deliver", "--to", sink.url)
+        self.assertEqual(status, 0, err)
+        self.assertRegex(err, r"deliver: \d+ records, [\d.]+ MB, [\d.]+ MB/s")
+
     def test_quiet_silences_progress(self):
         root = Root(self)
         root.write(HEADER.encode() + tricky_records(140_000))

@@ -1,9 +1,14 @@
 """Phase 2 end to end: packets, seals, checkpoint, idempotent reruns, verify."""
 import hashlib
 import json
+import pathlib
 import unittest
 
-from harness import Root, HEADER, tricky_records, csv_records, jcs
+from harness import Root, HEADER, tricky_records, csv_records, jcs, hostsync
+
+
+def hostsync_run(*args, **kw):
+    return hostsync("run", "phase2.lua", "--quiet", *args, **kw)
 
 PACKET_FIELDS = ["packet_version", "run_id", "seq", "source", "row", "row_hash", "observed_at"]
 
@@ -143,6 +148,38 @@ class Phase2RunTest(unittest.TestCase):
         self.assertIn(sync.name, p.err)
         self.assertIn("SHA-256", p.err)
 
+    def test_verify_finds_a_forged_packet_whose_hashes_were_recomputed(self):
+        """Someone rewrites a packet and recomputes the file's hash, the chain and
+        state.json: every hash agrees, but the packet is not what hostsync writes."""
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(5))
+        root.run(check=True)
+        forgeries = {
+            "row is not a canonical JSON object": lambda p: p.replace('"row":{"amount"', '"row":{ "amount"', 1),
+            "row_hash is not the SHA-256 of the object before it": lambda p: p.replace('"id":"3"', '"id":"9"', 1),
+            "seq is 7, expected 3": lambda p: p.replace('"seq":3,', '"seq":7,', 1),
+        }
+        for name, forge in forgeries.items():
+            with self.subTest(forgery=name):
+                r = Root(self)
+                r.write(root.index.read_bytes())
+                r.run(check=True)
+                seal = r.seals()[0]
+                path = r.outbox / seal["file"]
+                lines = path.read_text("utf-8").split("\n")
+                lines[2] = forge(lines[2])
+                data = "\n".join(lines).encode()
+                path.write_bytes(data)
+                seal.update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+                seal["chain"] = hashlib.sha256(("0" * 64 + seal["sha256"]).encode()).hexdigest()
+                (r.outbox / "seals.jsonl").write_text(json.dumps(seal, sort_keys=True, separators=(",", ":")) + "\n")
+                state = r.state()
+                state["last_chain_hash"] = seal["chain"]
+                (r.state_dir / "state.json").write_text(json.dumps(state))
+                p = r.run("verify")
+                self.assertEqual(p.returncode, 1, p.out)
+                self.assertIn("%s:3: packet seq 3: %s" % (path, name), p.err)
+
     def test_verify_names_a_broken_packet_and_a_bad_state(self):
         root = Root(self)
         root.write(HEADER.encode() + tricky_records(3))
@@ -153,6 +190,44 @@ class Phase2RunTest(unittest.TestCase):
         p = root.run("verify")
         self.assertEqual(p.returncode, 1)
         self.assertIn("last_chain_hash", p.err)
+
+    def test_index_path_in_packets_is_relative_to_the_root(self):
+        """--index as an absolute path, through a symlinked root, or with ./ and // all
+        name the same file: source.path is its path relative to the root."""
+        import os
+        import tempfile
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(3))
+        root.run(check=True)
+        link = pathlib.Path(tempfile.mkdtemp(prefix="hostsync-e2e-link-")) / "root"
+        self.addCleanup(lambda: (link.unlink(), link.parent.rmdir()))
+        link.symlink_to(root.path)
+        forms = [
+            (root.path, str(root.index)),                            # absolute, inside
+            (link, str(root.index)),                                 # root given through a symlink
+            (root.path, str(link / "infield/ai_save/index.csv")),    # index given through one
+            (root.path, "./infield//ai_save/./index.csv"),
+        ]
+        for n, (root_arg, index_arg) in enumerate(forms):
+            with self.subTest(root=str(root_arg), index=index_arg):
+                root.append(tricky_records(1, start=4 + n))
+                p = hostsync_run("--root", root_arg, "--index", index_arg, check=True)
+                self.assertIn("OK: 1 packets", p.out)
+        self.assertEqual({p["source"]["path"] for p in root.packets()}, {"infield/ai_save/index.csv"})
+        self.assertEqual(root.state("diff_state.json")["source"], "infield/ai_save/index.csv")
+        root.reference_verify(self)
+
+    def test_index_outside_the_root_is_refused(self):
+        root = Root(self)
+        root.write(HEADER.encode() + tricky_records(3))
+        other = Root(self)
+        other.write(HEADER.encode() + tricky_records(3))
+        for index in (str(other.index), "../x/index.csv", "infield/../../index.csv"):
+            with self.subTest(index=index):
+                p = root.run("--index", index)
+                self.assertEqual(p.returncode, 2, p.err)
+                self.assertIn("--index " + index, p.err)
+                self.assertFalse(root.outbox.exists(), "nothing written")
 
     def test_status(self):
         root = Root(self)

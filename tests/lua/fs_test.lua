@@ -148,6 +148,30 @@ t.test("lock: exclusive within the process, released by release() and by __gc", 
   t.raises(function() fs.lock(path, { wait = "1" }) end, "option 'wait' must be a number")
 end)
 
+t.test("lock: shared holders exclude only exclusive ones and write no pid", function()
+  local d = t.tmpdir()
+  local path = d .. "/run.lock"
+  local s1 = assert(fs.lock(path, { shared = true }))
+  local s2 = t.ok(fs.lock(path, { shared = true }), "two shared holders at once")
+  t.eq(t.read_file(path), "", "a shared holder writes no pid")
+  t.fails("lock " .. path .. " is held by another process", fs.lock(path))
+  s1:release()
+  t.fails("lock " .. path .. " is held by another process", fs.lock(path))   -- one shared holder is enough
+  s2:release()
+  local ex = assert(fs.lock(path))
+  t.eq(t.read_file(path), my_pid() .. "\n")
+  t.fails("lock " .. path .. " is held by pid " .. my_pid(), fs.lock(path, { shared = true }))
+  local s3 = fs.lock(path, { shared = true })
+  t.eq(s3, nil)
+  ex:release()
+  local s4 = assert(fs.lock(path, { shared = true }))
+  s4:release()
+  local ex2 = assert(fs.lock(path))
+  t.eq(t.read_file(path), my_pid() .. "\n", "a shared release does not erase the pid of a later holder")
+  ex2:release()
+  t.raises(function() fs.lock(path, { shared = 1 }) end, "option 'shared' must be a boolean")
+end)
+
 t.test("lock: two processes cannot both hold it (child hostsync process)", function()
   local d = t.tmpdir()
   local path = d .. "/run.lock"
@@ -195,6 +219,103 @@ io.flush()
   t.match(p:read("*a"), "^got")
   p:close()
   t.ok(fs.lock(path), "free after the holder exited")
+end)
+
+t.test("line reader: render lines through a template, many per call", function()
+  local hash = require "hostsync.hash"
+  local d = t.tmpdir()
+  local path = d .. "/p.jsonl"
+  t.write_file(path, '{"a":1}\n{"b":2}\r\n{"c":3}\n{"d":4}\nhalf')
+  local S = fs.slot
+  local tpl = fs.line_template{ "[", S.line_no, "@", S.offset, " ", S.text_sha256, " ", S.text, " ", S.text_sha256, "]" }
+  local r = assert(fs.line_reader(path))
+  local text, n, last_start, last_sha = r:render(tpl, { limit = 2, separator = "," })
+  local h1, h2 = hash.sha256_hex('{"a":1}'), hash.sha256_hex('{"b":2}')
+  t.eq(text, "[1@0 " .. h1 .. ' {"a":1} ' .. h1 .. "],[2@8 " .. h2 .. ' {"b":2} ' .. h2 .. "]")
+  t.eq({ n, last_start, last_sha }, { 2, 8, h2 })
+  t.eq({ r:offset(), r:line_no() }, { 17, 2 })
+  -- max_bytes: stops after the line that reaches it (always at least one line).
+  text, n = r:render(tpl, { max_bytes = 1 })
+  t.eq(n, 1)
+  t.match(text, '^%[3@17 ')
+  text, n = r:render(tpl)
+  t.eq(n, 1, "the torn last line is not rendered")
+  t.eq(r:render(tpl), nil, "nothing complete left")
+  t.eq(r:partial_bytes(), 4)
+  -- Resuming at a line start with the line count before it.
+  local r2 = assert(fs.line_reader(path, { offset = 17, line_no = 2 }))
+  t.match((r2:render(fs.line_template{ S.line_no, ":", S.text })), '^3:{"c":3}4:{"d":4}$')
+  t.raises(function() fs.line_template{ "x", {} } end, "not text or an fs.slot value")
+  t.raises(function() r:render("nope") end, "template must be an fs.line_template")
+  t.raises(function() r:render(tpl, { limit = -1 }) end, "limit must be a non-negative integer")
+  t.raises(function() fs.line_reader(path, { line_no = 1.5 }) end, "line_no must be a non-negative integer")
+  r:close()
+  t.raises(function() r:render(tpl) end, "on a closed line reader")
+end)
+
+t.test("line pattern: every line held to a layout, with counters, canonical rows and hashes", function()
+  local hash = require "hostsync.hash"
+  local json = require "hostsync.json"
+  local X = fs.match
+  local function pattern(first)
+    return fs.line_pattern({ '{"n":', X.counter("n"), ',"at":', X.increasing("at"), ',"who":', X.string("who"),
+      ',"row":', X.string_object("row"), ',"h":"', X.object_sha256("h"), '","t":"', X.iso_time("t"), '"}' },
+      { counter = first or 1, after = 0 })
+  end
+  local function line(n, at, row_text, h, t, who)
+    return string.format('{"n":%s,"at":%s,"who":%s,"row":%s,"h":"%s","t":"%s"}', n, at, who or '"me"', row_text,
+      h or hash.sha256_hex(row_text), t or "2026-11-23T17:25:52+01:00")
+  end
+  local d = t.tmpdir()
+  local function check(lines, first)
+    local path = d .. "/f.jsonl"
+    t.write_file(path, table.concat(lines, "\n") .. "\n")
+    local r = assert(fs.line_reader(path, { sha256 = true }))
+    local pat = pattern(first)
+    local n, status, bad = r:match(pat)
+    local sha = r:sha256_hex()
+    r:close()
+    return n, status, bad, pat, sha
+  end
+  -- Canonical rows as the CSV reader writes them pass, escapes and non-ASCII included.
+  local rows = { '{}', '{"a":"1"}', json.canonical(json.object{ b = 'say "hi"\n\t\1', a = "é東😀", ["€"] = "", ["😀"] = "x" }) }
+  local good = {}
+  for i, row in ipairs(rows) do good[i] = line(i, i * 10, row) end
+  local n, status, bad, pat, sha = check(good)
+  t.eq({ n, status, bad }, { 3, "end", nil })
+  t.eq({ pat:counter(), pat:after() }, { 4, 30 })
+  t.eq(sha, hash.sha256_hex(table.concat(good, "\n") .. "\n"), "the file's hash from the same pass")
+  -- Each way to be wrong names what is wrong, on the right line.
+  local cases = {
+    { line(3, 20, '{"a":"1"}'), "n is 3, expected 2" },
+    { line(2, 10, '{"a":"1"}'), "at is 10, not after 10" },
+    { line(2, 20, '{"b":"1","a":"2"}'), "keys not in RFC 8785 order" },
+    { line(2, 20, '{"a":"1","a":"2"}'), "keys not in RFC 8785 order (or repeated)" },
+    { line(2, 20, '{"a": "1"}'), "row is not a canonical JSON object of strings" },
+    { line(2, 20, '{"a":"\\u0041"}'), "a \\u escape that JCS does not write" },
+    { line(2, 20, '{"a":"\\u000a"}'), "a \\u escape for a control JCS writes as" },
+    { line(2, 20, '{"a":"\\/"}'), "an escape JCS does not write" },
+    { line(2, 20, '{"a":1}'), "a value that is not a string" },
+    { line(2, 20, '{"a":"\255"}'), "invalid UTF-8" },
+    { line(2, 20, '{"a":"1"}', string.rep("0", 64)), "h is not the SHA-256 of the object before it" },
+    { line(2, 20, '{"a":"1"}', nil, "yesterday"), "t is not an ISO 8601 time" },
+    { line(2, 20, '{"a":"1"}', nil, "2026-11-23T17:25:52"), "t is not an ISO 8601 time" },
+    { line(2, 20, '{"a":"1"}') .. " ", "after the end of the layout" },
+    { line("02", 20, '{"a":"1"}'), "n is not a whole number" },
+    { line(2, 20, '{"a":"1"}', nil, nil, '"a\\/b"'), "who is not a canonical JSON string" },
+    { '{"n":2,"at":20,"who":"me","row":{"a":"1"},"h":"', "h is not the SHA-256" },
+    { '{"n":2,"at":20,"who":"me","row":{"a":"1"}}', "expected ',\"h\":\"'" },
+  }
+  for _, c in ipairs(cases) do
+    local first_line = line(1, 10, '{"a":"0"}')
+    n, status, bad, pat = check({ first_line, c[1] })
+    t.eq({ n, status }, { 1, "mismatch" }, c[2])
+    t.eq(bad.line_no, 2, c[2])
+    t.ok(bad.reason:find(c[2], 1, true), "expected '" .. c[2] .. "' in: " .. bad.reason)
+    t.eq({ pat:counter(), pat:after() }, { 2, 10 }, "a line that does not match changes nothing")
+  end
+  t.raises(function() fs.line_pattern({ {} }) end, "not text or an fs.match value")
+  t.raises(function() fs.match.counter() end, "Usage: fs.match.counter(name)")
 end)
 
 t.test("stat: lstat by default, follow option", function()
@@ -299,6 +420,16 @@ t.test("line_reader reads many lines quickly", function()
   t.eq(n, 200000)
   t.eq(last, "row,200000")
   t.ok(os.clock() - t0 < 2, "200k lines took " .. (os.clock() - t0))
+end)
+
+t.test("realpath resolves symlinks, . and ..; the path must exist", function()
+  local d = fs.realpath(t.tmpdir())
+  assert(fs.mkdir_p(d .. "/a/b"))
+  os.execute(string.format("ln -s '%s/a/b' '%s/link'", d, d))
+  t.eq(fs.realpath(d .. "/link/../b/./"), d .. "/a/b")
+  t.eq(fs.realpath(d .. "//a/./b"), d .. "/a/b")
+  t.fails("realpath " .. d .. "/nope: No such file or directory", fs.realpath(d .. "/nope"))
+  t.raises(function() fs.realpath("") end, "Usage: fs.realpath(path)")
 end)
 
 t.test("confine", function()
