@@ -80,12 +80,14 @@ FORMATS.packets = {
 }
 
 -- POST /sync/push of hostsync serve (docs/sync-contract.md): one new SyncItem per packet,
--- at the token's tenant and truth level; the key names the entity and the mutation.
+-- at the token's tenant and truth level; the key names the entity and the mutation. No
+-- origin_source: it must name the token's level (LEVEL:NAME), which only the server knows,
+-- so the server writes "<level>:<the token's agent>".
 M.ENTITY_TYPE = "phase2_packet"
 FORMATS["sync-push"] = {
   template = function()
     return fs.line_template{ '{"mutation_id":"phase2:', S.text_sha256, '","entity_type":"' .. M.ENTITY_TYPE
-      .. '","entity_id":"', S.text_sha256, '","version":0,"origin_source":"phase2","payload":', S.text, '}' }
+      .. '","entity_id":"', S.text_sha256, '","version":0,"payload":', S.text, '}' }
   end,
   open = '{"items":[', close = ']}',
 }

@@ -194,7 +194,7 @@ class DeliverToSyncPushTest(unittest.TestCase):
     def serve(self, root):
         db = root.path / "brain.sqlite"
         server = SyncServer(self, db)
-        token = make_sync_token(db, "home", 2)
+        token = make_sync_token(db, "home", 2, agent="phase2")
         token_file = root.path / "token"
         token_file.write_text(token + "\n")
         return server, token, token_file
@@ -220,6 +220,7 @@ class DeliverToSyncPushTest(unittest.TestCase):
             self.assertEqual(item["entity_type"], "phase2_packet")
             self.assertEqual(item["payload"], json.loads(raw))
             self.assertEqual(item["truth_level"], 2, "the token's level")
+            self.assertEqual(item["origin_source"], "automation:phase2", "the server's, from the token")
             self.assertEqual(item["tenant_id"], "home")
         # Everything again from scratch: every item is a replay, the feed does not move.
         for c in cursor_files(root):
