@@ -159,8 +159,8 @@ if group == "prune" then
     local v = opts[t.option] or t.default
     keep[t.name] = v ~= "off" and duration(v, "--" .. t.option:gsub("_", "-")) or false
   end
-  local ok, results = pcall(prune.run, h, keep, opts.dry_run)
-  if not ok then
+  local pruned, results = pcall(prune.run, h, keep, opts.dry_run)
+  if not pruned then
     -- Each chunk is its own transaction with its horizon: what went before stays consistent.
     cli.fail("brain_admin: prune: " .. tostring(results) .. " (chunks deleted before this stay deleted, with their " ..
       "horizons; run it again)")

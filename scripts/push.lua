@@ -185,8 +185,8 @@ local function rebase_in_progress()
 end
 
 -- Step 4's conflict handling: resolve what the policy owns, else abort and flag.
-local function resolve_conflicts(me, remote, rbranch)
-  local policy = load_policy()
+local function resolve_conflicts(me)
+  local conflicts = load_policy()
   local rounds = 0
   while true do
     rounds = rounds + 1
@@ -209,7 +209,7 @@ local function resolve_conflicts(me, remote, rbranch)
     else
       local undecided, decided = {}, {}
       for _, f in ipairs(files) do
-        local side = policy.resolve(f, me.agent)
+        local side = conflicts.resolve(f, me.agent)
         if side == "mine" or side == "upstream" then decided[#decided + 1] = { f, side }
         else undecided[#undecided + 1] = f end
       end
@@ -225,7 +225,7 @@ local function resolve_conflicts(me, remote, rbranch)
         if r.ok then git({ "add", "--", d[1] })
         else git({ "rm", "--quiet", "--", d[1] }) end  -- that side deleted it
         say(("conflict in %s resolved to %s (owner @%s)"):format(d[1], d[2] == "mine" and "your side" or "the remote's side",
-          policy.owner(d[1]) or "?"))
+          conflicts.owner(d[1]) or "?"))
       end
     end
   end
@@ -240,7 +240,8 @@ local function record_conflict(me, files, first_line, remote, rbranch)
   local ur, upstream = git({ "rev-parse", "--short", remote .. "/" .. rbranch }, true)
   local st, v = api("POST", "/conflicts", { project = project, files = files, local_commit = head,
     upstream_commit = ur.ok and upstream or nil, summary = first_line, coordinator = coord })
-  local recorded, cid = nil, "ID"
+  local recorded -- what the message says about where the conflict went
+  local cid = "ID"
   if st == 201 then
     cid = tostring(v.id)
     recorded = ("It is recorded as conflict #%s and @%s was alerted."):format(cid, v.coordinator)
@@ -315,7 +316,7 @@ local function main()
       stop(EXIT.error, "push: git pull --rebase failed (nothing pushed):\n" .. r.stdout .. r.stderr)
     end
     if not r.ok then
-      local undecided = resolve_conflicts(me, remote, rbranch)
+      local undecided = resolve_conflicts(me)
       if undecided then
         stop(EXIT.conflict, record_conflict(me, undecided, first_line, remote, rbranch))
       end

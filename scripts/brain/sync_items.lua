@@ -87,7 +87,7 @@ end
 -- server's now (notes.claimed_at keeps what was sent). origin_chain is not taken: the
 -- server writes it (brain/sync_provenance.lua); its last link becomes notes.claim.
 function M.normalise(raw, ident, clock)
-  local it, notes, err = {}, {}, nil
+  local it, notes, err = {}, {}
   it.entity_type, err = id_field(raw, "entity_type", true); if err then return nil, err end
   it.entity_id, err = id_field(raw, "entity_id", true); if err then return nil, err end
   local tenant = raw.tenant_id
@@ -120,7 +120,7 @@ function M.normalise(raw, ident, clock)
   end
   local v; v, err = int_field(raw, "version", 0, 2^53 - 1); if err then return nil, err end
   it.version = v or 0
-  _, err = int_field(raw, "last_modified_by_level", 1, 5); if err then return nil, err end
+  local _; _, err = int_field(raw, "last_modified_by_level", 1, 5); if err then return nil, err end
   it.last_modified_by_level = ident.level
   local at = raw.last_modified_at
   if given(at) then

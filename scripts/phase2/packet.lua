@@ -3,7 +3,6 @@
 local csv = require "hostsync.csv"
 local fs = require "hostsync.fs"
 local json = require "hostsync.json"
-local time = require "hostsync.time"
 
 local M = {}
 M.VERSION = "0.1"

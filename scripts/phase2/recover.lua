@@ -175,12 +175,12 @@ function M.run(paths)
       .. "(last_line_no); see docs/phase2.md" or "")
   end
   if #unsealed == 1 then
-    local ok, serr = seal_orphan(paths, unsealed[1], state, notes)
-    if not ok then return nil, serr end
+    local ok, oerr = seal_orphan(paths, unsealed[1], state, notes)
+    if not ok then return nil, oerr end
   end
 
-  local st, serr = checkpoint.read(paths.state)
-  if serr then notes[#notes + 1] = serr .. " (rebuilt from the seals)" end
+  local st, cerr = checkpoint.read(paths.state)
+  if cerr then notes[#notes + 1] = cerr .. " (rebuilt from the seals)" end
   if st and type(st.last_seq) == "number" and st.last_seq > state.last_seq then
     return nil, string.format("%s says seq %d was sealed, but %s ends at seq %d; seals were lost",
       paths.state, st.last_seq, paths.seals, state.last_seq)

@@ -8,7 +8,6 @@ local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local crypto = require "hostsync.crypto"
 local tar = require "hostsync.tar"
-local store_mod = require "adam.store"
 local snapshot = require "adam.snapshot"
 
 local M = {
