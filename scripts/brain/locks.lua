@@ -10,6 +10,7 @@
 -- by it, so fencing tokens strictly increase, across release and expiry too.
 local json = require "hostsync.json"
 local chat = require "brain.chat"
+local hook_events = require "brain.hook_events"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -43,6 +44,11 @@ function M.acquire(h, ident, name, body, project)
       INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
       ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
       RETURNING last_token]], name))[1].last_token
+    -- With hooks, a grant that takes over an expired lease raises lock_expired: the
+    -- expired row is read first (a third statement, only then).
+    local expired = hook_events.enabled() and assert(tx:query(([[SELECT held_by_ai, held_by_agent, held_by_machine,
+      fencing_token, %s AS expires_at, project_id FROM sync_locks WHERE id = ? AND expires_at <= ?]])
+      :format(store.ts(tx, "expires_at")), name, now))[1]
     local granted = assert(tx:query([[
       INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
                              expires_at, reason, fencing_token, holder_token_id)
@@ -57,6 +63,13 @@ function M.acquire(h, ident, name, body, project)
     if #granted == 0 then
       local v = holder_view(tx, name)
       return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
+    end
+    if expired then
+      expired = store.plain(expired)
+      hook_events.raise(tx, "lock_expired", { lock = name, project = expired.project_id,
+        holder = { ai = expired.held_by_ai, agent = expired.held_by_agent, machine = expired.held_by_machine },
+        fencing_token = expired.fencing_token, expired_at = expired.expires_at,
+        taken_by = hook_events.by(ident), new_fencing_token = fence })
     end
     return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },
                   fencing_token = fence, expires_at = expires, project = project }
