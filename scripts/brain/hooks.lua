@@ -135,7 +135,6 @@ function R:run(h, ev, handler)
   local t0 = time.monotonic()
   local ok, err = pcall(function()
     local p = self.file.p
-    if not p then error("no hooks loaded: " .. tostring(self.file.last_error), 0) end
     local called, res = p:invoke(handler, event, { settings = plain(hc.settings) or {}, attempt = ev.attempts })
     if not called then error(res, 0) end
     local acts = hook_actions.check(res, self.allow)
@@ -172,9 +171,7 @@ end
 
 -- Has the hooks file this handler? (Only a function gets "is a function" from get.)
 function R:has(handler)
-  local p = self.file.p
-  if not p then return true end   -- nothing loaded: the run records why
-  local v, err = p:get(handler)
+  local v, err = self.file.p:get(handler)
   return v == nil and err ~= nil
 end
 
@@ -185,6 +182,9 @@ function R:step()
     self:write_status(h)
     self.status_written = true
   end
+  -- No hooks loaded (the file was broken when this runner started): events wait, their
+  -- attempts untouched, until a good file loads.
+  if not self.file.p then return 0 end
   local now = store.now()
   local due = assert(h:query([[SELECT id, kind FROM hook_events WHERE status = 'pending' AND next_at <= ?
     ORDER BY id LIMIT ?]], now, M.BATCH))
