@@ -27,6 +27,17 @@ local function holder_view(h, name)
            acquired_at = r.acquired_at, expires_at = r.expires_at }
 end
 
+-- The replaced lease as JSON text, in the upsert's DO UPDATE (sync_locks.* are the old values).
+local taken_over_sql = {}
+local function taken_over(tx)
+  local b = tx:backend()
+  if taken_over_sql[b] then return taken_over_sql[b] end
+  local cols = "'ai', sync_locks.held_by_ai, 'agent', sync_locks.held_by_agent, 'machine', sync_locks.held_by_machine, " ..
+    "'fencing_token', sync_locks.fencing_token, 'project', sync_locks.project_id, 'expires_at', " .. store.ts(tx, "sync_locks.expires_at")
+  taken_over_sql[b] = b == "postgres" and ("json_build_object(" .. cols .. ")::text") or ("json_object(" .. cols .. ")")
+  return taken_over_sql[b]
+end
+
 -- The lock's name and project were checked by its access rule (brain/access.lua): a
 -- lock "<kind>:<project>" belongs to that project, one without ':' to the whole server.
 function M.acquire(h, ident, name, body, project)
@@ -44,11 +55,8 @@ function M.acquire(h, ident, name, body, project)
       INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
       ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
       RETURNING last_token]], name))[1].last_token
-    -- With hooks, a grant that takes over an expired lease raises lock_expired: the
-    -- expired row is read first (a third statement, only then).
-    local expired = hook_events.enabled() and assert(tx:query(([[SELECT held_by_ai, held_by_agent, held_by_machine,
-      fencing_token, %s AS expires_at, project_id FROM sync_locks WHERE id = ? AND expires_at <= ?]])
-      :format(store.ts(tx, "expires_at")), name, now))[1]
+    -- A grant over an expired lease returns the lease it replaced (taken_over, migration
+    -- 9), from the same statement: with hooks it raises lock_expired.
     local granted = assert(tx:query([[
       INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
                              expires_at, reason, fencing_token, holder_token_id)
@@ -56,19 +64,21 @@ function M.acquire(h, ident, name, body, project)
       ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, held_by_ai = excluded.held_by_ai,
         held_by_machine = excluded.held_by_machine, held_by_agent = excluded.held_by_agent,
         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
-        fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id
+        fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id,
+        taken_over = ]] .. taken_over(tx) .. [[
       WHERE sync_locks.expires_at <= ?
-      RETURNING id]], name, project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
+      RETURNING id, taken_over]], name, project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
       fence, ident.token_id, now))
     if #granted == 0 then
       local v = holder_view(tx, name)
       return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
     end
-    if expired then
-      expired = store.plain(expired)
-      hook_events.raise(tx, "lock_expired", { lock = name, project = expired.project_id,
-        holder = { ai = expired.held_by_ai, agent = expired.held_by_agent, machine = expired.held_by_machine },
-        fencing_token = expired.fencing_token, expired_at = expired.expires_at,
+    local old = granted[1].taken_over
+    if type(old) == "string" and hook_events.enabled() then
+      local lease = json.decode(old)
+      hook_events.raise(tx, "lock_expired", { lock = name, project = lease.project,
+        holder = { ai = lease.ai, agent = lease.agent, machine = lease.machine },
+        fencing_token = lease.fencing_token, expired_at = lease.expires_at,
         taken_by = hook_events.by(ident), new_fencing_token = fence })
     end
     return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },

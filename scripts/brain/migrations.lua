@@ -233,6 +233,9 @@ return function(backend)
           at %s NOT NULL)]]):format(serial, ts),
       "CREATE INDEX idx_hook_runs_event ON hook_runs(event_id, id)",
       -- The hooks file in force on each server (its path), and why an edit was refused.
+      -- A grant that took over an expired lease records the lease it replaced (JSON), so
+      -- lock_expired needs no extra statement on the acquire path; NULL for a new grant.
+      "ALTER TABLE sync_locks ADD COLUMN taken_over TEXT",
       ([[CREATE TABLE hook_files (
           path TEXT PRIMARY KEY, sha256 TEXT, loaded_at %s, last_error TEXT, checked_at %s NOT NULL)]]):format(ts, ts),
     } },

@@ -115,6 +115,28 @@ class HookTests(unittest.TestCase):
         self.assertEqual(rows[0]["depth"], 1)
         self.assertIsNotNone(rows[0]["origin"])
 
+    def test_a_lease_taken_over_after_expiry_raises_lock_expired(self):
+        hook = self.write("h.lua", """return { on_lock_expired = function(e)
+            return { action = "post_chat", project = e.project,
+                     message = ("%s expired: @%s had token %d, @%s took it"):format(e.lock, e.holder.agent, e.fencing_token, e.taken_by.agent) }
+          end }""")
+        brain = self.serve({"file": hook})
+        status, body = call(brain.base, "POST", "/locks/push:P/acquire", self.marcus, {"ttl_seconds": 1})
+        self.assertEqual(status, 200, body)
+        first = body["fencing_token"]
+        # Lena retries until the one-second lease is over (an observed state, not a sleep).
+        wait_until(lambda: call(brain.base, "POST", "/locks/push:P/acquire", self.lena, {"ttl_seconds": 60})[0] == 200,
+                   "the lease to expire")
+        report = self.settled(2)   # lock_expired, and the hook's chat (no handler)
+        self.assertEqual(report["events"], {"done": 1, "skipped": 1})
+        self.assertEqual([m["message"] for m in self.messages(brain)], [f"push:P expired: @marcus had token {first}, @lena took it"])
+        # A release and a fresh grant raise nothing.
+        status, body = call(brain.base, "POST", "/locks/push:P/release", self.lena, {"fencing_token": call(brain.base, "GET", "/locks/push:P", self.lena)[1]["fencing_token"]})
+        self.assertEqual(status, 200, body)
+        status, body = call(brain.base, "POST", "/locks/push:P/acquire", self.marcus, {"ttl_seconds": 60})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(db_rows(self.db, "SELECT COUNT(*) AS n FROM hook_events WHERE kind = 'lock_expired'"), [{"n": 1}])
+
     # --- what a hook may not do ------------------------------------------------------------
 
     def test_http_post_only_to_allowed_hosts(self):
