@@ -4,7 +4,10 @@
 // generator costs far less CPU than the server it measures (Python could not keep 32
 // connections busy on two cores).
 //
-//   lock_loadgen URL SECONDS TOKENS_FILE [--shared-lock]
+//   lock_loadgen URL SECONDS TOKENS_FILE [--shared-lock | --chat]
+//
+// --chat: each client posts chat messages instead (POST /chat, 201 expected); a post
+// counts as a "pair" in the output (bench/hooks_bench.sh).
 //
 // TOKENS_FILE: one bearer token per line, one client per token. By default client i
 // takes its own lock "bench-<i>"; --shared-lock makes all fight for "bench-shared"
@@ -48,7 +51,7 @@ long fencing_token(const std::string& body) {
     return std::strtol(body.c_str() + at + 16, nullptr, 10);
 }
 
-void run_client(const std::string& host, int port, const std::string& token, const std::string& lock,
+void run_client(const std::string& host, int port, const std::string& token, const std::string& lock, bool chat,
                 Clock::time_point until, ClientResult& out) {
     httplib::Client cli(host, port);
     cli.set_keep_alive(true);
@@ -57,7 +60,16 @@ void run_client(const std::string& host, int port, const std::string& token, con
     httplib::Headers headers{{"Authorization", "Bearer " + token}};
     const std::string acquire = "/locks/" + lock + "/acquire";
     const std::string release = "/locks/" + lock + "/release";
-    while (Clock::now() < until) {
+    while (chat && Clock::now() < until) {
+        auto start = Clock::now();
+        auto c = cli.Post("/chat", headers, "{\"message\":\"bench @nobody\",\"project\":\"P\"}", "application/json");
+        if (!c || c->status != 201) {
+            out.error("chat: " + describe(c));
+            continue;
+        }
+        out.pair_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    while (!chat && Clock::now() < until) {
         auto start = Clock::now();
         auto a = cli.Post(acquire.c_str(), headers, "{\"ttl_seconds\":60}", "application/json");
         if (!a) {
@@ -93,12 +105,13 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: lock_loadgen http://HOST:PORT SECONDS TOKENS_FILE [--shared-lock]\n");
+        std::fprintf(stderr, "usage: lock_loadgen http://HOST:PORT SECONDS TOKENS_FILE [--shared-lock | --chat]\n");
         return 2;
     }
     std::string url = argv[1];
     double seconds = std::atof(argv[2]);
     bool shared = argc > 4 && std::string(argv[4]) == "--shared-lock";
+    bool chat = argc > 4 && std::string(argv[4]) == "--chat";
     auto hp = url.substr(url.find("://") + 3);
     std::string host = hp.substr(0, hp.find(':'));
     int port = std::atoi(hp.substr(hp.find(':') + 1).c_str());
@@ -118,7 +131,7 @@ int main(int argc, char** argv) {
     auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         std::string lock = shared ? "bench-shared" : "bench-" + std::to_string(i);
-        threads.emplace_back(run_client, host, port, tokens[i], lock, until, std::ref(results[i]));
+        threads.emplace_back(run_client, host, port, tokens[i], lock, chat, until, std::ref(results[i]));
     }
     for (auto& t : threads) t.join();
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();

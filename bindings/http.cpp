@@ -10,6 +10,7 @@
 #include "host/http_client.hpp"
 #include "host/http_lua_worker.hpp"
 #include "host/http_server.hpp"
+#include "host/http_url.hpp"
 #include "host/lua_guard.hpp"
 #include "host/sse.hpp"
 
@@ -229,6 +230,30 @@ int l_topics(lua_State* L) {
     return 1;
 }
 
+// (url) -> {scheme=, host=, port=, target=} | nil, err: the client's own parser, so a
+// caller that checks where a request goes (an allow-list) judges what request() would use.
+int l_parse_url(lua_State* L) {
+    size_t n = 0;
+    const char* text = luaL_checklstring(L, 1, &n);
+    std::string err;
+    auto url = http::parse_url(std::string_view(text, n), err);
+    if (!url) {
+        lua_pushnil(L);
+        lua_pushstring(L, err.c_str());
+        return 2;
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, url->scheme.c_str());
+    lua_setfield(L, -2, "scheme");
+    lua_pushstring(L, url->host.c_str());
+    lua_setfield(L, -2, "host");
+    lua_pushinteger(L, url->port);
+    lua_setfield(L, -2, "port");
+    lua_pushstring(L, url->target.c_str());
+    lua_setfield(L, -2, "target");
+    return 1;
+}
+
 // (label) -> {value...} of the open streams
 int l_stream_labels(lua_State* L) {
     auto values = hostsync::events::Hub::instance().label_values(luaL_checkstring(L, 1));
@@ -257,6 +282,7 @@ int hostsync_raw_http(lua_State* L) {
         {"publish", guarded<l_publish>},
         {"topic_info", guarded<l_topic_info>},
         {"topics", guarded<l_topics>},
+        {"parse_url", guarded<l_parse_url>},
         {"end_streams", guarded<l_end_streams>},
         {"stream_labels", guarded<l_stream_labels>},
         {nullptr, nullptr},

@@ -93,6 +93,13 @@ function M.request(opts)
   return { status = status, headers = rheaders, body = body, attempts = attempts }
 end
 
+-- http.parse_url(url) -> {scheme=, host=, port=, target=} | nil, err: how request() reads
+-- a URL (absolute http/https only; no user info; IPv6 host without brackets).
+function M.parse_url(url)
+  if type(url) ~= "string" then error("Usage: http.parse_url(url: string)", 2) end
+  return raw.parse_url(url)
+end
+
 local function merged(opts, extra, usage)
   if opts ~= nil and type(opts) ~= "table" then error(usage .. ": options must be a table", 3) end
   local t = {}

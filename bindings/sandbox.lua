@@ -5,6 +5,7 @@
 --   local p, err = sandbox.load("policies/truth_hierarchy.lua",
 --                               { max_instructions = 1e6, max_memory = 8 * 2^20 })
 --   local decision, err = p:call("decide", local_item, remote_item, context)
+--   local ok, result = p:invoke("on_chat", event)   -- nil is an answer here
 --   local who = p:get("coordinator")   -- a plain field, copied out
 --   local ok, err = p:reload()   -- a broken file leaves the old policy in force
 --
@@ -29,6 +30,15 @@ function methods:call(name, ...)
     return nil, name .. ": the policy returned nil"
   end
   return result, err
+end
+
+-- Like call, for a function whose nil answer means "nothing" (a hook with nothing to do):
+-- -> true, result (nil allowed) | false, "name: why".
+function methods:invoke(name, ...)
+  if type(name) ~= "string" then error("Usage: policy:invoke(name: string, ...)", 2) end
+  local result, err = raw.call(self, name, ...)
+  if err ~= nil then return false, err end
+  return true, result
 end
 
 -- A plain field of the policy (a setting, e.g. `coordinator = "marcus"`), deep-copied;

@@ -1,5 +1,5 @@
 -- hostsync run brain_admin.lua token create|list|revoke|rotate ... | lock list|break ... |
---                              routes | backup | restore | prune ... [--db URL]
+--                              routes | backup | restore | prune ... | hooks [--failed] [--db URL]
 -- The brain's administration (docs/brain.md): bearer tokens, locks, the access table,
 -- backups (brain/backup.lua) and retention (brain/prune.lua).
 -- A token is printed once, at creation or rotation; only its SHA-256 is stored, so a lost
@@ -11,6 +11,7 @@ local null = require("hostsync.db").null
 local time = require "hostsync.time"
 local auth = require "brain.auth"
 local backup = require "brain.backup"
+local hook_report = require "brain.hook_report"
 local locks = require "brain.locks"
 local names = require "brain.names"
 local prune = require "brain.prune"
@@ -28,7 +29,8 @@ local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME
        hostsync run brain_admin.lua backup --to FILE [--db URL]
        hostsync run brain_admin.lua restore --from FILE --db NEW
        hostsync run brain_admin.lua prune [--chat 90d] [--inbox 90d] [--sync-events 30d] [--sync-mutations 7d]
-           [--sync-tombstones 90d] [--dry-run] [--json] [--db URL]     (each: a duration or off)]==]
+           [--sync-tombstones 90d] [--dry-run] [--json] [--db URL]     (each: a duration or off)
+       hostsync run brain_admin.lua hooks [--failed] [--limit N] [--json] [--db URL]]==]
 local spec = {
   usage = usage,
   summary = "Administer the shared brain: issue, list, revoke and rotate bearer tokens; list and break locks;\n" ..
@@ -54,18 +56,20 @@ local spec = {
     { "--sync-mutations", "D", "prune: keep sync_mutations (replay results) D (default 7d)" },
     { "--sync-tombstones", "D", "prune: keep deleted entities and closed proposals D (default 90d)" },
     { "--dry-run", nil, "prune: only say what would be deleted" },
+    { "--failed", nil, "hooks: only the runs that failed" },
+    { "--limit", "N", "hooks: how many runs, newest first (default 50)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
   },
 }
 
 local ACTIONS = { token = { create = true, list = true, revoke = true, rotate = true }, lock = { list = true, ["break"] = true },
-                  routes = true, backup = true, restore = true, prune = true }
+                  routes = true, backup = true, restore = true, prune = true, hooks = true }
 if arg[1] == "-h" or arg[1] == "--help" then cli.parse({ "--help" }, spec) end
 local group, action = arg[1], arg[2]
 local first = 3
 if ACTIONS[group] == true then action, first = nil, 2 end
 if not ACTIONS[group] or (ACTIONS[group] ~= true and not ACTIONS[group][action]) then
-  cli.usage_error("expected 'token create|list|revoke|rotate', 'lock list|break', 'routes', 'backup', 'restore' or 'prune'", usage)
+  cli.usage_error("expected 'token create|list|revoke|rotate', 'lock list|break', 'routes', 'backup', 'restore', 'prune' or 'hooks'", usage)
 end
 local args = {}
 for i = first, #arg do args[#args + 1] = arg[i] end
@@ -232,6 +236,26 @@ elseif group == "token" and action == "rotate" then
   io.stderr:write(("brain_admin: token %d replaces token %d, which %s\n"):format(new_id, id,
     (opts.grace or 0) > 0 and ("stops working in " .. opts.grace .. " s") or "no longer works"))
   io.stdout:write(token, "\n")
+elseif group == "hooks" then
+  no_rest()
+  local limit = opts.limit or 50
+  if limit < 1 or limit ~= math.floor(limit) then cli.usage_error("--limit must be a whole number >= 1", usage) end
+  local rep = hook_report.read(h, opts.failed, limit)
+  if opts.json then
+    io.stdout:write(json.encode(rep), "\n")
+  else
+    for _, f in ipairs(rep.files) do
+      io.stdout:write(("hooks file %s: loaded %s (sha256 %s)%s\n"):format(f.path, tostring(f.loaded_at),
+        tostring(f.sha256):sub(1, 12), f.last_error ~= json.null and ("; last edit refused: " .. f.last_error) or ""))
+    end
+    local ev = rep.events
+    io.stdout:write(("events: %d pending, %d done, %d skipped (no handler), %d dead\n"):format(ev.pending or 0,
+      ev.done or 0, ev.skipped or 0, ev.dead or 0))
+    for _, r in ipairs(rep.runs) do
+      io.stdout:write(("run %d\tevent %d %s\t%s\tattempt %d\t%.2f ms\t%s\t%s\n"):format(r.id, r.event_id, r.kind,
+        r.handler, r.attempt, r.duration_ms, r.at, r.ok and ("ok, " .. r.actions .. " actions") or ("error: " .. tostring(r.error))))
+    end
+  end
 elseif group == "lock" and action == "list" then
   no_rest()
   if opts.project and opts.lobby then cli.usage_error("give --project or --lobby, not both", usage) end

@@ -7,6 +7,8 @@ local chat = require "brain.chat"
 local conflicts = require "brain.conflicts"
 local errors = require "brain.errors"
 local handoffs = require "brain.handoffs"
+local hook_events = require "brain.hook_events"
+local hooks = require "brain.hooks"
 local inbox = require "brain.inbox"
 local locks = require "brain.locks"
 local records = require "brain.records"
@@ -28,6 +30,7 @@ return function(config)
   -- an upsert in a loop cost 80 us with the JIT on and 10 us with it off. This worker's
   -- state runs interpreted.
   jit.off()
+  hook_events.configure(config)   -- with a hooks file, changes queue hook events
   local app = {}
   local h   -- this worker's handle, opened on first use and reopened after a failure
 
@@ -151,7 +154,8 @@ return function(config)
   end
   -- Publishes to the event topics what other servers (PostgreSQL) or other processes
   -- wrote, and ends the streams of tokens no longer valid, on a thread of its own
-  -- (docs/brain.md, "Live streams").
-  app.background = topics.watcher(config)
+  -- (docs/brain.md, "Live streams"). With a hooks file it also runs the hooks
+  -- (brain/hooks.lua, docs/hooks.md): never on a worker, so never before an answer.
+  app.background = topics.watcher(config, hooks.step(config))
   return app
 end

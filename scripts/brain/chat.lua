@@ -9,6 +9,7 @@
 -- a missed or merged wake-up can delay a message but never lose or repeat one.
 local http = require "hostsync.http"
 local json = require "hostsync.json"
+local hook_events = require "brain.hook_events"
 local inbox = require "brain.inbox"
 local names = require "brain.names"
 local retention = require "brain.retention"
@@ -57,6 +58,9 @@ function M.insert(h, ident, mtype, message, project, metadata, not_inbox)
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
       metadata and json.encode(metadata) or nil, store.now()))
     topics.touch(M.TOPIC)
+    hook_events.raise(tx, "chat", { id = rows[1].seq, type = mtype, message = message, project = project or json.null,
+      ai = ident.ai, agent = ident.agent, machine = ident.machine or json.null, mentions = mentions,
+      metadata = metadata or json.null })
     local to = {}
     for _, m in ipairs(mentions) do if not (not_inbox and not_inbox[m]) then to[#to + 1] = m end end
     inbox.add(tx, to, "mention", ident, project,

@@ -12,6 +12,7 @@
 -- project the token may not use is "not found" before anything here runs.
 local json = require "hostsync.json"
 local chat = require "brain.chat"
+local hook_events = require "brain.hook_events"
 local names = require "brain.names"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -65,6 +66,9 @@ function M.post(h, ident, body, default_coordinator)
     local _, posted = chat.insert(tx, ident, "alert", msg, f.project,
       { conflict_id = id, files = f.files, commit = f.local_commit or json.null, agent = ident.agent })
     assert(tx:exec("UPDATE push_conflicts SET chat_seq = ? WHERE id = ?", posted.id, id))
+    hook_events.raise(tx, "conflict", { id = id, project = f.project, files = f.files, coordinator = coord,
+      local_commit = f.local_commit or json.null, upstream_commit = f.upstream_commit or json.null,
+      summary = f.summary or json.null, by = hook_events.by(ident), chat_id = posted.id })
     return 201, { id = id, chat_id = posted.id, coordinator = coord, status = "open" }
   end))
 end

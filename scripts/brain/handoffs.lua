@@ -10,6 +10,7 @@
 --                is acknowledged
 -- The project was checked by each route's access rule (brain/access.lua).
 local json = require "hostsync.json"
+local hook_events = require "brain.hook_events"
 local chat = require "brain.chat"
 local inbox = require "brain.inbox"
 local store = require "brain.store"
@@ -74,6 +75,7 @@ function M.post(h, ident, body)
     local entry = brief(v)
     entry.chat_id = posted.id
     inbox.add(tx, { to }, "handoff", ident, f.project, { handoff = entry })
+    hook_events.raise(tx, "handoff", { action = "created", handoff = entry, by = hook_events.by(ident) })
     return 201, { id = id, chat_id = posted.id }
   end))
 end
@@ -127,6 +129,8 @@ function M.ack(h, ident, id, body)
       { [v.from_agent] = true })
     inbox.add(tx, { v.from_agent }, "handoff_ack", ident, project, { handoff = brief(v), note = f.note or json.null,
       chat_id = posted.id })
+    hook_events.raise(tx, "handoff", { action = "acknowledged", handoff = brief(read(tx, id)), note = f.note or json.null,
+      by = hook_events.by(ident) })
     local out = read(tx, id)
     out.chat_id = posted.id
     return 200, out

@@ -10,6 +10,7 @@
 -- by it, so fencing tokens strictly increase, across release and expiry too.
 local json = require "hostsync.json"
 local chat = require "brain.chat"
+local hook_events = require "brain.hook_events"
 local store = require "brain.store"
 local validate = require "brain.validate"
 
@@ -24,6 +25,17 @@ local function holder_view(h, name)
   return { lock = r.id, project = r.project_id, reason = r.reason, fencing_token = r.fencing_token,
            holder = { ai = r.held_by_ai, agent = r.held_by_agent, machine = r.held_by_machine },
            acquired_at = r.acquired_at, expires_at = r.expires_at }
+end
+
+-- The replaced lease as JSON text, in the upsert's DO UPDATE (sync_locks.* are the old values).
+local taken_over_sql = {}
+local function taken_over(tx)
+  local b = tx:backend()
+  if taken_over_sql[b] then return taken_over_sql[b] end
+  local cols = "'ai', sync_locks.held_by_ai, 'agent', sync_locks.held_by_agent, 'machine', sync_locks.held_by_machine, " ..
+    "'fencing_token', sync_locks.fencing_token, 'project', sync_locks.project_id, 'expires_at', " .. store.ts(tx, "sync_locks.expires_at")
+  taken_over_sql[b] = b == "postgres" and ("json_build_object(" .. cols .. ")::text") or ("json_object(" .. cols .. ")")
+  return taken_over_sql[b]
 end
 
 -- The lock's name and project were checked by its access rule (brain/access.lua): a
@@ -43,6 +55,8 @@ function M.acquire(h, ident, name, body, project)
       INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
       ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
       RETURNING last_token]], name))[1].last_token
+    -- A grant over an expired lease returns the lease it replaced (taken_over, migration
+    -- 9), from the same statement: with hooks it raises lock_expired.
     local granted = assert(tx:query([[
       INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
                              expires_at, reason, fencing_token, holder_token_id)
@@ -50,13 +64,22 @@ function M.acquire(h, ident, name, body, project)
       ON CONFLICT (id) DO UPDATE SET project_id = excluded.project_id, held_by_ai = excluded.held_by_ai,
         held_by_machine = excluded.held_by_machine, held_by_agent = excluded.held_by_agent,
         acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, reason = excluded.reason,
-        fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id
+        fencing_token = excluded.fencing_token, holder_token_id = excluded.holder_token_id,
+        taken_over = ]] .. taken_over(tx) .. [[
       WHERE sync_locks.expires_at <= ?
-      RETURNING id]], name, project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
+      RETURNING id, taken_over]], name, project, ident.ai, ident.machine, ident.agent, now, expires, f.reason,
       fence, ident.token_id, now))
     if #granted == 0 then
       local v = holder_view(tx, name)
       return 409, { error = "lock '" .. name .. "' is held", holder = v.holder, expires_at = v.expires_at, reason = v.reason }
+    end
+    local old = granted[1].taken_over
+    if type(old) == "string" and hook_events.enabled() then
+      local lease = json.decode(old)
+      hook_events.raise(tx, "lock_expired", { lock = name, project = lease.project,
+        holder = { ai = lease.ai, agent = lease.agent, machine = lease.machine },
+        fencing_token = lease.fencing_token, expired_at = lease.expires_at,
+        taken_by = hook_events.by(ident), new_fencing_token = fence })
     end
     return 200, { lock = name, holder = { ai = ident.ai, agent = ident.agent, machine = ident.machine },
                   fencing_token = fence, expires_at = expires, project = project }

@@ -214,5 +214,30 @@ return function(backend)
       normalize("sync_branch_state", "last_push_agent"),
       normalize("push_conflicts", "agent", "coordinator", "assigned_to", "resolved_by"),
     } },
+    { version = 9, name = "event hooks", up = {
+      -- What the hooks file must be told (docs/hooks.md), written in the transaction of
+      -- the change that raised it, only while a hooks file is configured. status:
+      -- pending | done | skipped (no handler) | dead (gave up after max_attempts).
+      -- next_at: when it may run (again); a runner that claims it moves next_at past its
+      -- lease, so a crashed run is picked up again once the lease is over. origin: the
+      -- event whose hook's action raised this one; depth: how many hooks deep.
+      ([[CREATE TABLE hook_events (
+          id %s PRIMARY KEY, kind TEXT NOT NULL, data %s NOT NULL, origin BIGINT, depth INTEGER NOT NULL,
+          status TEXT NOT NULL, attempts INTEGER NOT NULL, next_at %s NOT NULL, last_error TEXT,
+          created_at %s NOT NULL, finished_at %s)]]):format(serial, json, ts, ts, ts),
+      "CREATE INDEX idx_hook_events_due ON hook_events(status, next_at)",
+      -- Every run of a handler: ok or the error, how long, which attempt.
+      ([[CREATE TABLE hook_runs (
+          id %s PRIMARY KEY, event_id BIGINT NOT NULL, handler TEXT NOT NULL, ok BOOLEAN NOT NULL,
+          error TEXT, duration_ms DOUBLE PRECISION NOT NULL, attempt INTEGER NOT NULL, actions INTEGER NOT NULL,
+          at %s NOT NULL)]]):format(serial, ts),
+      "CREATE INDEX idx_hook_runs_event ON hook_runs(event_id, id)",
+      -- The hooks file in force on each server (its path), and why an edit was refused.
+      -- A grant that took over an expired lease records the lease it replaced (JSON), so
+      -- lock_expired needs no extra statement on the acquire path; NULL for a new grant.
+      "ALTER TABLE sync_locks ADD COLUMN taken_over TEXT",
+      ([[CREATE TABLE hook_files (
+          path TEXT PRIMARY KEY, sha256 TEXT, loaded_at %s, last_error TEXT, checked_at %s NOT NULL)]]):format(ts, ts),
+    } },
   }
 end

@@ -13,9 +13,10 @@ local spec = {
     { "--address", "A", "address to bind (default 127.0.0.1)" },
     { "--port", "N", "port (default 8377; 0 picks a free one)", number = true },
     { "--db", "URL", "SQLite path or postgres:// URL (default ./brain.sqlite)" },
-    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, sync_max_clock_skew, max_body, group_commit, stream_sweep, web, tls = {cert, key}" },
+    { "--config", "FILE", "JSON file with address, port, db, threads, sync_policy, sync_max_clock_skew, hooks, max_body, group_commit, stream_sweep, web, tls = {cert, key}" },
     { "--threads", "N", "worker threads: requests handled at once; open streams hold none (default 8)", number = true },
     { "--sync-policy", "FILE", "conflict policy of /sync/* (default policies/truth_hierarchy.lua); reloaded on change" },
+    { "--hooks", "FILE", "event hooks in Lua (docs/hooks.md; config key hooks for their settings); reloaded on change" },
     { "--sync-max-clock-skew", "S", "seconds a pushed last_modified_at may be ahead of the server's clock; later ones are stored as the server's time (default 300)", number = true },
     { "--web", "DIR", "the web view's files, served at / (default: the web/ installed with this binary)" },
     { "--no-web", nil, "serve no web view (GET / then needs a token and answers 404)" },
@@ -54,6 +55,20 @@ if not policy_path then cli.fail("hostsync serve: policies/truth_hierarchy.lua n
 local _, perr = require("brain.sync_policy").load(policy_path)
 if perr then cli.fail("hostsync serve: sync policy " .. policy_path .. ": " .. perr) end
 config.sync_policy = policy_path
+
+-- Event hooks (docs/hooks.md): --hooks FILE, or config "hooks" (a file name or an object
+-- with file, allow_hosts, budgets, retries). Loaded here once: a broken file fails here.
+if opts.hooks ~= nil then
+  if type(config.hooks) == "table" then config.hooks.file = opts.hooks else config.hooks = opts.hooks end
+end
+if config.hooks ~= nil then
+  local hooks = require "brain.hooks"
+  local hc, herr = hooks.config(config.hooks)
+  if not hc then cli.fail("hostsync serve: " .. herr) end
+  local _, lerr = hooks.load(hc.file, hc)
+  if lerr then cli.fail("hostsync serve: hooks file " .. hc.file .. ": " .. lerr) end
+  config.hooks = hc
+end
 
 -- The web view (docs/web.md): by default the web/ of the binary's own tree (the host
 -- passes it as arg.web_dir: the source tree from a build directory,

@@ -8,6 +8,7 @@
 -- written at the end, many rows per statement; proposals, closures and events as they
 -- come (a later item of the batch may read a proposal this one closed).
 local json = require "hostsync.json"
+local hook_events = require "brain.hook_events"
 local items = require "brain.sync_items"
 local sstore = require "brain.sync_store"
 
@@ -129,6 +130,13 @@ function B:record(o, mutation_id, raw)
   end
   local version, item_json = self:store(o)
   for _, e in ipairs(o.events) do self:log(o, e, mutation_id, version) end
+  if version and hook_events.enabled() then
+    local it, kinds = o.store.item, json.array()
+    for i, e in ipairs(o.events) do kinds[i] = e.kind end
+    hook_events.raise(self.tx, "sync_event", { status = o.status, tenant = self.tenant, entity_type = it.entity_type,
+      entity_id = it.entity_id, version = version, deleted = it.deleted == true, truth_level = it.truth_level,
+      mutation_id = mutation_id, events = kinds, by = hook_events.by(self.ident) })
+  end
   local kept, answer = result_texts(o, mutation_id, raw, version, item_json)
   self.mutation_writes[#self.mutation_writes + 1] = { mutation_id, kept }
   self.seen[mutation_id] = kept

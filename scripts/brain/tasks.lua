@@ -11,6 +11,7 @@
 --               same transaction as the change, with the inbox entries of the agents
 --               it concerns (its creator and its assignees before and after)
 local json = require "hostsync.json"
+local hook_events = require "brain.hook_events"
 local inbox = require "brain.inbox"
 local store = require "brain.store"
 local validate = require "brain.validate"
@@ -47,12 +48,14 @@ local function history(h, id)
 end
 
 -- Records one change (history + the inbox of the agents it concerns) inside tx.
-local function record(tx, ident, task, changes, note, also_concerns)
+local function record(tx, ident, action, task, changes, note, also_concerns)
   assert(tx:exec("INSERT INTO task_history(task_id, at, ai, agent, machine, changes, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
     task.id, store.now(), ident.ai, ident.agent, ident.machine, json.encode(changes), note))
   local project = task.project_id ~= json.null and task.project_id or nil
   inbox.add(tx, { task.created_by, task.assigned_to, also_concerns }, "task", ident, project,
     { task = task, change = { changes = changes, note = note or json.null } })
+  hook_events.raise(tx, "task", { action = action, task = task, changes = changes, note = note or json.null,
+    by = hook_events.by(ident) })
 end
 
 -- POST /tasks {title, project?, assigned_to?, status?}
@@ -62,16 +65,18 @@ function M.post(h, ident, body)
                                     status = { "string" } })
   local assignee = validate.agent(f.assigned_to, "field 'assigned_to'")
   local status = f.status and M.status(f.status, "field 'status'") or "open"
-  return assert(h:transaction(function(tx)
+  local function run(tx)
     local now = store.now()
     local id = assert(tx:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id]], f.project, f.title, status, assignee, ident.agent, now, now))[1].id
     local task = view(assert(tx:query(select_sql(tx, "id = ?"), id))[1])
     local changes = { title = { json.null, f.title }, status = { json.null, status } }
     if assignee then changes.assigned_to = { json.null, assignee } end
-    record(tx, ident, task, changes, nil)
+    record(tx, ident, "created", task, changes, nil)
     return 201, { id = id }
-  end))
+  end
+  if h:in_transaction() then return run(h) end   -- a hook's action, in the runner's transaction
+  return assert(h:transaction(run))
 end
 
 -- GET /tasks?project=P&assigned_to=A&status=S (scope.visible: what the token may see)
@@ -132,7 +137,7 @@ function M.update(h, ident, id, body)
         changes.status and status or task.status, after ~= json.null and after or nil, store.now(), id))
     end
     task = view(assert(tx:query(select_sql(tx, "id = ?"), id))[1])
-    record(tx, ident, task, changes, f.note, before)
+    record(tx, ident, "updated", task, changes, f.note, before)
     return 200, with_history(tx, task)
   end))
 end

@@ -15,7 +15,9 @@
 --                                and every config.stream_sweep seconds (default SWEEP: a
 --                                missed notification, a writer in another process); every
 --                                TOKEN_CHECK seconds ends the streams of tokens revoked
---                                since they opened
+--                                since they opened; `also` (optional): step, every = a
+--                                function the task also calls every `every` seconds
+--                                (the hooks runner, brain/hooks.lua)
 local http = require "hostsync.http"
 local auth = require "brain.auth"
 local store = require "brain.store"
@@ -97,9 +99,10 @@ end
 
 -- The background task (app.background): its own handle, so it never competes with a
 -- worker's. Raising ends it; the host starts it again a second later.
-function M.watcher(config)
+function M.watcher(config, also, also_every)
   local every = config.stream_sweep or M.SWEEP
   if type(every) ~= "number" or every <= 0 then error("config: stream_sweep must be a number of seconds > 0", 0) end
+  local slice = math.min(every, M.TOKEN_CHECK, also and also_every or math.huge)
   return function(wait)
     local h = store.open(config.db, false, true)
     local postgres = h:backend() == "postgres"
@@ -118,9 +121,10 @@ function M.watcher(config)
           for name in pairs(names) do M.refresh(h, name) end
         end
         if not wait(0) then break end
-      elseif not wait(math.min(every, M.TOKEN_CHECK)) then
+      elseif not wait(slice) then
         break
       end
+      if also then also() end
       local now = time.monotonic()
       if now >= next_sweep then
         sweep(h)
