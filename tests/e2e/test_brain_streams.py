@@ -170,7 +170,6 @@ class BrainStreamsSQLiteTest(unittest.TestCase):
             x.close()
 
 
-@unittest.skipUnless(PgServer.available() or os.environ.get("CI"), "PostgreSQL binaries not installed")
 class BrainStreamsPostgresTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

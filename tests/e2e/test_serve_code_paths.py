@@ -34,6 +34,16 @@ def plant(root):
             f.write(PLANTED)
 
 
+def checkout_dirs_under_tmp():
+    """The names right under /tmp of the directories holding the binary or the sources."""
+    tops = set()
+    for path in (HOSTSYNC, SOURCE_DIR):
+        parts = os.path.realpath(path).split("/")
+        if len(parts) > 2 and parts[1] == "tmp":
+            tops.add(parts[2])
+    return sorted(tops)
+
+
 def files_under(root):
     out = set()
     for d, _, names in os.walk(root):
@@ -57,16 +67,24 @@ class ServeCodePathsTest(unittest.TestCase):
         brain.proc.wait(30)
 
     def test_planted_tmp_module_is_not_loaded_and_kill_leaves_nothing(self):
-        if os.geteuid() != 0 or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
-            self.skipTest("needs root for a private mount namespace (unshare -m)")
+        # The README's commands run as root; a private mount namespace needs it.
+        self.assertEqual(os.geteuid(), 0, "run the suite as root (unshare -m needs it)")
+        self.assertEqual(subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode, 0,
+                         "unshare -m does not work here")
         fake_tmp = os.path.join(self.dir, "tmp")
         os.mkdir(fake_tmp)
         os.chmod(fake_tmp, 0o1777)   # like /tmp: anyone may create files there
         plant(fake_tmp)
+        # A checkout or build under /tmp would vanish behind the fake /tmp: bind its top
+        # directory back in (the empty mount points are there before the snapshot).
+        binds = checkout_dirs_under_tmp()
+        for top in binds:
+            os.mkdir(os.path.join(fake_tmp, top))
         db = os.path.join(fake_tmp, "brain.sqlite")   # /tmp/brain.sqlite inside the namespace
         token = make_token(db, project="web")
         before = files_under(fake_tmp)
-        wrapper = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /tmp && exec "$@"', fake_tmp]
+        rebind = "".join(f'mount --bind /tmp/{top} "$0"/{top} && ' for top in binds)
+        wrapper = ["unshare", "-m", "sh", "-c", rebind + 'mount --rbind "$0" /tmp && exec "$@"', fake_tmp]
         brain = Brain(self, "/tmp/brain.sqlite", threads=2, wrapper=wrapper, cwd=fake_tmp,
                       env={**os.environ, "TMPDIR": "/tmp"})
         self.acquire_works(brain, token)
