@@ -29,7 +29,7 @@ local usage = [==[hostsync run brain_admin.lua token create --ai AI --agent NAME
        hostsync run brain_admin.lua backup --to FILE [--db URL]
        hostsync run brain_admin.lua restore --from FILE --db NEW
        hostsync run brain_admin.lua prune [--chat 90d] [--inbox 90d] [--sync-events 30d] [--sync-mutations 7d]
-           [--sync-tombstones 90d] [--dry-run] [--json] [--db URL]     (each: a duration or off)
+           [--sync-tombstones 90d] [--hooks 30d] [--dry-run] [--json] [--db URL]     (each: a duration or off)
        hostsync run brain_admin.lua hooks [--failed] [--limit N] [--json] [--db URL]]==]
 local spec = {
   usage = usage,
@@ -55,6 +55,7 @@ local spec = {
     { "--sync-events", "D", "prune: keep sync_events D (default 30d)" },
     { "--sync-mutations", "D", "prune: keep sync_mutations (replay results) D (default 7d)" },
     { "--sync-tombstones", "D", "prune: keep deleted entities and closed proposals D (default 90d)" },
+    { "--hooks", "D", "prune: keep finished hook events and their runs D (default 30d; pending ones stay)" },
     { "--dry-run", nil, "prune: only say what would be deleted" },
     { "--failed", nil, "hooks: only the runs that failed" },
     { "--limit", "N", "hooks: how many runs, newest first (default 50)", number = true },

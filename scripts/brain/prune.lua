@@ -10,6 +10,8 @@
 --                             older than the retention; per tenant the largest pruned
 --                             feed version becomes the feed's horizon, and a pull from
 --                             before it gets 410 and resyncs (so no delete is missed)
+--   hooks                     finished hook events (done, skipped, dead) older than the
+--                             retention, with their runs; pending ones always stay
 -- The newest row of each log is always kept, so its sequence (MAX + 1, or SQLite's rowid)
 -- never goes back. Deletes run in chunks of CHUNK rows, each chunk one transaction with
 -- its horizon, so the server's writers wait for one chunk at most.
@@ -27,6 +29,7 @@ M.TARGETS = {
   { name = "sync_events", option = "sync_events", default = "30d", what = "sync events" },
   { name = "sync_mutations", option = "sync_mutations", default = "7d", what = "mutation results" },
   { name = "sync_tombstones", option = "sync_tombstones", default = "90d", what = "tombstones and closed proposals" },
+  { name = "hooks", option = "hooks", default = "30d", what = "finished hook events and their runs" },
 }
 
 local UNITS = { s = 1, m = 60, h = 3600, d = 86400 }
@@ -124,6 +127,26 @@ local function prune_tombstones(h, cutoff, dry)
   return { count = done, tenants = tenants }
 end
 
+-- Finished hook events and their runs, a chunk per transaction (a run is never left
+-- without its event). Pending events are work still owed: never pruned.
+local FINISHED_HOOKS = "SELECT id FROM hook_events WHERE status <> 'pending' AND finished_at < ? ORDER BY id LIMIT "
+  .. M.CHUNK
+local function prune_hooks(h, cutoff, dry)
+  local count = tonumber(one(h, "SELECT count(*) AS n FROM hook_events WHERE status <> 'pending' AND finished_at < ?",
+    cutoff).n)
+  if dry or count == 0 then return { count = count } end
+  local done = 0
+  while true do
+    local n = assert(h:transaction(function(tx)
+      assert(tx:exec("DELETE FROM hook_runs WHERE event_id IN (" .. FINISHED_HOOKS .. ")", cutoff))
+      return assert(tx:exec("DELETE FROM hook_events WHERE id IN (" .. FINISHED_HOOKS .. ")", cutoff))
+    end))
+    if n == 0 then break end
+    done = done + n
+  end
+  return { count = done }
+end
+
 -- retentions: { name = seconds | false (keep) } for each of M.TARGETS. -> a list of
 -- { name, what, keep (seconds or false), cutoff, count, through?, tenants? }, in order.
 function M.run(h, retentions, dry)
@@ -136,6 +159,7 @@ function M.run(h, retentions, dry)
       local res
       if LOGS[t.name] then res = prune_log(h, t.name, r.cutoff, dry)
       elseif t.name == "sync_mutations" then res = prune_mutations(h, r.cutoff, dry)
+      elseif t.name == "hooks" then res = prune_hooks(h, r.cutoff, dry)
       else res = prune_tombstones(h, r.cutoff, dry) end
       for k, v in pairs(res) do r[k] = v end
     end

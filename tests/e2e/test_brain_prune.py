@@ -6,6 +6,7 @@ behind pruned tombstones gets 410 and resyncs, so it learns the delete (and a cl
 proposal) it never saw, while a queued change of its own is kept. Rows are made old by
 setting their timestamps in the database, so nothing waits for a clock. SQLite and
 PostgreSQL."""
+import datetime
 import http.client
 import json
 import os
@@ -65,7 +66,8 @@ class PruneTests:
         self.assertEqual(st, 201, res)
         return res["id"]
 
-    ONLY = ("--chat", "off", "--inbox", "off", "--sync-events", "off", "--sync-mutations", "off", "--sync-tombstones", "off")
+    ONLY = ("--chat", "off", "--inbox", "off", "--sync-events", "off", "--sync-mutations", "off", "--sync-tombstones", "off",
+            "--hooks", "off")
 
     def only(self, **keep):
         args = list(self.ONLY)
@@ -145,6 +147,29 @@ class PruneTests:
             return out
         finally:
             conn.close()
+
+    def test_finished_hook_events_go_with_their_runs_and_pending_ones_stay(self):
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        # kind -> (status, finished_at, runs): the hooks runner's states (docs/hooks.md).
+        events = {"old-done": ("done", OLD, 2), "old-dead": ("dead", OLD, 3), "old-skipped": ("skipped", OLD, 0),
+                  "new-done": ("done", now, 1), "old-pending": ("pending", None, 1)}
+        for kind, (status, finished, runs) in events.items():
+            self.sql("INSERT INTO hook_events (kind, data, depth, status, attempts, next_at, created_at, finished_at) "
+                     "VALUES (?, ?, 0, ?, 1, ?, ?, " + ("?)" if finished else "NULL)"),
+                     kind, "{}", status, OLD, OLD, *([finished] if finished else []))
+            eid = self.sql("SELECT id FROM hook_events WHERE kind = ?", kind)[0][0]
+            for attempt in range(1, runs + 1):
+                self.sql("INSERT INTO hook_runs (event_id, handler, ok, duration_ms, attempt, actions, at) "
+                         "VALUES (?, ?, TRUE, 1.5, ?, 0, ?)", eid, "on_" + kind, attempt, OLD)
+        before = sorted(self.sql("SELECT kind FROM hook_events"))
+        got = self.prune_json("--dry-run", *self.only(hooks="7d"))
+        self.assertEqual(got["hooks"]["count"], 3)
+        self.assertEqual(sorted(self.sql("SELECT kind FROM hook_events")), before, "a dry run deletes nothing")
+        got = self.prune_json(*self.only(hooks="7d"))
+        self.assertEqual(got["hooks"]["count"], 3)
+        self.assertEqual(sorted(r[0] for r in self.sql("SELECT kind FROM hook_events")), ["new-done", "old-pending"])
+        self.assertEqual(sorted(r[0] for r in self.sql("SELECT handler FROM hook_runs")), ["on_new-done", "on_old-pending"],
+                         "the runs of pruned events went with them; no run is left without its event")
 
     def test_sync_events_and_mutations(self):
         user = make_sync_token(self.db, "t1", 1, "alice")
