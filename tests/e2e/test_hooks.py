@@ -1,8 +1,9 @@
-"""Event hooks (docs/hooks.md) against a real `hostsync serve` on SQLite and real local
+"""Event hooks (docs/hooks.md) against a real `hostsync serve` and real local
 HTTP receivers: both examples, the allow-list (what reaches a receiver that is not on
 it: nothing), budgets that stop a looping or hoarding hook while the server answers,
 retries until dead, hooks that would feed each other forever, hot reload with a broken
-edit, at-least-once delivery across a kill -9 at a failpoint, and no queue without hooks."""
+edit, at-least-once delivery across a kill -9 at a failpoint, and no queue without hooks.
+Every test runs on SQLite and on PostgreSQL."""
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import unittest
 
 from brain_support import Brain, call, make_token
 from harness import hostsync
+from pgserver import PgServer
 from sink_support import RecordingSink
 from sync_support import db_rows
 from waiting import HANG_GUARD, wait_until
@@ -20,11 +22,11 @@ SOURCE = os.environ.get("HOSTSYNC_SOURCE_DIR") or os.path.dirname(os.path.dirnam
 EXAMPLES = os.path.join(SOURCE, "examples", "hooks")
 
 
-class HookTests(unittest.TestCase):
+class HookTests:
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="hostsync-hooks-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.db = os.path.join(self.tmp, "brain.sqlite")
+        self.db = self.database()
         self.marcus = make_token(self.db, "claude", "marcus", "m1", "P")
         self.lena = make_token(self.db, "gemini", "lena", "m2", "P")
 
@@ -276,6 +278,22 @@ class HookTests(unittest.TestCase):
             proc = hostsync("serve", "--port", "0", "--no-web", "--db", self.db, *extra, timeout=60)
             self.assertNotEqual(proc.returncode, 0, extra)
             self.assertIn(needle, proc.err, extra)
+
+
+
+class HookSQLiteTest(HookTests, unittest.TestCase):
+    def database(self):
+        return os.path.join(self.tmp, "brain.sqlite")
+
+
+class HookPostgresTest(HookTests, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = PgServer().__enter__()
+        cls.addClassCleanup(cls.pg.__exit__, None, None, None)
+
+    def database(self):
+        return self.pg.create_database("hooks_" + self._testMethodName[5:40])
 
 
 if __name__ == "__main__":
