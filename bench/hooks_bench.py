@@ -28,6 +28,7 @@ LOADGEN = os.environ["LOADGEN"]
 CLIENTS = int(os.environ.get("CLIENTS", "16"))
 SECONDS = float(os.environ.get("SECONDS_RUN", "8"))
 MCP_CALLS = int(os.environ.get("MCP_CALLS", "500"))
+ROUNDS = int(os.environ.get("ROUNDS", "1"))   # alternating rounds; medians are reported
 
 
 def tokens(db, n):
@@ -143,13 +144,19 @@ def main():
     print(f"clients={CLIENTS} seconds={SECONDS:g} (SQLite, group commit)")
     print("load before:", open("/proc/loadavg").read().split()[:3])
     for mode, unit in (("locks", "pairs/s"), ("chat", "posts/s")):
-        base, b50, b99, _ = load(mode, False)
-        with_hooks, h50, h99, note = load(mode, True)
-        print(f"{mode:5} without hooks {base:9.1f} {unit}  p50 {b50:6.2f} ms  p99 {b99:6.2f} ms")
-        print(f"{mode:5} with hooks    {with_hooks:9.1f} {unit}  p50 {h50:6.2f} ms  p99 {h99:6.2f} ms")
-        if note:
-            print(note)
-        print(f"{mode:5} ratio with/without: {with_hooks / base:.3f} (cost {100 * (1 - with_hooks / base):.1f}%)")
+        runs = {False: [], True: []}
+        for r in range(ROUNDS):   # alternating, so a change of load hits both sides alike
+            for hooks in (False, True):
+                rate, p50, p99, note = load(mode, hooks)
+                runs[hooks].append((rate, p50, p99))
+                label = "with hooks   " if hooks else "without hooks"
+                print(f"{mode:5} round {r + 1} {label} {rate:9.1f} {unit}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+                if note:
+                    print(note)
+        base = statistics.median(x[0] for x in runs[False])
+        with_hooks = statistics.median(x[0] for x in runs[True])
+        print(f"{mode:5} median of {ROUNDS}: without {base:.1f}, with {with_hooks:.1f} {unit}; "
+              f"ratio with/without: {with_hooks / base:.3f} (cost {100 * (1 - with_hooks / base):.1f}%)")
     for tool, (median, p99) in mcp().items():
         print(f"mcp {tool:10} round trip: median {median:.2f} ms  p99 {p99:.2f} ms  ({MCP_CALLS} calls)")
     print("load after:", open("/proc/loadavg").read().split()[:3])

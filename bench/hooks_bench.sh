@@ -4,7 +4,7 @@
 #     and with bench/all_hooks.lua (handles every event), side by side, and their ratio;
 #   - a tool call through `hostsync mcp` against a local `hostsync serve`: median and p99.
 # Usage (from the repository root): HOSTSYNC=build/hostsync bench/hooks_bench.sh
-# Knobs (environment): CLIENTS=16 SECONDS_RUN=8 MCP_CALLS=500. Never run in CI.
+# Knobs (environment): CLIENTS=16 SECONDS_RUN=8 MCP_CALLS=500 ROUNDS=1 (alternating; medians). Never run in CI.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 : "${HOSTSYNC:=$here/../build/hostsync}"

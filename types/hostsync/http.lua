@@ -19,6 +19,10 @@ function M.get(url, opts) end
 function M.get_json(url, opts) end
 
 ---@param url string
+---@return any # {scheme, host, port, target} | nil, err
+function M.parse_url(url) end
+
+---@param url string
 ---@param body any
 ---@param opts? table
 function M.post(url, body, opts) end

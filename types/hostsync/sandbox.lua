@@ -11,6 +11,10 @@ local hostsync_sandbox_load = {}
 function hostsync_sandbox_load:call(arg1, local_item, remote_item, context) end
 
 ---@param arg1 any
+---@param event any
+function hostsync_sandbox_load:invoke(arg1, event) end
+
+---@param arg1 any
 function hostsync_sandbox_load:get(arg1) end
 
 function hostsync_sandbox_load:reload() end
