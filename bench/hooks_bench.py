@@ -58,6 +58,12 @@ def events(db):
     return json.loads(p.stdout)["events"]
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, all threads, from /proc (clock ticks -> s)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(mode, hooks):
     work = pathlib.Path(tempfile.mkdtemp(prefix="hooks-bench-", dir=os.environ.get("BENCH_TMP")))
     try:
@@ -66,6 +72,7 @@ def load(mode, hooks):
         server, url = start(db, work, hooks)
         try:
             args = [LOADGEN, url, str(SECONDS), str(work / "tokens")] + (["--chat"] if mode == "chat" else [])
+            cpu_before = cpu_seconds(server.pid)
             out = subprocess.run(args, capture_output=True, text=True)
             if out.returncode != 0:
                 raise SystemExit("load generator failed: " + out.stdout + out.stderr)
@@ -81,7 +88,10 @@ def load(mode, hooks):
                 ev = events(db)
                 note = (f"  backlog at stop {backlog}, drained in {time.monotonic() - stopped:.1f} s; "
                         f"events {ev}")
-            return float(fields["pairs_per_s"]), float(fields["p50_ms"]), float(fields["p99_ms"]), note
+            # The server's CPU per request, the hooks runner's work included (the backlog
+            # has drained): what hooks cost whatever the machine's load.
+            cpu_us = 1e6 * (cpu_seconds(server.pid) - cpu_before) / int(fields["pairs"])
+            return float(fields["pairs_per_s"]), float(fields["p50_ms"]), float(fields["p99_ms"]), cpu_us, note
         finally:
             server.terminate()
             server.wait(60)
@@ -147,16 +157,21 @@ def main():
         runs = {False: [], True: []}
         for r in range(ROUNDS):   # alternating, so a change of load hits both sides alike
             for hooks in (False, True):
-                rate, p50, p99, note = load(mode, hooks)
-                runs[hooks].append((rate, p50, p99))
+                rate, p50, p99, cpu_us, note = load(mode, hooks)
+                runs[hooks].append((rate, cpu_us))
                 label = "with hooks   " if hooks else "without hooks"
-                print(f"{mode:5} round {r + 1} {label} {rate:9.1f} {unit}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+                print(f"{mode:5} round {r + 1} {label} {rate:9.1f} {unit}  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  "
+                      f"server CPU {cpu_us:6.1f} us/request")
                 if note:
                     print(note)
         base = statistics.median(x[0] for x in runs[False])
         with_hooks = statistics.median(x[0] for x in runs[True])
+        cpu_base = statistics.median(x[1] for x in runs[False])
+        cpu_hooks = statistics.median(x[1] for x in runs[True])
         print(f"{mode:5} median of {ROUNDS}: without {base:.1f}, with {with_hooks:.1f} {unit}; "
               f"ratio with/without: {with_hooks / base:.3f} (cost {100 * (1 - with_hooks / base):.1f}%)")
+        print(f"{mode:5} server CPU per request, median: without {cpu_base:.1f} us, with {cpu_hooks:.1f} us "
+              f"(+{100 * (cpu_hooks / cpu_base - 1):.1f}%)")
     for tool, (median, p99) in mcp().items():
         print(f"mcp {tool:10} round trip: median {median:.2f} ms  p99 {p99:.2f} ms  ({MCP_CALLS} calls)")
     print("load after:", open("/proc/loadavg").read().split()[:3])
