@@ -330,15 +330,6 @@ int l_extract(lua_State* L) {
     return 1;
 }
 
-void new_meta(lua_State* L, const char* name, lua_CFunction gc, lua_CFunction ptr, const char* field) {
-    luaL_newmetatable(L, name);
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, ptr);
-    lua_setfield(L, -2, hostsync::kSinkMetafield);
-    lua_setfield(L, -2, field);  // raw.<field> = the metatable; tar.lua sets __index
-}
-
 }  // namespace
 
 int hostsync_raw_tar(lua_State* L) {
@@ -357,7 +348,10 @@ int hostsync_raw_tar(lua_State* L) {
     };
     lua_newtable(L);
     luaL_register(L, nullptr, fns);
-    new_meta(L, kHashSinkMeta, guarded<l_hash_gc>, guarded<l_hash_sink_ptr>, "hash_sink_mt");
-    new_meta(L, kTeeMeta, guarded<l_tee_gc>, guarded<l_tee_ptr>, "tee_mt");
+    // raw.<kind>_mt = the metatable; tar.lua sets __index.
+    hostsync::lua_object::new_meta(L, kHashSinkMeta, guarded<l_hash_gc>, {{hostsync::kSinkMetafield, guarded<l_hash_sink_ptr>}});
+    lua_setfield(L, -2, "hash_sink_mt");
+    hostsync::lua_object::new_meta(L, kTeeMeta, guarded<l_tee_gc>, {{hostsync::kSinkMetafield, guarded<l_tee_ptr>}});
+    lua_setfield(L, -2, "tee_mt");
     return 1;
 }
