@@ -3,13 +3,14 @@
 #include <memory>
 #include <string>
 
+#include "byte_sink.hpp"
 #include "csv_reader.hpp"
 #include "failpoint.hpp"
-#include "fs_appender.hpp"
 #include "jcs_object.hpp"
 #include "line_template.hpp"
 #include "lua_guard.hpp"
 #include "lua_object.hpp"
+#include "lua_stream.hpp"
 
 namespace {
 
@@ -20,7 +21,6 @@ namespace lo = hostsync::lua_object;
 
 const char kMeta[] = "hostsync.csv.reader";
 const char kTemplateMeta[] = "hostsync.csv.template";
-const char kAppenderMeta[] = "hostsync.fs.appender";  // owned by bindings/fs.cpp
 
 // The userdata: the reader, plus what next_object reuses from record to record.
 struct Box {
@@ -227,23 +227,27 @@ int csv_template(lua_State* L) {
 
 int csv_template_gc(lua_State* L) { return lo::gc_slot<hostsync::LineTemplate>(L, kTemplateMeta); }
 
-// raw.write_lines(r, w, template, first_seq, limit) -> count, "end" | "limit" | "bad"
-// | nil, err (a failed write). Renders one line per record straight into the appender,
-// so a million records cost no Lua at all; it returns at the end of the complete records,
+// raw.write_lines(r, sink, template, first_seq, limit) -> count, "end" | "limit" | "bad"
+// | nil, err (a failed write). Renders one line per record straight into the sink (any
+// userdata speaking the ByteSink protocol: an fs.appender, a hash sink, an encryptor), so
+// a million records cost no Lua at all; it returns at the end of the complete records,
 // after `limit` lines, or at a bad record (r:last_error() describes it; calling again
-// continues after it).
+// continues after it). The sink is written, never finished: that stays its owner's job.
 int csv_write_lines(lua_State* L) {
     csv::Reader& r = open_reader(L, "write_lines");
     Box& b = box_at(L, 1);
-    auto* w_ptr = lo::check_slot<hostsync::fs::Appender>(L, 2, kAppenderMeta);
-    if (!w_ptr->is_open()) throw UsageError("Usage: r:write_lines(w, ...): the appender is closed");
-    hostsync::fs::Appender& w = *w_ptr;
+    hostsync::ByteSink* sink = hostsync::to_byte_sink(L, 2);
+    if (sink == nullptr) throw UsageError("Usage: r:write_lines(sink, ...): the sink must be a byte sink (an fs.appender...)");
+    hostsync::ByteSink& w = *sink;
+    std::string err;
+    // An empty write costs nothing and tells a closed or finished sink apart before a
+    // record is consumed: the reader never moves past a record that went nowhere.
+    if (!w.write({}, err)) return hostsync::push_fail(L, err);
     const auto& tpl = *lo::check_slot<hostsync::LineTemplate>(L, 3, kTemplateMeta);
     std::uint64_t seq = static_cast<std::uint64_t>(luaL_checknumber(L, 4));
     const std::uint64_t limit = static_cast<std::uint64_t>(luaL_checknumber(L, 5));
 
     std::string line;
-    std::string err;
     hostsync::RecordValues v;
     std::uint64_t count = 0;
     const char* status = "limit";

@@ -80,7 +80,8 @@ local methods = {
 -- Strings in the template are literal text; csv.slot.* are per-record values: seq (a
 -- counter starting at opts.seq), line_no, offset, row (canonical JSON of header->value),
 -- row_sha256 (hex SHA-256 of row), local_time and utc_time (now, ISO 8601). Lines go to
--- an fs.appender with no Lua per record. Returns count, status: "end" (no complete
+-- any byte sink (an fs.appender, tar.hash_sink(), crypto.age_writer...) with no Lua per
+-- record. Returns count, status: "end" (no complete
 -- record left), "limit" (opts.limit lines written) or "bad" (a bad record: see
 -- r:last_error(); calling again continues after it); nil, err if writing failed.
 M.slot = {}
@@ -104,7 +105,7 @@ end
 
 local raw_write_lines = raw.write_lines
 function methods.write_lines(r, w, tpl, opts)
-  local usage = "Usage: r:write_lines(w, template [, {seq=n, limit=n}])"
+  local usage = "Usage: r:write_lines(sink, template [, {seq=n, limit=n}])"
   if getmetatable(tpl) ~= "csv.template" then error(usage .. ": template must come from csv.template", 2) end
   opts = opts or {}
   local seq, limit = opts.seq or 1, opts.limit or 2 ^ 53
