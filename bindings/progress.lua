@@ -10,12 +10,15 @@
 local time = require "hostsync.time"
 local fs = require "hostsync.fs"
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 local Progress = {}
 Progress.__index = Progress
 
 function M.new(label, opts)
-  opts = opts or {}
+  opts = check_opts(opts, { enabled = "boolean", interval = "number", delay = "number", unit = "string" },
+                    "Usage: progress.new(label [, {enabled=, interval=, delay=, unit=}])")
   local enabled = opts.enabled ~= false and fs.isatty(2)
   local now = time.monotonic()
   return setmetatable({
