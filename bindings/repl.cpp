@@ -14,6 +14,7 @@
 #include "host/line_editor.hpp"
 #include "host/lua_guard.hpp"
 #include "host/lua_object.hpp"
+#include "host/lua_runtime.hpp"
 
 namespace {
 
@@ -43,10 +44,9 @@ LineEditor::Completion run_completer(Editor* e, const std::string& before) {
     if (L == nullptr || e->completer_ref == LUA_NOREF) return c;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->completer_ref);
     lua_pushlstring(L, before.data(), before.size());
-    if (lua_pcall(L, 1, 2, 0) != 0) {
-        const char* msg = lua_tostring(L, -1);
-        c.listing = std::string("completion failed: ") + (msg ? msg : "?");
-        lua_pop(L, 1);
+    std::string error;
+    if (!hostsync::pcall_traceback_message(L, 1, 2, error)) {
+        c.listing = "completion failed: " + error;
         return c;
     }
     if (const char* s = lua_tostring(L, -2)) c.insert = s;

@@ -12,6 +12,7 @@
 #include "host/byte_sinks.hpp"
 #include "host/fs_sys.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_runtime.hpp"
 #include "host/lua_object.hpp"
 #include "host/lua_stream.hpp"
 #include "host/tar_reader.hpp"
@@ -156,9 +157,8 @@ int l_write(lua_State* L) {
             lua_pushvalue(L, 9);
             lua_pushnumber(L, static_cast<lua_Number>(entries));
             lua_pushnumber(L, static_cast<lua_Number>(bytes));
-            if (lua_pcall(L, 2, 0, 0) != 0) {
-                perr = std::string("tar: progress function raised: ") + (lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-                lua_pop(L, 1);
+            if (!hostsync::pcall_traceback_message(L, 2, 0, perr)) {
+                perr = "tar: progress function raised: " + perr;
                 return false;
             }
             return true;
@@ -189,7 +189,7 @@ int l_collect(lua_State* L) {
 // --- sources -----------------------------------------------------------------
 
 // A Lua function returning the next chunk (a string), or nil at the end, or nil, err.
-// Called with lua_pcall from inside libarchive's read callback, so a Lua error never
+// Called in protected mode (pcall_traceback) from inside libarchive's read callback, so a Lua error never
 // unwinds through libarchive's C frames.
 class LuaFunctionSource final : public hostsync::ByteSource {
 public:
@@ -198,10 +198,8 @@ public:
         while (pos_ >= chunk_.size()) {
             if (ended_) return 0;
             lua_pushvalue(L_, idx_);
-            if (lua_pcall(L_, 0, 2, 0) != 0) {
-                const char* m = lua_tostring(L_, -1);
-                err = std::string("source function raised: ") + (m ? m : "(non-string error)");
-                lua_pop(L_, 1);
+            if (!hostsync::pcall_traceback_message(L_, 0, 2, err)) {
+                err = "source function raised: " + err;
                 return -1;
             }
             if (lua_isnil(L_, -2)) {

@@ -17,6 +17,12 @@ USERDATA = re.compile(r"\blua_newuserdata\s*\(")
 META_HELPER = re.compile(r"^\s*(?:static\s+|inline\s+)*void\s+new_meta\s*\(")
 LUA_OBJECT = SOURCE_DIR / "host" / "lua_object.hpp"
 
+# Every call from C++ into the host's Lua goes through pcall_traceback (host/lua_runtime),
+# so every error carries its traceback; the policy sandbox is a separate state with its
+# own protected calls (lua_cpcall).
+RAW_PCALL = re.compile(r"\blua_pcall\s*\(")
+LUA_RUNTIME = SOURCE_DIR / "host" / "lua_runtime.cpp"
+
 
 def code_files(*dirs, suffixes=(".cpp", ".hpp", ".lua")):
     for d in dirs:
@@ -50,6 +56,14 @@ class LayeringTest(unittest.TestCase):
                 if p != LUA_OBJECT for n, line in code_lines(p)
                 if USERDATA.search(line) or META_HELPER.search(line)]
         self.assertEqual(hits, [], "userdata or metatable helpers outside host/lua_object.hpp:\n" + "\n".join(hits))
+
+
+    def test_lua_is_entered_only_through_the_traceback_pcall(self):
+        self.assertTrue(any(RAW_PCALL.search(line) for _, line in code_lines(LUA_RUNTIME)),
+                        "host/lua_runtime.cpp no longer calls lua_pcall: update this test")
+        hits = [where(p, n, line) for p in code_files("host", "bindings", suffixes=(".cpp", ".hpp"))
+                if p != LUA_RUNTIME for n, line in code_lines(p) if RAW_PCALL.search(line)]
+        self.assertEqual(hits, [], "lua_pcall without the traceback handler:\n" + "\n".join(hits))
 
 
 if __name__ == "__main__":
