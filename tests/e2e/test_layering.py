@@ -39,6 +39,34 @@ def code_lines(p):
             yield n, line
 
 
+# host/README.md names files as `name.cpp`, `name.hpp` or `name.{cpp,hpp}`.
+README_FILE = re.compile(r"`([a-z0-9_]+)\.(cpp|hpp|\{cpp,hpp\})`")
+LUA_HEADER = re.compile(r'#include\s*[<"](?:host/)?(lua\.hpp|lua\.h|lauxlib\.h|lualib\.h|luajit\.h|[a-z0-9_]+\.hpp)[>"]')
+
+
+def readme_files(text):
+    out = []
+    for stem, ext in README_FILE.findall(text):
+        out += [f"{stem}.cpp", f"{stem}.hpp"] if ext.startswith("{") else [f"{stem}.{ext}"]
+    return out
+
+
+def files_with_lua(host):
+    """Files of host/ that include a Lua header, directly or through another host header."""
+    includes = {p.name: set(LUA_HEADER.findall(p.read_text(errors="replace"))) for p in host.iterdir()
+                if p.suffix in (".cpp", ".hpp")}
+    lua = {"lua.hpp", "lua.h", "lauxlib.h", "lualib.h", "luajit.h"}
+    with_lua = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, inc in includes.items():
+            if name not in with_lua and inc & (lua | with_lua):
+                with_lua.add(name)
+                changed = True
+    return with_lua
+
+
 def where(p, n, line):
     return f"{p.relative_to(SOURCE_DIR)}:{n}: {line.strip()}"
 
@@ -64,6 +92,32 @@ class LayeringTest(unittest.TestCase):
         hits = [where(p, n, line) for p in code_files("host", "bindings", suffixes=(".cpp", ".hpp"))
                 if p != LUA_RUNTIME for n, line in code_lines(p) if RAW_PCALL.search(line)]
         self.assertEqual(hits, [], "lua_pcall without the traceback handler:\n" + "\n".join(hits))
+
+
+
+class HostMapTest(unittest.TestCase):
+    """host/README.md maps every binding to its files and says which files have Lua in
+    them: checked here so that the map cannot drift from the directory."""
+
+    def setUp(self):
+        self.host = SOURCE_DIR / "host"
+        self.text = (self.host / "README.md").read_text()
+
+    def test_the_map_names_every_file_and_only_files_that_exist(self):
+        on_disk = {p.name for p in self.host.iterdir() if p.suffix in (".cpp", ".hpp")}
+        named = set(readme_files(self.text))
+        self.assertEqual(sorted(on_disk - named), [], "host files host/README.md does not name")
+        self.assertEqual(sorted(named - on_disk), [], "host/README.md names files that do not exist")
+
+    def test_the_files_with_lua_are_listed_exactly(self):
+        section = self.text.split("## Which files have Lua in them", 1)[1]
+        listed = set(readme_files(section.split("Every other file is free of Lua", 1)[0]))
+        self.assertEqual(sorted(listed), sorted(files_with_lua(self.host)))
+
+    def test_every_binding_with_cpp_has_a_row(self):
+        rows = set(re.findall(r"^\| `hostsync\.([a-z_]+)` \|", self.text, re.M))
+        bindings = {p.stem for p in (SOURCE_DIR / "bindings").glob("*.cpp")}
+        self.assertEqual(sorted(bindings - rows), [], "bindings without a row in host/README.md")
 
 
 if __name__ == "__main__":
