@@ -1,6 +1,6 @@
 -- hostsync.progress: a rate-limited progress line on stderr, shown only on a terminal.
 --
---   local p = progress.new("phase2", { enabled = not opts.quiet })
+--   local p = progress.new("extract", { enabled = not opts.quiet })
 --   p:update(records, bytes)   -- cheap; prints at most 4 times a second
 --   p:done()                   -- ends the line
 --
