@@ -55,6 +55,20 @@ local function checked(h, a, err, kind, code)
   return a, err, kind, code
 end
 
+-- db.check(...) -> ...: `assert` for database calls that keeps the failure's kind and
+-- code. Passes a call's results through; when the call failed (nil or false first, then
+-- err, kind, code: what every handle method returns) raises a db error value, with the
+-- traceback of the caller, that a server maps by kind (busy -> 503) like a raising
+-- handle's own.
+function M.check(...)
+  local v, err, kind, code = ...
+  if v then return ... end
+  local e = M.error(type(err) == "string" and err or ("database call returned " .. tostring(v)),
+                    type(kind) == "string" and kind or nil, type(code) == "string" and code or nil)
+  e.traceback = debug.traceback(e.message, 2)
+  error(e, 0)
+end
+
 function M.blob(bytes)
   if type(bytes) ~= "string" then error("Usage: db.blob(bytes: string)", 2) end
   return setmetatable({ bytes = bytes }, raw.blob_mt)
