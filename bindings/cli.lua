@@ -2,7 +2,7 @@
 --
 --   local cli = require "hostsync.cli"
 --   local opts, rest = cli.parse(arg, {
---     usage = "hostsync run phase2.lua [options] [run|verify]",
+--     usage = "hostsync run tool.lua [options] [run|verify]",
 --     summary = "Turn new index.csv rows into sealed sync packets.",
 --     options = {
 --       { "--root", "DIR", "project root (default: .)", default = "." },

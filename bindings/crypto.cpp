@@ -338,17 +338,9 @@ int l_reader_gc(lua_State* L) { return gc_object<Reader>(L, kReaderMeta); }
 }  // namespace
 
 int hostsync_raw_crypto(lua_State* L) {
-    luaL_newmetatable(L, kWriterMeta);
-    lua_pushcfunction(L, guarded<l_writer_gc>);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, guarded<l_writer_as_sink>);
-    lua_setfield(L, -2, hostsync::kSinkMetafield);
+    hostsync::lua_object::new_meta(L, kWriterMeta, guarded<l_writer_gc>, {{hostsync::kSinkMetafield, guarded<l_writer_as_sink>}});
     lua_pop(L, 1);
-    luaL_newmetatable(L, kReaderMeta);
-    lua_pushcfunction(L, guarded<l_reader_gc>);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, guarded<l_reader_as_source>);
-    lua_setfield(L, -2, hostsync::kSourceMetafield);
+    hostsync::lua_object::new_meta(L, kReaderMeta, guarded<l_reader_gc>, {{hostsync::kSourceMetafield, guarded<l_reader_as_source>}});
     lua_pop(L, 1);
 
     const luaL_Reg fns[] = {

@@ -20,11 +20,7 @@ local floor = math.floor
 
 local M = {}
 
-local function check_keys(opts, allowed, usage)
-  for k in pairs(opts) do
-    if not allowed[k] then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
-  end
-end
+local check_opts = require("hostsync.check").opts
 
 local function string_list(v, name, usage)
   if type(v) == "string" then return { v } end
@@ -50,16 +46,16 @@ end
 
 -- { recipients = {...} | recipient = "age1...", passphrase = "...", work_factor = n }
 -- -> recipients list or nil, passphrase or nil, work_factor or nil
-local ENC_KEYS = { recipients = true, recipient = true, passphrase = true, work_factor = true }
+local ENC_KEYS = { recipients = "any", recipient = "any", passphrase = "any", work_factor = "any" }
 local function encrypt_opts(opts, usage, extra)
   if type(opts) ~= "table" then error(usage, 3) end
   local allowed = ENC_KEYS
   if extra then
     allowed = {}
-    for k in pairs(ENC_KEYS) do allowed[k] = true end
-    for k in pairs(extra) do allowed[k] = true end
+    for k in pairs(ENC_KEYS) do allowed[k] = "any" end
+    for k, want in pairs(extra) do allowed[k] = want end
   end
-  check_keys(opts, allowed, usage)
+  check_opts(opts, allowed, usage, 4)
   local list
   if opts.recipients ~= nil then list = string_list(opts.recipients, "recipients", usage) end
   if opts.recipient ~= nil then
@@ -83,10 +79,10 @@ local function encrypt_opts(opts, usage, extra)
 end
 
 -- { identities = {...} | identity = "AGE-SECRET-KEY-1...", passphrase = "...", max_work_factor = n }
-local DEC_KEYS = { identities = true, identity = true, passphrase = true, max_work_factor = true }
+local DEC_KEYS = { identities = "any", identity = "any", passphrase = "any", max_work_factor = "any" }
 local function decrypt_opts(opts, usage)
   if type(opts) ~= "table" then error(usage, 3) end
-  check_keys(opts, DEC_KEYS, usage)
+  check_opts(opts, DEC_KEYS, usage, 4)
   local list
   if opts.identities ~= nil then list = string_list(opts.identities, "identities", usage) end
   if opts.identity ~= nil then
@@ -162,7 +158,7 @@ function M.age_encrypt_file(src, dst, opts)
   local usage = "Usage: crypto.age_encrypt_file(src, dst, {recipients={...} | passphrase=s [, work_factor=n, atomic=bool]})"
   check_path(src, usage)
   check_path(dst, usage)
-  local list, pass, wf = encrypt_opts(opts, usage, { atomic = true })
+  local list, pass, wf = encrypt_opts(opts, usage, { atomic = "boolean" })
   return raw.encrypt_file(src, dst, list, pass, wf, opts.atomic)
 end
 
@@ -195,7 +191,7 @@ end
 function M.age_writer(path, opts)
   local usage = "Usage: crypto.age_writer(path, {recipients={...} | passphrase=s [, work_factor=n, atomic=bool, sha256=bool]})"
   check_path(path, usage)
-  local list, pass, wf = encrypt_opts(opts, usage, { atomic = true, sha256 = true })
+  local list, pass, wf = encrypt_opts(opts, usage, { atomic = "boolean", sha256 = "boolean" })
   return raw.writer(path, list, pass, wf, opts.atomic, opts.sha256)
 end
 

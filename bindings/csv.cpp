@@ -1,25 +1,26 @@
 // Raw table of hostsync.csv: thin lua_CFunctions over host/csv_reader. Argument checks
 // and the public API are in bindings/csv.lua.
 #include <memory>
-#include <new>
 #include <string>
 
+#include "byte_sink.hpp"
 #include "csv_reader.hpp"
 #include "failpoint.hpp"
-#include "fs_appender.hpp"
 #include "jcs_object.hpp"
 #include "line_template.hpp"
 #include "lua_guard.hpp"
+#include "lua_object.hpp"
+#include "lua_stream.hpp"
 
 namespace {
 
 using hostsync::guarded;
 using hostsync::UsageError;
 namespace csv = hostsync::csv;
+namespace lo = hostsync::lua_object;
 
 const char kMeta[] = "hostsync.csv.reader";
 const char kTemplateMeta[] = "hostsync.csv.template";
-const char kAppenderMeta[] = "hostsync.fs.appender";  // owned by bindings/fs.cpp
 
 // The userdata: the reader, plus what next_object reuses from record to record.
 struct Box {
@@ -29,11 +30,7 @@ struct Box {
     std::string json;
 };
 
-Box& box_at(lua_State* L, int idx) {
-    auto* b = static_cast<Box*>(luaL_testudata(L, idx, kMeta));
-    if (b == nullptr) throw UsageError("Usage: method of a csv reader called on something else");
-    return *b;
-}
+Box& box_at(lua_State* L, int idx) { return *lo::check_slot<Box>(L, idx, kMeta); }
 
 csv::Reader& open_reader(lua_State* L, const char* method) {
     Box& b = box_at(L, 1);
@@ -65,19 +62,12 @@ int csv_open(lua_State* L) {
     std::string err;
     auto reader = csv::Reader::open(path, opt, err);
     if (!reader) return hostsync::push_fail(L, err);
-    void* mem = lua_newuserdata(L, sizeof(Box));
-    Box* b = new (mem) Box{};
-    b->reader = std::move(reader);
-    b->path = path;
-    luaL_getmetatable(L, kMeta);
-    lua_setmetatable(L, -2);
+    Box** slot = lo::new_slot<Box>(L, kMeta);
+    *slot = new Box{std::move(reader), path, nullptr, {}};
     return 1;
 }
 
-int csv_gc(lua_State* L) {
-    if (auto* b = static_cast<Box*>(luaL_testudata(L, 1, kMeta))) b->~Box();
-    return 0;
-}
+int csv_gc(lua_State* L) { return lo::gc_slot<Box>(L, kMeta); }
 
 int csv_close(lua_State* L) {
     Box& b = box_at(L, 1);
@@ -217,10 +207,7 @@ int csv_path(lua_State* L) {
 // as {slot = "seq"}; bindings/csv.lua has checked the shape and the names.
 int csv_template(lua_State* L) {
     luaL_checktype(L, 1, LUA_TTABLE);
-    void* mem = lua_newuserdata(L, sizeof(hostsync::LineTemplate));
-    auto* tpl = new (mem) hostsync::LineTemplate();
-    luaL_getmetatable(L, kTemplateMeta);
-    lua_setmetatable(L, -2);
+    auto* tpl = lo::new_object<hostsync::LineTemplate>(L, kTemplateMeta);
     const int n = static_cast<int>(lua_objlen(L, 1));
     for (int i = 1; i <= n; ++i) {
         lua_rawgeti(L, 1, i);
@@ -238,28 +225,29 @@ int csv_template(lua_State* L) {
     return 1;
 }
 
-int csv_template_gc(lua_State* L) {
-    static_cast<hostsync::LineTemplate*>(luaL_checkudata(L, 1, kTemplateMeta))->~LineTemplate();
-    return 0;
-}
+int csv_template_gc(lua_State* L) { return lo::gc_slot<hostsync::LineTemplate>(L, kTemplateMeta); }
 
-// raw.write_lines(r, w, template, first_seq, limit) -> count, "end" | "limit" | "bad"
-// | nil, err (a failed write). Renders one line per record straight into the appender,
-// so a million records cost no Lua at all; it returns at the end of the complete records,
+// raw.write_lines(r, sink, template, first_seq, limit) -> count, "end" | "limit" | "bad"
+// | nil, err (a failed write). Renders one line per record straight into the sink (any
+// userdata speaking the ByteSink protocol: an fs.appender, a hash sink, an encryptor), so
+// a million records cost no Lua at all; it returns at the end of the complete records,
 // after `limit` lines, or at a bad record (r:last_error() describes it; calling again
-// continues after it).
+// continues after it). The sink is written, never finished: that stays its owner's job.
 int csv_write_lines(lua_State* L) {
     csv::Reader& r = open_reader(L, "write_lines");
     Box& b = box_at(L, 1);
-    auto* slot = static_cast<hostsync::fs::Appender**>(luaL_checkudata(L, 2, kAppenderMeta));
-    if (*slot == nullptr || !(*slot)->is_open()) throw UsageError("Usage: r:write_lines(w, ...): the appender is closed");
-    hostsync::fs::Appender& w = **slot;
-    const auto& tpl = *static_cast<hostsync::LineTemplate*>(luaL_checkudata(L, 3, kTemplateMeta));
+    hostsync::ByteSink* sink = hostsync::to_byte_sink(L, 2);
+    if (sink == nullptr) throw UsageError("Usage: r:write_lines(sink, ...): the sink must be a byte sink (an fs.appender...)");
+    hostsync::ByteSink& w = *sink;
+    std::string err;
+    // An empty write costs nothing and tells a closed or finished sink apart before a
+    // record is consumed: the reader never moves past a record that went nowhere.
+    if (!w.write({}, err)) return hostsync::push_fail(L, err);
+    const auto& tpl = *lo::check_slot<hostsync::LineTemplate>(L, 3, kTemplateMeta);
     std::uint64_t seq = static_cast<std::uint64_t>(luaL_checknumber(L, 4));
     const std::uint64_t limit = static_cast<std::uint64_t>(luaL_checknumber(L, 5));
 
     std::string line;
-    std::string err;
     hostsync::RecordValues v;
     std::uint64_t count = 0;
     const char* status = "limit";
@@ -310,13 +298,9 @@ int hostsync_raw_csv(lua_State* L) {
     lua_createtable(L, 0, 16);
     luaL_setfuncs(L, kFunctions, 0);
     // The reader metatable; bindings/csv.lua adds __index, __tostring and __metatable.
-    luaL_newmetatable(L, kMeta);
-    lua_pushcfunction(L, guarded<csv_gc>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kMeta, guarded<csv_gc>);
     lua_setfield(L, -2, "reader_mt");
-    luaL_newmetatable(L, kTemplateMeta);
-    lua_pushcfunction(L, guarded<csv_template_gc>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kTemplateMeta, guarded<csv_template_gc>);
     lua_pushstring(L, "csv.template");
     lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);

@@ -28,7 +28,7 @@ raw.reader_mt = nil
 
 local DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 local OPEN_USAGE = "Usage: csv.open(path [, {offset=, line_no=, max_record_bytes=}])"
-local KNOWN_OPTIONS = { offset = true, line_no = true, max_record_bytes = true }
+local check_opts = require("hostsync.check").opts
 
 local function check_count(opts, name, min)
   local v = opts[name]
@@ -43,11 +43,7 @@ end
 -- cannot belong to the file) are errors here; header problems show in r:header().
 function M.open(path, opts)
   if type(path) ~= "string" then error(OPEN_USAGE .. ": path must be a string", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error(OPEN_USAGE .. ": options must be a table", 2) end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not KNOWN_OPTIONS[k] then error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2) end
-  end
+  opts = check_opts(opts, { offset = "any", line_no = "any", max_record_bytes = "any" }, OPEN_USAGE)
   local offset = check_count(opts, "offset", 0) or 0
   local line_no = check_count(opts, "line_no", 0)
   local max = check_count(opts, "max_record_bytes", 1) or DEFAULT_MAX_RECORD_BYTES
@@ -80,7 +76,8 @@ local methods = {
 -- Strings in the template are literal text; csv.slot.* are per-record values: seq (a
 -- counter starting at opts.seq), line_no, offset, row (canonical JSON of header->value),
 -- row_sha256 (hex SHA-256 of row), local_time and utc_time (now, ISO 8601). Lines go to
--- an fs.appender with no Lua per record. Returns count, status: "end" (no complete
+-- any byte sink (an fs.appender, tar.hash_sink(), crypto.age_writer...) with no Lua per
+-- record. Returns count, status: "end" (no complete
 -- record left), "limit" (opts.limit lines written) or "bad" (a bad record: see
 -- r:last_error(); calling again continues after it); nil, err if writing failed.
 M.slot = {}
@@ -104,9 +101,9 @@ end
 
 local raw_write_lines = raw.write_lines
 function methods.write_lines(r, w, tpl, opts)
-  local usage = "Usage: r:write_lines(w, template [, {seq=n, limit=n}])"
+  local usage = "Usage: r:write_lines(sink, template [, {seq=n, limit=n}])"
   if getmetatable(tpl) ~= "csv.template" then error(usage .. ": template must come from csv.template", 2) end
-  opts = opts or {}
+  opts = check_opts(opts, { seq = "any", limit = "any" }, usage)
   local seq, limit = opts.seq or 1, opts.limit or 2 ^ 53
   if type(seq) ~= "number" or seq < 0 or seq % 1 ~= 0 then error(usage .. ": seq must be a whole number", 2) end
   if type(limit) ~= "number" or limit < 0 or limit % 1 ~= 0 then error(usage .. ": limit must be a whole number", 2) end

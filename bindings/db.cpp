@@ -6,29 +6,28 @@
 
 #include "host/db.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
 
 namespace {
 
 using hostsync::guarded;
 namespace db = hostsync::db;
+namespace lo = hostsync::lua_object;
 
 const char kConnMeta[] = "hostsync.db.connection";
 const char kStmtMeta[] = "hostsync.db.statement";
 const char kBlobMeta[] = "hostsync.db.blob";
 const char kNullKey[] = "hostsync.db.null";
 
-// Userdata hold pointers so a failed open never leaves a half-built object for __gc.
+// Userdata hold pointers (host/lua_object.hpp) so a failed open never leaves a half-built
+// object for __gc.
 db::Connection* check_conn(lua_State* L, int idx) {
-    auto* slot = static_cast<db::Connection**>(luaL_checkudata(L, idx, kConnMeta));
+    auto* slot = lo::slot_of<db::Connection>(L, idx, kConnMeta);
     if (*slot == nullptr) throw hostsync::UsageError("Usage: database handle used after close()");
     return *slot;
 }
 
-db::Statement* check_stmt(lua_State* L, int idx) {
-    auto* slot = static_cast<db::Statement**>(luaL_checkudata(L, idx, kStmtMeta));
-    if (*slot == nullptr) throw hostsync::UsageError("Usage: statement used after it was freed");
-    return *slot;
-}
+db::Statement* check_stmt(lua_State* L, int idx) { return lo::check_slot<db::Statement>(L, idx, kStmtMeta); }
 
 // nil, message, kind, code -- or raises for a caller's mistake.
 int push_error(lua_State* L, const db::Error& err) {
@@ -134,10 +133,7 @@ int l_open(lua_State* L) {
     opts.busy_timeout_ms = static_cast<int>(luaL_optnumber(L, 2, opts.busy_timeout_ms));
     opts.group_commit = lua_toboolean(L, 3);
     opts.read_only = lua_toboolean(L, 4);
-    auto* slot = static_cast<db::Connection**>(lua_newuserdata(L, sizeof(db::Connection*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, kConnMeta);
-    lua_setmetatable(L, -2);
+    auto** slot = lo::new_slot<db::Connection>(L, kConnMeta);
     db::Error err;
     auto conn = db::open(url, opts, err);
     if (!conn) return push_error(L, err);
@@ -163,10 +159,7 @@ int l_execute(lua_State* L) {
 int l_prepare(lua_State* L) {
     db::Connection* c = check_conn(L, 1);
     std::string sql(hostsync::check_view(L, 2));
-    auto* slot = static_cast<db::Statement**>(lua_newuserdata(L, sizeof(db::Statement*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, kStmtMeta);
-    lua_setmetatable(L, -2);
+    auto** slot = lo::new_slot<db::Statement>(L, kStmtMeta);
     lua_createtable(L, 1, 0);
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, 1);
@@ -260,7 +253,7 @@ int l_group_stats(lua_State* L) {
 
 // (conn) -> backend, display url, is_open; works on a closed handle too (for tostring).
 int l_info(lua_State* L) {
-    auto* slot = static_cast<db::Connection**>(luaL_checkudata(L, 1, kConnMeta));
+    auto* slot = lo::slot_of<db::Connection>(L, 1, kConnMeta);
     if (*slot == nullptr) {
         lua_pushnil(L);
         lua_pushnil(L);
@@ -273,19 +266,10 @@ int l_info(lua_State* L) {
     return 3;
 }
 
-int l_close(lua_State* L) {
-    auto* slot = static_cast<db::Connection**>(luaL_checkudata(L, 1, kConnMeta));
-    delete *slot;  // the destructor closes and finalizes its statements
-    *slot = nullptr;
-    return 0;
-}
+// The destructor closes and finalizes its statements.
+int l_close(lua_State* L) { return lo::gc_slot<db::Connection>(L, kConnMeta); }
 
-int l_stmt_gc(lua_State* L) {
-    auto* slot = static_cast<db::Statement**>(luaL_checkudata(L, 1, kStmtMeta));
-    delete *slot;
-    *slot = nullptr;
-    return 0;
-}
+int l_stmt_gc(lua_State* L) { return lo::gc_slot<db::Statement>(L, kStmtMeta); }
 
 int l_null_tostring(lua_State* L) {
     lua_pushliteral(L, "db.null");
@@ -295,20 +279,16 @@ int l_null_tostring(lua_State* L) {
 }  // namespace
 
 int hostsync_raw_db(lua_State* L) {
-    luaL_newmetatable(L, kConnMeta);
-    lua_pushcfunction(L, guarded<l_close>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kConnMeta, guarded<l_close>);
     lua_pop(L, 1);
-    luaL_newmetatable(L, kStmtMeta);
-    lua_pushcfunction(L, guarded<l_stmt_gc>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kStmtMeta, guarded<l_stmt_gc>);
     lua_pop(L, 1);
     luaL_newmetatable(L, kBlobMeta);
     lua_pop(L, 1);
 
     // db.null: one unique userdata, distinct from nil so that a row keeps its NULL
     // columns as keys.
-    lua_newuserdata(L, 0);
+    lo::new_token(L);
     lua_createtable(L, 0, 2);
     lua_pushcfunction(L, l_null_tostring);
     lua_setfield(L, -2, "__tostring");

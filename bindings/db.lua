@@ -19,6 +19,8 @@ local setmetatable, getmetatable, pcall, unpack = setmetatable, getmetatable, pc
 local floor = math.floor
 local raw_execute, raw_run = raw.execute, raw.run
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 M.null = raw.null
@@ -53,6 +55,20 @@ local function checked(h, a, err, kind, code)
   return a, err, kind, code
 end
 
+-- db.check(...) -> ...: `assert` for database calls that keeps the failure's kind and
+-- code. Passes a call's results through; when the call failed (nil or false first, then
+-- err, kind, code: what every handle method returns) raises a db error value, with the
+-- traceback of the caller, that a server maps by kind (busy -> 503) like a raising
+-- handle's own.
+function M.check(...)
+  local v, err, kind, code = ...
+  if v then return ... end
+  local e = M.error(type(err) == "string" and err or ("database call returned " .. tostring(v)),
+                    type(kind) == "string" and kind or nil, type(code) == "string" and code or nil)
+  e.traceback = debug.traceback(e.message, 2)
+  error(e, 0)
+end
+
 function M.blob(bytes)
   if type(bytes) ~= "string" then error("Usage: db.blob(bytes: string)", 2) end
   return setmetatable({ bytes = bytes }, raw.blob_mt)
@@ -64,15 +80,10 @@ function M.open(url, opts)
   if type(url) ~= "string" or url == "" then error(OPEN_USAGE, 2) end
   local busy_ms, group_commit, raise, read_only
   if opts ~= nil then
-    if type(opts) ~= "table" then error(OPEN_USAGE, 2) end
-    for k, v in pairs(opts) do
-      if k == "busy_timeout" then
-        if type(v) ~= "number" or v < 0 then error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2) end
-      elseif k == "group_commit" or k == "raise" or k == "read_only" then
-        if type(v) ~= "boolean" then error(OPEN_USAGE .. ": " .. k .. " must be a boolean", 2) end
-      else
-        error(OPEN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2)
-      end
+    check_opts(opts, { busy_timeout = "number", group_commit = "boolean", raise = "boolean", read_only = "boolean" },
+               OPEN_USAGE)
+    if opts.busy_timeout and opts.busy_timeout < 0 then
+      error(OPEN_USAGE .. ": busy_timeout must be a non-negative number", 2)
     end
     if opts.busy_timeout then busy_ms = floor(opts.busy_timeout * 1000) end
     group_commit = opts.group_commit   -- ignored for PostgreSQL, which groups commits itself

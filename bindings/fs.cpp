@@ -4,13 +4,11 @@
 #include <lua.hpp>
 
 #include <cstdio>
-#include <new>
-
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "host/byte_sinks.hpp"
+#include "host/byte_sink.hpp"
 #include "host/fs_appender.hpp"
 #include "host/fs_confine.hpp"
 #include "host/fs_line_reader.hpp"
@@ -33,6 +31,7 @@ namespace {
 using hostsync::lua_object::check_object;
 using hostsync::lua_object::gc_object;
 using hostsync::lua_object::new_object;
+namespace lo = hostsync::lua_object;
 
 using hostsync::guarded;
 using hostsync::push_fail;
@@ -154,36 +153,12 @@ int l_appender_is_open(lua_State* L) {
 
 int l_appender_gc(lua_State* L) { return gc_object<fs::Appender>(L, kAppenderMeta); }
 
-// __hostsync_sink: the appender as a ByteSink for tar.write and other producers
-// (docs/architecture.md, "Byte sinks and sources"). The adapter is a userdata stored in a
-// weak-keyed registry table under the appender, so it lives exactly as long as it does.
-// finish() flushes to the kernel; closing (and syncing) stays the owner's job.
+// __hostsync_sink: the appender as a ByteSink for tar.write, csv write_lines and other
+// producers (docs/architecture.md, "Byte sinks and sources"). fs::Appender is a ByteSink,
+// so the pointer lives exactly as long as the userdata; finish() flushes to the kernel,
+// closing (and syncing) stays the owner's job.
 int l_appender_as_sink(lua_State* L) {
-    auto* w = check_object<fs::Appender>(L, kAppenderMeta);
-    lua_getfield(L, LUA_REGISTRYINDEX, "hostsync.fs.appender_sinks");
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        lua_newtable(L);
-        lua_createtable(L, 0, 1);
-        lua_pushliteral(L, "k");
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, LUA_REGISTRYINDEX, "hostsync.fs.appender_sinks");
-    }
-    lua_pushvalue(L, 1);
-    lua_rawget(L, -2);
-    void* adapter = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    if (adapter == nullptr) {
-        // AppenderSink only holds a pointer: no __gc needed to release anything.
-        adapter = new (lua_newuserdata(L, sizeof(hostsync::AppenderSink))) hostsync::AppenderSink(w);
-        lua_pushvalue(L, 1);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, -4);
-        lua_pop(L, 1);
-    }
-    lua_pushlightuserdata(L, static_cast<hostsync::ByteSink*>(static_cast<hostsync::AppenderSink*>(adapter)));
+    lua_pushlightuserdata(L, static_cast<hostsync::ByteSink*>(check_object<fs::Appender>(L, kAppenderMeta)));
     return 1;
 }
 
@@ -366,7 +341,7 @@ int l_pattern_after(lua_State* L) {
 int l_reader_match(lua_State* L) {
     auto* r = check_object<fs::LineReader>(L, kReaderMeta);
     if (!r->is_open()) throw hostsync::UsageError("Usage: r:match() on a closed line reader");
-    auto* pat = hostsync::lua_object::check_slot<hostsync::LinePattern>(L, 2, kPatternMeta);
+    auto* pat = lo::check_slot<hostsync::LinePattern>(L, 2, kPatternMeta);
     std::size_t max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
     fs::MatchResult res;
     std::string err;
@@ -423,7 +398,7 @@ int l_line_template_gc(lua_State* L) { return gc_object<hostsync::LineTemplate>(
 int l_reader_render(lua_State* L) {
     auto* r = check_object<fs::LineReader>(L, kReaderMeta);
     if (!r->is_open()) throw hostsync::UsageError("Usage: r:render() on a closed line reader");
-    auto* tpl = hostsync::lua_object::check_slot<hostsync::LineTemplate>(L, 2, kTemplateMeta);
+    auto* tpl = lo::check_slot<hostsync::LineTemplate>(L, 2, kTemplateMeta);
     fs::RenderLimits limits;
     limits.max_lines = static_cast<std::size_t>(luaL_optnumber(L, 3, 0));
     limits.max_bytes = static_cast<std::size_t>(luaL_optnumber(L, 4, 0));
@@ -493,12 +468,6 @@ int l_reader_close(lua_State* L) {
 
 int l_reader_gc(lua_State* L) { return gc_object<fs::LineReader>(L, kReaderMeta); }
 
-void new_meta(lua_State* L, const char* name, lua_CFunction gc, const char* field) {
-    luaL_newmetatable(L, name);
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setfield(L, -2, field);  // raw.<field> = the metatable; fs.lua sets __index
-}
 
 // --- safe (confined) creation: host/fs_safe -----------------------------------
 
@@ -615,11 +584,8 @@ void register_safe(lua_State* L) {
         {nullptr, nullptr},
     };
     luaL_register(L, nullptr, fns);
-    new_meta(L, kSafeWriterMeta, guarded<l_safe_writer_gc>, "safe_writer_mt");
-    lua_getfield(L, -1, "safe_writer_mt");
-    lua_pushcfunction(L, guarded<l_safe_writer_as_sink>);
-    lua_setfield(L, -2, hostsync::kSinkMetafield);
-    lua_pop(L, 1);
+    lo::new_meta(L, kSafeWriterMeta, guarded<l_safe_writer_gc>, {{hostsync::kSinkMetafield, guarded<l_safe_writer_as_sink>}});
+    lua_setfield(L, -2, "safe_writer_mt");
 }
 
 }  // namespace
@@ -672,15 +638,17 @@ int hostsync_raw_fs(lua_State* L) {
     };
     lua_newtable(L);
     luaL_register(L, nullptr, fns);
-    new_meta(L, kAppenderMeta, guarded<l_appender_gc>, "appender_mt");
-    lua_getfield(L, -1, "appender_mt");
-    lua_pushcfunction(L, guarded<l_appender_as_sink>);
-    lua_setfield(L, -2, hostsync::kSinkMetafield);
-    lua_pop(L, 1);
+    // The metatables, as raw.<kind>_mt; fs.lua sets their __index.
+    lo::new_meta(L, kAppenderMeta, guarded<l_appender_gc>, {{hostsync::kSinkMetafield, guarded<l_appender_as_sink>}});
+    lua_setfield(L, -2, "appender_mt");
     register_safe(L);
-    new_meta(L, kLockMeta, guarded<l_lock_gc>, "lock_mt");
-    new_meta(L, kReaderMeta, guarded<l_reader_gc>, "reader_mt");
-    new_meta(L, kTemplateMeta, guarded<l_line_template_gc>, "template_mt");
-    new_meta(L, kPatternMeta, guarded<l_line_pattern_gc>, "pattern_mt");
+    lo::new_meta(L, kLockMeta, guarded<l_lock_gc>);
+    lua_setfield(L, -2, "lock_mt");
+    lo::new_meta(L, kReaderMeta, guarded<l_reader_gc>);
+    lua_setfield(L, -2, "reader_mt");
+    lo::new_meta(L, kTemplateMeta, guarded<l_line_template_gc>);
+    lua_setfield(L, -2, "template_mt");
+    lo::new_meta(L, kPatternMeta, guarded<l_line_pattern_gc>);
+    lua_setfield(L, -2, "pattern_mt");
     return 1;
 }

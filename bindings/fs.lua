@@ -29,16 +29,15 @@ local function check_string(v, usage, what)
   if type(v) ~= "string" then error(usage .. ": " .. what .. " must be a string, got " .. type(v), 3) end
 end
 
-local function is_count(v)
-  return type(v) == "number" and v >= 0 and v == floor(v) and v < 2 ^ 53
-end
+local check = require "hostsync.check"
+local is_count = check.is_count
 
 local function check_count(v, usage, what)
   if not is_count(v) then error(usage .. ": " .. what .. " must be a non-negative integer, got " .. tostring(v), 3) end
 end
 
 -- opts must be nil or a table whose keys are all in `allowed` (name -> lua type).
-local check_opts = require("hostsync.check").opts
+local check_opts = check.opts
 
 -- Whole files ------------------------------------------------------------------
 

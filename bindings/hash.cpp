@@ -2,15 +2,15 @@
 // the public API are in hash.lua.
 #include <lua.hpp>
 
-#include <new>
-
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
 #include "host/sha256.hpp"
 
 namespace {
 
 using hostsync::guarded;
 using hostsync::sha256::Hasher;
+namespace lo = hostsync::lua_object;
 
 const char kHasherMeta[] = "hostsync.hash.hasher";
 
@@ -40,20 +40,10 @@ int l_sha256_file(lua_State* L) {
     return 1;
 }
 
-Hasher* check_hasher(lua_State* L) {
-    auto* slot = static_cast<Hasher**>(luaL_checkudata(L, 1, kHasherMeta));
-    if (*slot == nullptr) throw hostsync::UsageError("Usage: hasher used after it was freed");
-    return *slot;
-}
+Hasher* check_hasher(lua_State* L) { return lo::check_object<Hasher>(L, kHasherMeta); }
 
-// The userdata holds a pointer so that a failed Hasher constructor (an exception) never
-// leaves a half-built object for __gc to destroy.
 int l_new(lua_State* L) {
-    auto* slot = static_cast<Hasher**>(lua_newuserdata(L, sizeof(Hasher*)));
-    *slot = nullptr;
-    luaL_getmetatable(L, kHasherMeta);
-    lua_setmetatable(L, -2);
-    *slot = new Hasher();
+    lo::new_object<Hasher>(L, kHasherMeta);
     return 1;
 }
 
@@ -82,20 +72,13 @@ int l_bytes(lua_State* L) {
     return 1;
 }
 
-int l_gc(lua_State* L) {
-    auto* slot = static_cast<Hasher**>(luaL_checkudata(L, 1, kHasherMeta));
-    delete *slot;
-    *slot = nullptr;
-    return 0;
-}
+int l_gc(lua_State* L) { return lo::gc_object<Hasher>(L, kHasherMeta); }
 
 }  // namespace
 
 int hostsync_raw_hash(lua_State* L) {
     // The metatable: hash.lua sets its __index to the checked methods.
-    luaL_newmetatable(L, kHasherMeta);
-    lua_pushcfunction(L, guarded<l_gc>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kHasherMeta, guarded<l_gc>);
     lua_pop(L, 1);
 
     const luaL_Reg fns[] = {

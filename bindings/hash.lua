@@ -25,23 +25,15 @@ function M.sha256_hex(data)
   return raw_sha256_hex(data)
 end
 
-local function is_count(v)
-  return type(v) == "number" and v >= 0 and v == math.floor(v) and v < 2 ^ 53
-end
+local check = require "hostsync.check"
 
 function M.sha256_file(path, opts)
   local usage = "Usage: hash.sha256_file(path: string [, {offset=n, length=n}])"
   if type(path) ~= "string" or path == "" then error(usage, 2) end
-  local offset, length
-  if opts ~= nil then
-    if type(opts) ~= "table" then error(usage, 2) end
-    for k in pairs(opts) do
-      if k ~= "offset" and k ~= "length" then error(usage .. ": unknown option '" .. tostring(k) .. "'", 2) end
-    end
-    offset, length = opts.offset, opts.length
-    if offset ~= nil and not is_count(offset) then error(usage .. ": offset must be a non-negative integer", 2) end
-    if length ~= nil and not is_count(length) then error(usage .. ": length must be a non-negative integer", 2) end
-  end
+  opts = check.opts(opts, { offset = "any", length = "any" }, usage)
+  local offset, length = opts.offset, opts.length
+  if offset ~= nil and not check.is_count(offset) then error(usage .. ": offset must be a non-negative integer", 2) end
+  if length ~= nil and not check.is_count(length) then error(usage .. ": length must be a non-negative integer", 2) end
   return raw.sha256_file(path, offset, length)
 end
 

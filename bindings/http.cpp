@@ -12,6 +12,7 @@
 #include "host/http_server.hpp"
 #include "host/http_url.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_runtime.hpp"
 #include "host/sse.hpp"
 
 namespace {
@@ -77,17 +78,14 @@ int l_sse_connect(lua_State* L) {
     std::string callback_error, head_error;
     bool by_callback = false, fatal = false;
     hostsync::sse::Parser parser([&](const hostsync::sse::Event& ev) {
-        // on_event runs inside httplib's read loop: lua_pcall keeps any Lua error from
-        // unwinding through C++ frames that do not expect it.
+        // on_event runs inside httplib's read loop: a protected call keeps any Lua error
+        // from unwinding through C++ frames that do not expect it, and the traceback says
+        // where in the callback it failed.
         lua_pushvalue(L, 6);
         lua_pushlstring(L, ev.id.data(), ev.id.size());
         lua_pushlstring(L, ev.event.data(), ev.event.size());
         lua_pushlstring(L, ev.data.data(), ev.data.size());
-        if (lua_pcall(L, 3, 1, 0) != 0) {
-            callback_error = lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object)";
-            lua_pop(L, 1);
-            return false;
-        }
+        if (!hostsync::pcall_traceback_message(L, 3, 1, callback_error)) return false;
         bool keep = !(lua_isboolean(L, -1) && !lua_toboolean(L, -1));
         lua_pop(L, 1);
         if (!keep) by_callback = true;

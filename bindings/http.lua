@@ -21,11 +21,7 @@ local M = {}
 
 -- Shared option checks -----------------------------------------------------------------
 
-local function check_keys(t, known, usage)
-  for k in pairs(t) do
-    if not known[k] then error(usage .. ": unknown option '" .. tostring(k) .. "'", 3) end
-  end
-end
+local check_opts = require("hostsync.check").opts
 
 local function check_headers(h, usage)
   if h == nil then return {} end
@@ -57,8 +53,8 @@ end
 
 -- Client -------------------------------------------------------------------------------
 
-local request_keys = { method = true, url = true, headers = true, body = true, timeout = true,
-  retries = true, backoff = true, ca_file = true, verify = true, idempotent = true }
+local request_keys = { method = "any", url = "any", headers = "any", body = "any", timeout = "any",
+  retries = "any", backoff = "any", ca_file = "any", verify = "any", idempotent = "any" }
 local idempotent = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true, TRACE = true }
 
 -- http.request{method=, url=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=,
@@ -66,7 +62,7 @@ local idempotent = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS
 function M.request(opts)
   local usage = "Usage: http.request{url=, method=, headers=, body=, timeout=, retries=, backoff=, ca_file=, verify=, idempotent=}"
   if type(opts) ~= "table" then error(usage, 2) end
-  check_keys(opts, request_keys, usage)
+  check_opts(opts, request_keys, usage)
   if type(opts.url) ~= "string" or not opts.url:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
     error(usage .. ": url must be an http:// or https:// URL", 2)
   end
@@ -147,15 +143,15 @@ end
 
 -- SSE client ---------------------------------------------------------------------------
 
-local sse_keys = { headers = true, last_event_id = true, on_event = true, timeout = true,
-  reconnect_delay = true, max_reconnects = true, ca_file = true, verify = true }
+local sse_keys = { headers = "any", last_event_id = "any", on_event = "any", timeout = "any",
+  reconnect_delay = "any", max_reconnects = "any", ca_file = "any", verify = "any" }
 
 -- http.sse(url, {on_event=fn, headers=, last_event_id=, timeout=, reconnect_delay=,
 --                max_reconnects=, ca_file=, verify=}) -> true, last_id | nil, err, last_id
 function M.sse(url, opts)
   local usage = "Usage: http.sse(url, {on_event = function(ev) ... end, headers=, last_event_id=, timeout=, reconnect_delay=, max_reconnects=})"
   if type(url) ~= "string" or type(opts) ~= "table" or type(opts.on_event) ~= "function" then error(usage, 2) end
-  check_keys(opts, sse_keys, usage)
+  check_opts(opts, sse_keys, usage)
   local base = check_headers(opts.headers, usage)
   check_number(opts.timeout, "timeout", usage, 0.001)
   check_number(opts.reconnect_delay, "reconnect_delay", usage)
@@ -192,15 +188,15 @@ end
 
 -- Server -------------------------------------------------------------------------------
 
-local serve_keys = { address = true, port = true, script = true, module = true, config = true, threads = true,
-  max_body = true, read_timeout = true, idle_timeout = true, grace = true, tls = true }
+local serve_keys = { address = "any", port = "any", script = "any", module = "any", config = "any", threads = "any",
+  max_body = "any", read_timeout = "any", idle_timeout = "any", grace = "any", tls = "any" }
 
 -- http.serve{address=, port=, script= | module=, config=, threads=, max_body=, read_timeout=,
 --            idle_timeout=, grace=, tls={cert=, key=}} -> true (after SIGTERM/SIGINT) | nil, err
 function M.serve(opts)
   local usage = "Usage: http.serve{script = PATH | module = NAME, config=, address=, port=, threads=, max_body=, read_timeout=, idle_timeout=, grace=, tls = {cert=, key=}}"
   if type(opts) ~= "table" then error(usage, 2) end
-  check_keys(opts, serve_keys, usage)
+  check_opts(opts, serve_keys, usage)
   if (opts.script == nil) == (opts.module == nil) then error(usage .. ": give exactly one of script and module", 2) end
   if opts.script ~= nil and type(opts.script) ~= "string" then error(usage .. ": script must be a path", 2) end
   if opts.module ~= nil and type(opts.module) ~= "string" then error(usage .. ": module must be a module name", 2) end
@@ -226,6 +222,7 @@ function M.serve(opts)
     if type(opts.tls) ~= "table" or type(opts.tls.cert) ~= "string" or type(opts.tls.key) ~= "string" then
       error(usage .. ": tls must be {cert = PATH, key = PATH}", 2)
     end
+    check_opts(opts.tls, { cert = "string", key = "string" }, usage .. ": tls")
     cert, key = opts.tls.cert, opts.tls.key
   end
   return raw.serve{ address = opts.address or "127.0.0.1", port = port, threads = threads,
@@ -292,13 +289,13 @@ function M.publish(topic, from, events)
   return raw.publish(topic, from, list)
 end
 
-local subscribe_keys = { topic = true, after = true, replay = true, filter = true, labels = true, notices = true }
+local subscribe_keys = { topic = "any", after = "any", replay = "any", filter = "any", labels = "any", notices = "any" }
 
 -- A handler returns http.subscribe{...}: an event stream held by the server's event loop.
 function M.subscribe(opts)
   local usage = "Usage: http.subscribe{topic=, after=, replay=, filter=, labels=, notices=}"
   if type(opts) ~= "table" then error(usage, 2) end
-  check_keys(opts, subscribe_keys, usage)
+  check_opts(opts, subscribe_keys, usage)
   check_topic(opts.topic, usage)
   local after = opts.after or 0
   check_id(after, "after", usage)

@@ -30,24 +30,15 @@ function json.decode(text)
   return raw_decode(text)
 end
 
-local known_options = { pretty = true, sort_keys = true }
+local check_opts = require("hostsync.check").opts
+local OPTIONS = { pretty = "boolean", sort_keys = "boolean" }
 
 -- json.encode(value [, {pretty = bool, sort_keys = bool}]) -> text
 -- Values without a JSON form raise "json.encode: what at $.path" at the caller.
 function json.encode(value, options)
   local pretty, sort_keys = false, false
   if options ~= nil then
-    if type(options) ~= "table" then
-      error("Usage: json.encode(value [, options]): options must be a table, got " .. type(options), 2)
-    end
-    for k, v in pairs(options) do
-      if not known_options[k] then
-        error("Usage: json.encode: unknown option " .. tostring(k) .. " (known: pretty, sort_keys)", 2)
-      end
-      if type(v) ~= "boolean" then
-        error("Usage: json.encode: option " .. k .. " must be a boolean, got " .. type(v), 2)
-      end
-    end
+    check_opts(options, OPTIONS, "Usage: json.encode(value [, {pretty=bool, sort_keys=bool}])")
     pretty, sort_keys = options.pretty == true, options.sort_keys == true
   end
   local text, err = raw_encode(value, pretty, sort_keys)

@@ -10,6 +10,8 @@
 -- <cycle: table: 0x...>. Strings are quoted and escaped so the output reads back as
 -- Lua. Anything with a __tostring metamethod (host userdata such as a CSV reader)
 -- shows that summary.
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 local type, tostring, pairs, rawget, pcall = type, tostring, pairs, rawget, pcall
@@ -150,12 +152,10 @@ end
 function M.format(v, opts)
   local o = {}
   for k, d in pairs(M.defaults) do o[k] = d end
-  if opts ~= nil then
-    if type(opts) ~= "table" then error("Usage: pretty.format(value [, opts: table])", 2) end
-    for k, x in pairs(opts) do
-      if M.defaults[k] == nil then error("Usage: pretty.format: unknown option '" .. tostring(k) .. "'", 2) end
-      o[k] = x
-    end
+  local allowed = {}
+  for k in pairs(M.defaults) do allowed[k] = "any" end
+  for k, x in pairs(check_opts(opts, allowed, "Usage: pretty.format(value [, {depth=, items=, width=, string_limit=}])")) do
+    o[k] = x
   end
   return render(v, o, 0, {})
 end

@@ -11,6 +11,8 @@ local _, raw = ...
 
 local type, error, tostring, pairs = type, error, tostring, pairs
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 local RUN_USAGE = "Usage: proc.run(argv: {string...} [, {cwd=, env=, env_clear=, stdin=, timeout=, grace=, capture=}])"
@@ -28,13 +30,7 @@ function M.run(argv, opts)
     if type(a) ~= "string" then error(RUN_USAGE .. ": argv[" .. i .. "] must be a string, got " .. type(a), 2) end
     if a:find("\0", 1, true) then error(RUN_USAGE .. ": argv[" .. i .. "] contains a NUL byte", 2) end
   end
-  opts = opts or {}
-  if type(opts) ~= "table" then error(RUN_USAGE .. ": options must be a table", 2) end
-  for k, v in pairs(opts) do
-    local want = OPTION_TYPES[k]
-    if not want then error(RUN_USAGE .. ": unknown option '" .. tostring(k) .. "'", 2) end
-    if type(v) ~= want then error(RUN_USAGE .. ": option '" .. k .. "' must be a " .. want .. ", got " .. type(v), 2) end
-  end
+  opts = check_opts(opts, OPTION_TYPES, RUN_USAGE)
   if opts.env then
     for k, v in pairs(opts.env) do
       if type(k) ~= "string" or k == "" or k:find("[=%z]") then

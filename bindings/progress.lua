@@ -1,6 +1,6 @@
 -- hostsync.progress: a rate-limited progress line on stderr, shown only on a terminal.
 --
---   local p = progress.new("phase2", { enabled = not opts.quiet })
+--   local p = progress.new("extract", { enabled = not opts.quiet })
 --   p:update(records, bytes)   -- cheap; prints at most 4 times a second
 --   p:done()                   -- ends the line
 --
@@ -10,12 +10,15 @@
 local time = require "hostsync.time"
 local fs = require "hostsync.fs"
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 local Progress = {}
 Progress.__index = Progress
 
 function M.new(label, opts)
-  opts = opts or {}
+  opts = check_opts(opts, { enabled = "boolean", interval = "number", delay = "number", unit = "string" },
+                    "Usage: progress.new(label [, {enabled=, interval=, delay=, unit=}])")
   local enabled = opts.enabled ~= false and fs.isatty(2)
   local now = time.monotonic()
   return setmetatable({

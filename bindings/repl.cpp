@@ -8,28 +8,31 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <new>
+#include <memory>
 #include <string>
 
 #include "host/line_editor.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_object.hpp"
+#include "host/lua_runtime.hpp"
 
 namespace {
 
 using hostsync::guarded;
 using hostsync::LineEditor;
+namespace lo = hostsync::lua_object;
 
 const char kEditorMeta[] = "hostsync.repl.editor";
 
 struct Editor {
-    LineEditor* ed = nullptr;
-    lua_State* L = nullptr;  // the thread inside read(); the completer runs on it
-    int completer_ref = LUA_NOREF;
+    std::unique_ptr<LineEditor> ed;  // its destructor restores the terminal
+    lua_State* L = nullptr;          // the thread inside read(); the completer runs on it
+    int completer_ref = LUA_NOREF;   // released by l_editor_gc, which has a lua_State
 };
 
 Editor* check_editor(lua_State* L) {
-    auto* e = static_cast<Editor*>(luaL_checkudata(L, 1, kEditorMeta));
-    if (e->ed == nullptr) luaL_error(L, "Usage: the line editor is closed");
+    Editor* e = *lo::slot_of<Editor>(L, 1, kEditorMeta);
+    if (e == nullptr) throw hostsync::UsageError("Usage: the line editor is closed");
     return e;
 }
 
@@ -41,10 +44,9 @@ LineEditor::Completion run_completer(Editor* e, const std::string& before) {
     if (L == nullptr || e->completer_ref == LUA_NOREF) return c;
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->completer_ref);
     lua_pushlstring(L, before.data(), before.size());
-    if (lua_pcall(L, 1, 2, 0) != 0) {
-        const char* msg = lua_tostring(L, -1);
-        c.listing = std::string("completion failed: ") + (msg ? msg : "?");
-        lua_pop(L, 1);
+    std::string error;
+    if (!hostsync::pcall_traceback_message(L, 1, 2, error)) {
+        c.listing = "completion failed: " + error;
         return c;
     }
     if (const char* s = lua_tostring(L, -2)) c.insert = s;
@@ -55,11 +57,10 @@ LineEditor::Completion run_completer(Editor* e, const std::string& before) {
 
 int l_editor(lua_State* L) {
     std::string history = luaL_optstring(L, 1, "");
-    auto* e = static_cast<Editor*>(lua_newuserdata(L, sizeof(Editor)));
-    new (e) Editor();
-    luaL_getmetatable(L, kEditorMeta);
-    lua_setmetatable(L, -2);
-    e->ed = new LineEditor("hostsync", history);
+    Editor** slot = lo::new_slot<Editor>(L, kEditorMeta);
+    *slot = new Editor();
+    Editor* e = *slot;
+    e->ed = std::make_unique<LineEditor>("hostsync", history);
     e->ed->set_completer([e](const std::string& before) { return run_completer(e, before); });
     return 1;
 }
@@ -96,13 +97,11 @@ int l_set_completer(lua_State* L) {
     return 0;
 }
 
+// __gc and close(): releases the completer, then the editor (restoring the terminal).
 int l_editor_gc(lua_State* L) {
-    auto* e = static_cast<Editor*>(luaL_checkudata(L, 1, kEditorMeta));
-    delete e->ed;  // restores the terminal
-    e->ed = nullptr;
-    if (e->completer_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, e->completer_ref);
-    e->completer_ref = LUA_NOREF;
-    return 0;
+    Editor* e = *lo::slot_of<Editor>(L, 1, kEditorMeta);
+    if (e != nullptr && e->completer_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, e->completer_ref);
+    return lo::gc_slot<Editor>(L, kEditorMeta);
 }
 
 int l_isatty(lua_State* L) {
@@ -175,12 +174,9 @@ int l_interrupt(lua_State* L) {
 }  // namespace
 
 int hostsync_raw_repl(lua_State* L) {
-    if (luaL_newmetatable(L, kEditorMeta)) {
-        lua_pushcfunction(L, guarded<l_editor_gc>);
-        lua_setfield(L, -2, "__gc");
-        lua_pushliteral(L, "hostsync.repl.editor");
-        lua_setfield(L, -2, "__metatable");
-    }
+    lo::new_meta(L, kEditorMeta, guarded<l_editor_gc>);
+    lua_pushliteral(L, "hostsync.repl.editor");
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 1);
     const luaL_Reg fns[] = {
         {"editor", guarded<l_editor>},

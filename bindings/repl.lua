@@ -12,6 +12,8 @@
 local _, raw = ...
 local pretty = require "hostsync.pretty"
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 local type, pairs, ipairs, tostring, select = type, pairs, ipairs, tostring, select
@@ -163,7 +165,8 @@ Session.__index = Session
 -- `scope` (used by the debugger) resolves names before globals: scope.get(name) ->
 -- found, value; scope.set(name, value) -> handled; scope.names() -> array of names.
 function M.session(opts)
-  opts = opts or {}
+  opts = check_opts(opts, { prompt = "string", prompt2 = "string", scope = "table", commands = "table", banner = "string" },
+                    "Usage: repl.session([{prompt=, prompt2=, scope=, commands=, banner=}])")
   local s = setmetatable({
     prompt = opts.prompt or "> ",
     prompt2 = opts.prompt2 or ">> ",
@@ -471,6 +474,8 @@ local function add_path(dir)
 end
 
 function M.main(opts)
+  opts = check_opts(opts, { root = "string", actions = "table", script = "string", args = "table", version = "string" },
+                    "Usage: repl.main{root=, actions=, script=, args=, version=}")
   local s = M.session()
   if opts.root then
     local ok, msg = raw.chdir(opts.root)

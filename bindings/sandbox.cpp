@@ -101,9 +101,7 @@ int l_gc(lua_State* L) { return lo::gc_object<Policy>(L, kPolicyMeta); }
 }  // namespace
 
 int hostsync_raw_sandbox(lua_State* L) {
-    luaL_newmetatable(L, kPolicyMeta);
-    lua_pushcfunction(L, guarded<l_gc>);
-    lua_setfield(L, -2, "__gc");
+    lo::new_meta(L, kPolicyMeta, guarded<l_gc>);
     lua_pop(L, 1);
 
     const luaL_Reg fns[] = {

@@ -16,6 +16,8 @@ local _, raw = ...
 
 local type, error, floor = type, error, math.floor
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 M.default_max_instructions = 10000000
@@ -66,8 +68,8 @@ end
 
 function M.load(path, opts)
   if type(path) ~= "string" then error("Usage: sandbox.load(path: string [, opts])", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("Usage: sandbox.load(path, opts: table)", 2) end
-  opts = opts or {}
+  opts = check_opts(opts, { max_instructions = "number", max_memory = "number" },
+                    "Usage: sandbox.load(path [, {max_instructions=n, max_memory=bytes}])")
   local instr = positive(opts.max_instructions, "max_instructions", M.default_max_instructions)
   local mem = positive(opts.max_memory, "max_memory", M.default_max_memory)
   return raw.load(path, instr, mem)

@@ -12,6 +12,7 @@
 #include "host/byte_sinks.hpp"
 #include "host/fs_sys.hpp"
 #include "host/lua_guard.hpp"
+#include "host/lua_runtime.hpp"
 #include "host/lua_object.hpp"
 #include "host/lua_stream.hpp"
 #include "host/tar_reader.hpp"
@@ -156,9 +157,8 @@ int l_write(lua_State* L) {
             lua_pushvalue(L, 9);
             lua_pushnumber(L, static_cast<lua_Number>(entries));
             lua_pushnumber(L, static_cast<lua_Number>(bytes));
-            if (lua_pcall(L, 2, 0, 0) != 0) {
-                perr = std::string("tar: progress function raised: ") + (lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-                lua_pop(L, 1);
+            if (!hostsync::pcall_traceback_message(L, 2, 0, perr)) {
+                perr = "tar: progress function raised: " + perr;
                 return false;
             }
             return true;
@@ -189,7 +189,7 @@ int l_collect(lua_State* L) {
 // --- sources -----------------------------------------------------------------
 
 // A Lua function returning the next chunk (a string), or nil at the end, or nil, err.
-// Called with lua_pcall from inside libarchive's read callback, so a Lua error never
+// Called in protected mode (pcall_traceback) from inside libarchive's read callback, so a Lua error never
 // unwinds through libarchive's C frames.
 class LuaFunctionSource final : public hostsync::ByteSource {
 public:
@@ -198,10 +198,8 @@ public:
         while (pos_ >= chunk_.size()) {
             if (ended_) return 0;
             lua_pushvalue(L_, idx_);
-            if (lua_pcall(L_, 0, 2, 0) != 0) {
-                const char* m = lua_tostring(L_, -1);
-                err = std::string("source function raised: ") + (m ? m : "(non-string error)");
-                lua_pop(L_, 1);
+            if (!hostsync::pcall_traceback_message(L_, 0, 2, err)) {
+                err = "source function raised: " + err;
                 return -1;
             }
             if (lua_isnil(L_, -2)) {
@@ -330,15 +328,6 @@ int l_extract(lua_State* L) {
     return 1;
 }
 
-void new_meta(lua_State* L, const char* name, lua_CFunction gc, lua_CFunction ptr, const char* field) {
-    luaL_newmetatable(L, name);
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, ptr);
-    lua_setfield(L, -2, hostsync::kSinkMetafield);
-    lua_setfield(L, -2, field);  // raw.<field> = the metatable; tar.lua sets __index
-}
-
 }  // namespace
 
 int hostsync_raw_tar(lua_State* L) {
@@ -357,7 +346,10 @@ int hostsync_raw_tar(lua_State* L) {
     };
     lua_newtable(L);
     luaL_register(L, nullptr, fns);
-    new_meta(L, kHashSinkMeta, guarded<l_hash_gc>, guarded<l_hash_sink_ptr>, "hash_sink_mt");
-    new_meta(L, kTeeMeta, guarded<l_tee_gc>, guarded<l_tee_ptr>, "tee_mt");
+    // raw.<kind>_mt = the metatable; tar.lua sets __index.
+    hostsync::lua_object::new_meta(L, kHashSinkMeta, guarded<l_hash_gc>, {{hostsync::kSinkMetafield, guarded<l_hash_sink_ptr>}});
+    lua_setfield(L, -2, "hash_sink_mt");
+    hostsync::lua_object::new_meta(L, kTeeMeta, guarded<l_tee_gc>, {{hostsync::kSinkMetafield, guarded<l_tee_ptr>}});
+    lua_setfield(L, -2, "tee_mt");
     return 1;
 }

@@ -19,11 +19,8 @@ local getmetatable = debug.getmetatable
 
 local M = {}
 
-local function is_count(v)
-  return type(v) == "number" and v >= 0 and v == floor(v) and v < 2 ^ 53
-end
-
-local check_opts = require("hostsync.check").opts
+local check = require "hostsync.check"
+local is_count, check_opts = check.is_count, check.opts
 
 local function is_sink(v)
   if type(v) ~= "userdata" then return false end

@@ -14,6 +14,8 @@ local type, error, tostring = type, error, tostring
 local raw_now, raw_utc_iso, raw_local_iso = raw.now, raw.utc_iso, raw.local_iso
 local MIN, MAX = raw.min_time, raw.max_time + 1
 
+local check_opts = require("hostsync.check").opts
+
 local M = {}
 
 M.now = raw_now
@@ -40,12 +42,7 @@ local function iso(fn, name)
   return function(t, opts)
     if opts == nil and type(t) == "table" then t, opts = nil, t end
     t = check_t(t, usage, 2)
-    local ms = false
-    if opts ~= nil then
-      if type(opts) ~= "table" then error(usage, 2) end
-      ms = opts.ms and true or false
-    end
-    return fn(t, ms)
+    return fn(t, check_opts(opts, { ms = "boolean" }, usage).ms == true)
   end
 end
 

@@ -97,9 +97,7 @@ int hostsync_raw_watch(lua_State* L) {
         lua_setfield(L, -2, k.name);
     }
     lua_setfield(L, -2, "kinds");
-    luaL_newmetatable(L, kWatcherMeta);
-    lua_pushcfunction(L, guarded<l_gc>);
-    lua_setfield(L, -2, "__gc");
+    hostsync::lua_object::new_meta(L, kWatcherMeta, guarded<l_gc>);
     lua_setfield(L, -2, "watcher_mt");
     return 1;
 }

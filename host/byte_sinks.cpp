@@ -4,20 +4,9 @@
 
 #include <cerrno>
 
-#include "fs_appender.hpp"
 #include "fs_sys.hpp"
 
 namespace hostsync {
-
-bool AppenderSink::write(std::string_view data, std::string& err) {
-    if (!a_->is_open()) return (err = "write " + a_->path() + ": appender is closed", false);
-    return a_->write(data, err);
-}
-
-bool AppenderSink::finish(std::string& err) {
-    if (!a_->is_open()) return (err = "flush " + a_->path() + ": appender is closed", false);
-    return a_->flush(err);
-}
 
 bool HashSink::write(std::string_view data, std::string& err) {
     if (finished_) return (err = "hash sink: write after finish", false);

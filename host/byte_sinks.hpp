@@ -1,7 +1,6 @@
 #pragma once
-// Ready-made ByteSinks and ByteSources (byte_sink.hpp, byte_source.hpp):
-//   AppenderSink  forwards to an fs::Appender; finish() flushes it to the kernel (the
-//                 owner still closes it, which syncs)
+// Ready-made ByteSinks and ByteSources (byte_sink.hpp, byte_source.hpp); fs::Appender
+// (fs_appender.hpp) is a ByteSink itself:
 //   HashSink      SHA-256 and byte count of everything written, nothing stored
 //   TeeSink       writes every piece to several sinks in order; finish() finishes each
 //   FdSource      reads a file descriptor (it does not own it)
@@ -17,20 +16,6 @@
 #include "sha256.hpp"
 
 namespace hostsync {
-
-namespace fs {
-class Appender;
-}
-
-class AppenderSink final : public ByteSink {
-public:
-    explicit AppenderSink(fs::Appender* a) : a_(a) {}
-    bool write(std::string_view data, std::string& err) override;
-    bool finish(std::string& err) override;
-
-private:
-    fs::Appender* a_;
-};
 
 // Hashes what it receives. Large streams are hashed on a second thread (1 MiB blocks
 // through an fs::BlockPipeline), so a producer that also encrypts (a snapshot: tar ->

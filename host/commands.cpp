@@ -66,10 +66,21 @@ bool wants_help(const Args& args) {
 }
 
 // Reports a failed pcall: structured errors ({message=, exit_code=}) raised by scripts
-// for expected failures print only their message; anything else prints the traceback.
+// for expected failures print only their message; anything else prints the traceback
+// (an error value that carries its own, such as a db error, prints that one).
 int report_failure(LuaRuntime& rt, const std::string& error) {
     lua_State* L = rt.state();
     if (error.empty() && lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "exit_code");
+        lua_getfield(L, -2, "traceback");
+        const bool expected = lua_isnumber(L, -2);
+        const char* trace = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : nullptr;
+        if (!expected && trace != nullptr) {
+            std::fprintf(stderr, "hostsync: %s\n", trace);
+            lua_pop(L, 3);
+            return 1;
+        }
+        lua_pop(L, 2);
         lua_getfield(L, -1, "message");
         const char* msg = lua_tostring(L, -1);
         std::fprintf(stderr, "%s\n", msg ? msg : "error");

@@ -48,6 +48,7 @@ int Appender::write_block(std::string& block) {
 }
 
 bool Appender::write(std::string_view data, std::string& err) {
+    if (!fd_) return (err = "write " + path_ + ": appender is closed", false);
     if (!failed_.empty()) return (err = failed_, false);
     bytes_ += data.size();
     buf_.append(data);
@@ -65,6 +66,11 @@ bool Appender::flush(std::string& err) {
         if (int e = pipeline_->drain(); e != 0) return fail("write", e, err);
     }
     return true;
+}
+
+bool Appender::finish(std::string& err) {
+    if (!fd_) return (err = "flush " + path_ + ": appender is closed", false);
+    return flush(err);
 }
 
 bool Appender::sync(std::string& err) {

@@ -7,18 +7,23 @@
 //
 // Errors are sticky: after a failed write the file's tail is unknown, so every later
 // call reports the same error instead of writing after a gap.
+//
+// An Appender is a ByteSink (byte_sink.hpp), so producers (tar.write, csv write_lines)
+// write into it directly; its finish() only flushes to the kernel: syncing and closing
+// stay the owner's job. Writing after close() is an error, not a silent buffer.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "byte_sink.hpp"
 #include "fs_block_pipeline.hpp"
 #include "fs_sys.hpp"
 #include "sha256.hpp"
 
 namespace hostsync::fs {
 
-class Appender {
+class Appender final : public ByteSink {
 public:
     struct Options {
         bool exclusive = false;  // create with O_EXCL: fail if the file exists
@@ -32,7 +37,8 @@ public:
     Appender& operator=(const Appender&) = delete;
 
     bool open(const std::string& path, const Options& opts, std::string& err);
-    bool write(std::string_view data, std::string& err);
+    bool write(std::string_view data, std::string& err) override;
+    bool finish(std::string& err) override;      // ByteSink's end: flush (the owner closes)
     bool flush(std::string& err);                // buffer -> kernel
     bool sync(std::string& err);                 // flush + fdatasync
     bool close(std::string& err);                // sync, close, fsync the directory if created

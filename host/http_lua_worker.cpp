@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "lua_guard.hpp"
+#include "lua_object.hpp"
 #include "lua_runtime.hpp"
 #include "search_paths.hpp"
 #include "sse.hpp"
@@ -14,34 +15,29 @@
 namespace hostsync::http {
 namespace {
 
-// What the stream functions' upvalue points at. Nulled when the stream ends, so a send
-// kept by Lua code past its stream returns false instead of touching a dead connection.
-struct StreamBox {
-    Stream* stream;
-};
-
-StreamBox* box_of(lua_State* L) {
-    return static_cast<StreamBox*>(lua_touserdata(L, lua_upvalueindex(1)));
-}
+// The stream a send/wait closure talks to: its upvalue is a borrowed slot (lua_object.hpp)
+// nulled when the stream ends, so a send kept by Lua code past its stream returns false
+// instead of touching a dead connection.
+Stream* stream_of(lua_State* L) { return *static_cast<Stream**>(lua_touserdata(L, lua_upvalueindex(1))); }
 
 // raw_send(id, event, data, retry) -> bool
 int l_send(lua_State* L) {
-    StreamBox* box = box_of(L);
-    if (box->stream == nullptr) {
+    Stream* stream = stream_of(L);
+    if (stream == nullptr) {
         lua_pushboolean(L, 0);
         return 1;
     }
     std::string frame = sse::format_event(luaL_optstring(L, 1, ""), luaL_optstring(L, 2, ""),
                                           check_view(L, 3), static_cast<long>(luaL_optnumber(L, 4, -1)));
-    lua_pushboolean(L, box->stream->write(frame));
+    lua_pushboolean(L, stream->write(frame));
     return 1;
 }
 
 // raw_wait(seconds) -> bool (false: the server is stopping)
 int l_wait(lua_State* L) {
-    StreamBox* box = box_of(L);
+    Stream* stream = stream_of(L);
     double s = luaL_checknumber(L, 1);
-    lua_pushboolean(L, box->stream != nullptr && box->stream->wait(s));
+    lua_pushboolean(L, stream != nullptr && stream->wait(s));
     return 1;
 }
 
@@ -254,8 +250,7 @@ private:
         int top = lua_gettop(L);
         lua_rawgeti(L, LUA_REGISTRYINDEX, run_stream_);
         lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
-        auto* box = static_cast<StreamBox*>(lua_newuserdata(L, sizeof(StreamBox)));
-        box->stream = &s;
+        Stream** box = lua_object::new_borrowed(L, &s);
         int box_idx = lua_gettop(L);
         lua_pushvalue(L, box_idx);
         lua_pushcclosure(L, guarded<l_send>, 1);
@@ -267,7 +262,7 @@ private:
             if (error.empty()) error = "(error object is a table)";
             std::fprintf(stderr, "hostsync http: %s (stream): %s\n", what.c_str(), error.c_str());
         }
-        box->stream = nullptr;
+        *box = nullptr;
         lua_settop(L, top);
     }
 

@@ -70,10 +70,19 @@ void register_preloads(lua_State* L) {
 }
 
 // The global `hostsync` table loads modules on first use: hostsync.hash == require "hostsync.hash".
+// A name that is no module is nil (so `hostsync.x or fallback` works); a module that
+// exists but fails to load raises its own error, at the caller's line: swallowing it
+// turned a syntax error into "attempt to index a nil value" somewhere else.
 const char kLazyNamespace[] = R"lua(
+local pcall, require, rawset, type, error = pcall, require, rawset, type, error
 local modules = setmetatable({}, { __index = function(t, name)
-  local ok, mod = pcall(require, "hostsync." .. name)
-  if not ok then return nil end
+  if type(name) ~= "string" then return nil end
+  local full = "hostsync." .. name
+  local ok, mod = pcall(require, full)
+  if not ok then
+    if type(mod) == "string" and mod:find("module '" .. full .. "' not found:", 1, true) == 1 then return nil end
+    error(mod, 2)
+  end
   rawset(t, name, mod)
   return mod
 end })
@@ -156,22 +165,37 @@ void LuaRuntime::set_args(const std::string& program, const std::string& script,
     lua_setglobal(L_, "arg");
 }
 
-bool LuaRuntime::pcall(int nargs, int nresults, std::string& error) {
-    int base = lua_gettop(L_) - nargs;
-    lua_pushcfunction(L_, traceback_handler);
-    lua_insert(L_, base);
-    int status = lua_pcall(L_, nargs, nresults, base);
-    lua_remove(L_, base);
+bool pcall_traceback(lua_State* L, int nargs, int nresults, std::string& error) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback_handler);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
     if (status == 0) return true;
     // Leave structured (table) errors on the stack for the caller; strings become `error`.
-    if (lua_type(L_, -1) == LUA_TTABLE) {
+    if (lua_type(L, -1) == LUA_TTABLE) {
         error.clear();
         return false;
     }
-    const char* msg = lua_tostring(L_, -1);
+    const char* msg = lua_tostring(L, -1);
     error = msg ? msg : "(error without message)";
-    lua_pop(L_, 1);
+    lua_pop(L, 1);
     return false;
+}
+
+bool pcall_traceback_message(lua_State* L, int nargs, int nresults, std::string& error) {
+    if (pcall_traceback(L, nargs, nresults, error)) return true;
+    if (error.empty()) {
+        lua_getfield(L, -1, "message");
+        const char* msg = lua_tostring(L, -1);
+        error = msg ? msg : "(error object is a table)";
+        lua_pop(L, 2);
+    }
+    return false;
+}
+
+bool LuaRuntime::pcall(int nargs, int nresults, std::string& error) {
+    return pcall_traceback(L_, nargs, nresults, error);
 }
 
 void LuaRuntime::set_error_hook() {

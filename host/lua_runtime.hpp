@@ -9,6 +9,18 @@ namespace hostsync {
 
 struct SearchPaths;
 
+// Calls the function below `nargs` arguments on the stack of L with the traceback message
+// handler (the message plus debug.traceback, and the --debug error hook): the one way C++
+// enters the host's Lua, from LuaRuntime and from bindings that call back into Lua (an
+// SSE callback, a tar progress or source function, the REPL's completer). Returns true
+// with the results on the stack; on failure a string error becomes `error` (popped), a
+// structured (table) error stays on the stack with `error` empty.
+bool pcall_traceback(lua_State* L, int nargs, int nresults, std::string& error);
+
+// The same, for a caller that only reports the failure: a table error is popped too, and
+// `error` is its `message` field (or says it was a table).
+bool pcall_traceback_message(lua_State* L, int nargs, int nresults, std::string& error);
+
 class LuaRuntime {
 public:
     // Opens LuaJIT with the standard libraries, registers every embedded module in
@@ -37,8 +49,7 @@ public:
     // success; on failure `error` holds the message with its traceback.
     bool run_file(const std::string& path, int nargs_from_arg, std::string& error);
 
-    // Calls the function below `nargs` arguments on the stack through the traceback
-    // handler (the only way the host enters Lua).
+    // pcall_traceback on this state (the way the host enters Lua).
     bool pcall(int nargs, int nresults, std::string& error);
 
     // Pops a function and makes it the error hook: for an uncaught error that is not a

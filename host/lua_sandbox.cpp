@@ -1,7 +1,10 @@
 #include "lua_sandbox.hpp"
 
 #include <cstdlib>
+#include <cstring>
+#include <initializer_list>
 #include <stdexcept>
+#include <string>
 
 #include "lua_copy.hpp"
 
@@ -11,12 +14,31 @@ namespace {
 const char kPolicyKey[] = "hostsync.sandbox.policy";
 const char kResultKey[] = "hostsync.sandbox.result";
 
-// Base-library functions a policy must not have: loaders (bytecode, files), environment
-// and GC control, printing to the host's stdout, and newproxy (a userdata with a __gc
-// that would run outside any call's budget).
-const char* const kRemovedGlobals[] = {
-    "load", "loadstring", "loadfile", "dofile", "require", "module", "getfenv", "setfenv",
-    "collectgarbage", "gcinfo", "newproxy", "print", nullptr,
+// What a policy may use: an allow-list, so that whatever a newer LuaJIT adds to a library
+// (or a library opened by mistake) is absent until someone decides it is safe. Modelled
+// on Redis's scripting sandbox (script_lua.c), which also names what stays rather than
+// what goes. Everything else is removed after the libraries are opened: loaders
+// (load, loadstring, loadfile, dofile, require, module, package), environments
+// (getfenv, setfenv), the collector (collectgarbage, gcinfo), newproxy (a userdata whose
+// __gc would run outside any call's budget), print, io, debug, jit, ffi, coroutine,
+// string.dump, and os beyond its clocks. docs/policies.md lists the same names.
+struct AllowedNames {
+    const char* table;  // a global table, or nullptr for the globals themselves
+    std::initializer_list<const char*> names;
+};
+
+const AllowedNames kAllowed[] = {
+    {nullptr, {"_G", "_VERSION", "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal",
+               "rawget", "rawset", "select", "setmetatable", "tonumber", "tostring", "type", "unpack", "xpcall",
+               "string", "table", "math", "bit", "os"}},
+    {"string", {"byte", "char", "find", "format", "gmatch", "gsub", "len", "lower", "match", "rep", "reverse", "sub",
+                "upper"}},
+    {"table", {"concat", "insert", "maxn", "remove", "sort"}},
+    {"math", {"abs", "acos", "asin", "atan", "atan2", "ceil", "cos", "cosh", "deg", "exp", "floor", "fmod", "frexp",
+              "huge", "ldexp", "log", "log10", "max", "min", "modf", "pi", "pow", "rad", "random", "randomseed", "sin",
+              "sinh", "sqrt", "tan", "tanh"}},
+    {"bit", {"arshift", "band", "bnot", "bor", "bswap", "bxor", "lshift", "rol", "ror", "rshift", "tobit", "tohex"}},
+    {"os", {"clock", "difftime", "time"}},
 };
 
 void open_lib(lua_State* L, const char* name, lua_CFunction open) {
@@ -25,7 +47,28 @@ void open_lib(lua_State* L, const char* name, lua_CFunction open) {
     lua_call(L, 1, 0);
 }
 
-// Runs inside lua_cpcall: any allocation failure here is a Lua error, never a panic.
+// Removes every key of the table on top of the stack that `names` does not list (clearing
+// a field during lua_next is allowed).
+void keep_only(lua_State* L, std::initializer_list<const char*> names) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pop(L, 1);
+        bool keep = false;
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char* key = lua_tostring(L, -1);
+            for (const char* n : names) keep = keep || std::strcmp(key, n) == 0;
+        }
+        if (!keep) {
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, -4);
+        }
+    }
+}
+
+// Runs inside lua_cpcall: any allocation failure here is a Lua error, never a panic. The
+// libraries' tables are filtered in place, so the string metatable's __index (the string
+// table itself) loses string.dump with everything else.
 int open_safe_libs(lua_State* L) {
     open_lib(L, "", luaopen_base);
     open_lib(L, LUA_TABLIBNAME, luaopen_table);
@@ -33,24 +76,18 @@ int open_safe_libs(lua_State* L) {
     open_lib(L, LUA_MATHLIBNAME, luaopen_math);
     open_lib(L, LUA_BITLIBNAME, luaopen_bit);
     open_lib(L, LUA_OSLIBNAME, luaopen_os);
-    for (const char* const* g = kRemovedGlobals; *g != nullptr; ++g) {
-        lua_pushnil(L);
-        lua_setglobal(L, *g);
+    for (const AllowedNames& a : kAllowed) {
+        if (a.table == nullptr) {
+            lua_pushvalue(L, LUA_GLOBALSINDEX);
+        } else {
+            lua_getglobal(L, a.table);
+            if (!lua_istable(L, -1)) return luaL_error(L, "sandbox: library %s did not open", a.table);
+        }
+        keep_only(L, a.names);
+        lua_pop(L, 1);
     }
-    // os keeps only its clocks: no execute, remove, rename, exit, getenv, tmpname, date.
-    lua_getglobal(L, "os");
-    lua_newtable(L);
-    for (const char* f : {"time", "clock", "difftime"}) {
-        lua_getfield(L, -2, f);
-        lua_setfield(L, -2, f);
-    }
-    lua_setglobal(L, "os");
-    lua_pop(L, 1);
-    // string.dump makes bytecode; nothing here could load it, but there is no use for it.
-    lua_getglobal(L, "string");
-    lua_pushnil(L);
-    lua_setfield(L, -2, "dump");
-    lua_pop(L, 1);
+    // The registry's _LOADED still holds the libraries opened above (the same, filtered,
+    // tables); a policy has no way to reach the registry (no debug library).
     return 0;
 }
 

@@ -8,6 +8,7 @@
 local cli = require "hostsync.cli"
 local json = require "hostsync.json"
 local null = require("hostsync.db").null
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 local time = require "hostsync.time"
 local auth = require "brain.auth"
 local backup = require "brain.backup"
@@ -211,7 +212,7 @@ elseif group == "token" and action == "create" then
   io.stdout:write(token, "\n")
 elseif group == "token" and action == "list" then
   no_rest()
-  local rows = assert(h:query(("SELECT id, ai, agent, machine, projects, revoked_at, tenant, level, %s AS expires_at, rotated_from FROM tokens ORDER BY id")
+  local rows = db_check(h:query(("SELECT id, ai, agent, machine, projects, revoked_at, tenant, level, %s AS expires_at, rotated_from FROM tokens ORDER BY id")
     :format(store.ts(h, "expires_at"))))
   local now = store.now()
   for _, r in ipairs(rows) do

@@ -21,6 +21,7 @@
 local db_null = require("hostsync.db").null
 local auth = require "brain.auth"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -130,7 +131,7 @@ function M.check(rule, db, ident, req, body)
              still_valid = function() return auth.still_valid(db, ident.token_id) end }
   elseif STORED[kind] then
     local id = validate.id(req.params.id, kind .. " id")
-    local row = assert(db:query("SELECT project_id FROM " .. STORED[kind] .. " WHERE id = ?", id))[1]
+    local row = db_check(db:query("SELECT project_id FROM " .. STORED[kind] .. " WHERE id = ?", id))[1]
     local p = row and row.project_id
     if p == db_null then p = nil end
     -- Not visible is not found: ids of other projects' records are not an oracle.

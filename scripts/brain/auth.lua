@@ -5,6 +5,7 @@ local db = require "hostsync.db"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -42,18 +43,18 @@ end
 -- One transaction: never both gone, never two unbounded. -> token, new id | nil, err
 function M.rotate(h, id, grace)
   return h:transaction(function(tx)
-    local r = assert(tx:query(("SELECT ai, agent, machine, projects, tenant, level, %s AS expires_at FROM tokens WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)")
+    local r = db_check(tx:query(("SELECT ai, agent, machine, projects, tenant, level, %s AS expires_at FROM tokens WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)")
       :format(store.ts(tx, "expires_at")), id, store.now()))[1]
     if not r then return nil, "no active token with ID " .. id end
-    local token, new_id = assert(M.create(tx, { ai = r.ai, agent = r.agent, machine = r.machine,
+    local token, new_id = db_check(M.create(tx, { ai = r.ai, agent = r.agent, machine = r.machine,
       projects = json.decode(r.projects), tenant = r.tenant ~= db.null and r.tenant or nil,
       level = r.level ~= db.null and r.level or nil, expires_at = r.expires_at ~= db.null and r.expires_at or nil,
       rotated_from = id }))
     if grace and grace > 0 then
       local until_ = store.now(grace)
-      assert(tx:exec("UPDATE tokens SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)", until_, id, until_))
+      db_check(tx:exec("UPDATE tokens SET expires_at = ? WHERE id = ? AND (expires_at IS NULL OR expires_at > ?)", until_, id, until_))
     else
-      assert(tx:exec("UPDATE tokens SET revoked_at = ? WHERE id = ?", store.now(), id))
+      db_check(tx:exec("UPDATE tokens SET revoked_at = ? WHERE id = ?", store.now(), id))
     end
     return token, new_id
   end)
@@ -61,7 +62,7 @@ end
 
 -- -> true | nil, err
 function M.revoke(h, id)
-  local n = assert(h:exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", store.now(), id))
+  local n = db_check(h:exec("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", store.now(), id))
   if n == 0 then return nil, "no active token with ID " .. id end
   return true
 end
@@ -69,7 +70,7 @@ end
 -- Whether token `id` is still neither revoked nor expired (for what outlives a request:
 -- an open stream asks again while it runs).
 function M.still_valid(h, id)
-  local rows = assert(h:query("SELECT 1 AS ok FROM tokens WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+  local rows = db_check(h:query("SELECT 1 AS ok FROM tokens WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
     id, store.now()))
   return rows[1] ~= nil
 end
@@ -113,7 +114,7 @@ function M.invalid_among(h, ids)
   for i = 1, #ids, 500 do
     local chunk = { unpack(ids, i, math.min(i + 499, #ids)) }
     local marks = ("?, "):rep(#chunk):sub(1, -3)
-    for _, r in ipairs(assert(h:query("SELECT id FROM tokens WHERE (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?)) AND id IN (" .. marks .. ")",
+    for _, r in ipairs(db_check(h:query("SELECT id FROM tokens WHERE (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?)) AND id IN (" .. marks .. ")",
         store.now(), unpack(chunk)))) do
       out[#out + 1] = tostring(r.id)
     end

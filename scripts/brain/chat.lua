@@ -16,6 +16,7 @@ local retention = require "brain.retention"
 local store = require "brain.store"
 local topics = require "brain.topics"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.TYPES = { "chat", "sync", "alert", "handoff", "question", "decision" }
@@ -51,8 +52,8 @@ end
 function M.insert(h, ident, mtype, message, project, metadata, not_inbox)
   local mentions = json.array(names.mentions(message))
   local function run(tx)
-    if tx:backend() == "postgres" then assert(tx:query("SELECT pg_advisory_xact_lock(" .. CHAT_LOCK .. ")")) end
-    local rows = assert(tx:query([[INSERT INTO chatroom(id, seq, ai_source, machine_id, agent_id, message, project_context,
+    if tx:backend() == "postgres" then db_check(tx:query("SELECT pg_advisory_xact_lock(" .. CHAT_LOCK .. ")")) end
+    local rows = db_check(tx:query([[INSERT INTO chatroom(id, seq, ai_source, machine_id, agent_id, message, project_context,
         mentions, message_type, metadata, created_at)
       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM chatroom), ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq]],
       store.uuid(), ident.ai, ident.machine, ident.agent, message, project, json.encode(mentions), mtype,
@@ -68,7 +69,7 @@ function M.insert(h, ident, mtype, message, project, metadata, not_inbox)
     return 201, { id = rows[1].seq, type = mtype, mentions = mentions }
   end
   if h:in_transaction() then return run(h) end
-  return assert(h:transaction(run))
+  return db_check(h:transaction(run))
 end
 
 -- The messages after `since` that the reader may see (visible: access.lua's scope.visible).
@@ -78,7 +79,7 @@ function M.after(h, since, limit, visible)
   for _, a in ipairs(args) do params[#params + 1] = a end
   params[#params + 1] = limit
   local out = json.array()
-  for _, r in ipairs(assert(h:query(select_sql(h, cond), unpack(params)))) do out[#out + 1] = view(r) end
+  for _, r in ipairs(db_check(h:query(select_sql(h, cond), unpack(params)))) do out[#out + 1] = view(r) end
   return out
 end
 
@@ -128,7 +129,7 @@ function M.stream(h, ident, req, project)
   local from = req.headers["last-event-id"] or req.query.since
   local since
   if from == nil or from == "" then
-    since = tonumber(assert(h:query("SELECT COALESCE(MAX(seq), 0) AS n FROM chatroom"))[1].n)
+    since = tonumber(db_check(h:query("SELECT COALESCE(MAX(seq), 0) AS n FROM chatroom"))[1].n)
   else
     since = since_of(from, "Last-Event-ID")
   end

@@ -16,6 +16,7 @@ local hook_events = require "brain.hook_events"
 local names = require "brain.names"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.STATUS = { "open", "assigned", "resolved" }
@@ -54,8 +55,8 @@ function M.post(h, ident, body, default_coordinator)
     end
   end
   local coord = agent_field(f, "coordinator") or name(default_coordinator or M.DEFAULT_COORDINATOR)
-  return assert(h:transaction(function(tx)
-    local id = assert(tx:query([[INSERT INTO push_conflicts(project_id, ai, agent, machine, files, local_commit,
+  return db_check(h:transaction(function(tx)
+    local id = db_check(tx:query([[INSERT INTO push_conflicts(project_id, ai, agent, machine, files, local_commit,
         upstream_commit, summary, coordinator, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id]],
       f.project, ident.ai, ident.agent, ident.machine, json.encode(f.files), f.local_commit, f.upstream_commit,
       f.summary, coord, store.now()))[1].id
@@ -65,7 +66,7 @@ function M.post(h, ident, body, default_coordinator)
               table.concat(f.files, ", "), f.local_commit or "?", ident.agent, ident.machine, tostring(id))
     local _, posted = chat.insert(tx, ident, "alert", msg, f.project,
       { conflict_id = id, files = f.files, commit = f.local_commit or json.null, agent = ident.agent })
-    assert(tx:exec("UPDATE push_conflicts SET chat_seq = ? WHERE id = ?", posted.id, id))
+    db_check(tx:exec("UPDATE push_conflicts SET chat_seq = ? WHERE id = ?", posted.id, id))
     hook_events.raise(tx, "conflict", { id = id, project = f.project, files = f.files, coordinator = coord,
       local_commit = f.local_commit or json.null, upstream_commit = f.upstream_commit or json.null,
       summary = f.summary or json.null, by = hook_events.by(ident), chat_id = posted.id })
@@ -79,7 +80,7 @@ function M.list(h, req)
   if status == "" then status = nil end
   if status then validate.fields({ status = status }, { status = { "string", one_of = M.STATUS } }) end
   local out = json.array()
-  for _, r in ipairs(assert(h:query(select_sql(h, "project_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id"),
+  for _, r in ipairs(db_check(h:query(select_sql(h, "project_id = ? AND (CAST(? AS TEXT) IS NULL OR status = ?) ORDER BY id"),
                                     p, status, status))) do
     out[#out + 1] = view(r)
   end
@@ -89,8 +90,8 @@ end
 -- Reads the conflict inside tx, checks the caller may `what` it, applies `set` only if the
 -- row is still as read (so of two concurrent changes one wins and the other gets 409).
 local function change(h, ident, id, what, allowed, set, message)
-  return assert(h:transaction(function(tx)
-    local r = assert(tx:query(select_sql(tx, "id = ?"), id))[1]
+  return db_check(h:transaction(function(tx)
+    local r = db_check(tx:query(select_sql(tx, "id = ?"), id))[1]
     if not r then error({ status = 404, error = "no conflict " .. id }, 0) end
     local c = view(r)
     if c.status == "resolved" then error({ status = 409, error = ("conflict %d is already resolved"):format(id) }, 0) end
@@ -103,12 +104,12 @@ local function change(h, ident, id, what, allowed, set, message)
     local sql, args, nargs = set(c, who)   -- nargs: args may hold nils
     args[nargs + 1], args[nargs + 2] = id, c.status
     args[nargs + 3] = c.assigned_to == json.null and "" or c.assigned_to
-    local n = assert(tx:exec(sql .. " WHERE id = ? AND status = ? AND COALESCE(assigned_to, '') = ?",
+    local n = db_check(tx:exec(sql .. " WHERE id = ? AND status = ? AND COALESCE(assigned_to, '') = ?",
                              unpack(args, 1, nargs + 3)))
     if n ~= 1 then error({ status = 409, error = ("conflict %d changed meanwhile; read it again"):format(id) }, 0) end
     local _, posted = chat.insert(tx, ident, what == "assign" and "decision" or "sync", message(c, who), c.project,
       { conflict_id = id })
-    local out = view(assert(tx:query(select_sql(tx, "id = ?"), id))[1])
+    local out = view(db_check(tx:query(select_sql(tx, "id = ?"), id))[1])
     out.chat_message_id = posted.id
     return 200, out
   end))

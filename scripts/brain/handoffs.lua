@@ -15,6 +15,7 @@ local chat = require "brain.chat"
 local inbox = require "brain.inbox"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.SUMMARY_MAX = 65536
@@ -38,7 +39,7 @@ local function view(r)
 end
 
 local function read(h, id, with_summary, lock)
-  local r = assert(h:query(select_sql(h, "id = ?", with_summary) .. (lock and h:backend() == "postgres" and " FOR UPDATE" or ""), id))[1]
+  local r = db_check(h:query(select_sql(h, "id = ?", with_summary) .. (lock and h:backend() == "postgres" and " FOR UPDATE" or ""), id))[1]
   return view(r)
 end
 
@@ -63,9 +64,9 @@ function M.post(h, ident, body)
                                     message = { "string", max = 16000 }, summary = { "string" } })
   local to = validate.agent(f.to_agent, "field 'to_agent'")
   local summary = summary_field(f)
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local now = store.now()
-    local id = assert(tx:query([[INSERT INTO handoffs(from_agent, to_agent, artifact, context, dependencies, from_ai,
+    local id = db_check(tx:query([[INSERT INTO handoffs(from_agent, to_agent, artifact, context, dependencies, from_ai,
         from_machine, project_id, created_at, summary, summary_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id]],
       ident.agent, to, f.artifact, f.context, f.dependencies and json.encode(f.dependencies) or nil, ident.ai,
       ident.machine, f.project, now, summary, summary and now or nil))[1].id
@@ -90,7 +91,7 @@ function M.list(h, req, scope)
   if status then validate.fields({ status = status }, { status = { "string", one_of = M.STATUS } }) end
   local ack = status == "acknowledged" and "acknowledged_at IS NOT NULL" or status == "open" and "acknowledged_at IS NULL" or "1 = 1"
   local out = json.array()
-  for _, r in ipairs(assert(h:query(select_sql(h, ("(CAST(? AS TEXT) IS NULL OR to_agent = ?) AND %s AND %s ORDER BY id")
+  for _, r in ipairs(db_check(h:query(select_sql(h, ("(CAST(? AS TEXT) IS NULL OR to_agent = ?) AND %s AND %s ORDER BY id")
       :format(ack, visible)), to, to, unpack(args)))) do
     out[#out + 1] = view(r)
   end
@@ -105,14 +106,14 @@ end
 -- POST /handoffs/:id/ack {note?}
 function M.ack(h, ident, id, body)
   local f = validate.fields(body, { note = { "string", max = 4000 } })
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local v = read(tx, id, false, true)
     if ident.agent ~= v.to_agent then
       error({ status = 403, error = ("@%s may not acknowledge handoff %d: only its receiver @%s may")
         :format(ident.agent, id, v.to_agent) }, 0)
     end
     local now = store.now()
-    local n = assert(tx:exec([[UPDATE handoffs SET acknowledged_by = ?, acknowledged_by_ai = ?, acknowledged_by_machine = ?,
+    local n = db_check(tx:exec([[UPDATE handoffs SET acknowledged_by = ?, acknowledged_by_ai = ?, acknowledged_by_machine = ?,
         acknowledged_at = ?, ack_note = ? WHERE id = ? AND acknowledged_at IS NULL]],
       ident.agent, ident.ai, ident.machine, now, f.note, id))
     if n ~= 1 then
@@ -141,7 +142,7 @@ end
 function M.set_summary(h, ident, id, body)
   local f = validate.fields(body, { summary = { "string", required = true } })
   local summary = summary_field(f)
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local v = read(tx, id, false, true)
     if ident.agent ~= v.from_agent then
       error({ status = 403, error = ("@%s may not write the summary of handoff %d: only its sender @%s may")
@@ -151,7 +152,7 @@ function M.set_summary(h, ident, id, body)
       error({ status = 409, error = ("handoff %d was already acknowledged by @%s at %s: its summary stays as it was read")
         :format(id, tostring(v.acknowledged_by), tostring(v.acknowledged_at)) }, 0)
     end
-    assert(tx:exec("UPDATE handoffs SET summary = ?, summary_at = ? WHERE id = ? AND acknowledged_at IS NULL", summary, store.now(), id))
+    db_check(tx:exec("UPDATE handoffs SET summary = ?, summary_at = ? WHERE id = ? AND acknowledged_at IS NULL", summary, store.now(), id))
     return 200, read(tx, id, true)
   end))
 end

@@ -9,6 +9,7 @@
 --                                        `event` (a hook's own actions), one level deeper
 local json = require "hostsync.json"
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -39,7 +40,7 @@ function M.raise(tx, kind, data)
     return
   end
   local now = store.now()
-  assert(tx:exec([[INSERT INTO hook_events(kind, data, origin, depth, status, attempts, next_at, created_at)
+  db_check(tx:exec([[INSERT INTO hook_events(kind, data, origin, depth, status, attempts, next_at, created_at)
     VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)]], kind, json.encode(data), origin and origin.id or nil, depth, now, now))
 end
 

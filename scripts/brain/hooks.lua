@@ -17,6 +17,7 @@ local hook_actions = require "brain.hook_actions"
 local hook_events = require "brain.hook_events"
 local policy_file = require "brain.policy_file"
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -116,7 +117,7 @@ end
 function R:write_status(h)
   local s = self.file
   local now = store.now()
-  assert(h:exec([[INSERT INTO hook_files(path, sha256, loaded_at, last_error, checked_at) VALUES (?, ?, ?, ?, ?)
+  db_check(h:exec([[INSERT INTO hook_files(path, sha256, loaded_at, last_error, checked_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, loaded_at = excluded.loaded_at,
       last_error = excluded.last_error, checked_at = excluded.checked_at]],
     s.path, s.sha256, s.loaded_at, s.last_error, now))
@@ -131,10 +132,10 @@ end
 -- those events again (at least once).
 local function record_all(h, done)
   if #done == 0 then return end
-  assert(h:transaction(function(tx)
+  db_check(h:transaction(function(tx)
     for _, d in ipairs(done) do
-      assert(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", d.now, d.id))
-      assert(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
+      db_check(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", d.now, d.id))
+      db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
         VALUES (?, ?, TRUE, NULL, ?, ?, ?, ?)]], d.id, d.handler, d.ms, d.attempt, d.actions, d.now))
     end
     return true
@@ -165,11 +166,11 @@ function R:run(h, ev, handler, done)
       done[#done + 1] = { id = ev.id, handler = handler, ms = ms, attempt = ev.attempts, actions = #acts, now = store.now() }
       return
     end
-    assert(h:transaction(function(tx)
+    db_check(h:transaction(function(tx)
       hook_events.with_origin(ev, function() hook_actions.apply_brain(tx, acts, self.ident) end)
       local now = store.now()
-      assert(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", now, ev.id))
-      assert(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
+      db_check(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", now, ev.id))
+      db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
         VALUES (?, ?, TRUE, NULL, ?, ?, ?, ?)]], ev.id, handler, ms, ev.attempts, #acts, now))
       return true
     end))
@@ -178,14 +179,14 @@ function R:run(h, ev, handler, done)
   local why = type(err) == "table" and tostring(err.error or err.message) or tostring(err)
   local ms = (time.monotonic() - t0) * 1000
   local dead = ev.attempts >= hc.max_attempts
-  assert(h:transaction(function(tx)
+  db_check(h:transaction(function(tx)
     local now = store.now()
-    assert(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
+    db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
       VALUES (?, ?, FALSE, ?, ?, ?, 0, ?)]], ev.id, handler, why, ms, ev.attempts, now))
     if dead then
-      assert(tx:exec("UPDATE hook_events SET status = 'dead', finished_at = ?, last_error = ? WHERE id = ?", now, why, ev.id))
+      db_check(tx:exec("UPDATE hook_events SET status = 'dead', finished_at = ?, last_error = ? WHERE id = ?", now, why, ev.id))
     else
-      assert(tx:exec("UPDATE hook_events SET next_at = ?, last_error = ? WHERE id = ?",
+      db_check(tx:exec("UPDATE hook_events SET next_at = ?, last_error = ? WHERE id = ?",
         store.now(backoff(hc, ev.attempts)), why, ev.id))
     end
     return true
@@ -211,7 +212,7 @@ function R:step()
   -- attempts untouched, until a good file loads.
   if not self.file.p then return 0 end
   local now = store.now()
-  local due = assert(h:query([[SELECT id, kind FROM hook_events WHERE status = 'pending' AND next_at <= ?
+  local due = db_check(h:query([[SELECT id, kind FROM hook_events WHERE status = 'pending' AND next_at <= ?
     ORDER BY id LIMIT ?]], now, M.BATCH))
   if #due == 0 then return 0 end
   local skip, want = {}, {}
@@ -219,15 +220,15 @@ function R:step()
     if self:has(M.HANDLERS[r.kind]) then want[#want + 1] = r.id else skip[#skip + 1] = r.id end
   end
   failpoint.hit("hook_before_claim")
-  local claimed = assert(h:transaction(function(tx)
+  local claimed = db_check(h:transaction(function(tx)
     if #skip > 0 then
-      assert(tx:exec(("UPDATE hook_events SET status = 'skipped', finished_at = ? WHERE status = 'pending' AND id IN (%s)")
+      db_check(tx:exec(("UPDATE hook_events SET status = 'skipped', finished_at = ? WHERE status = 'pending' AND id IN (%s)")
         :format(("?,"):rep(#skip):sub(1, -2)), now, unpack(skip)))
     end
     if #want == 0 then return {} end
     -- The lease: next_at moves past it, so a crashed run is due again afterwards. Only
     -- rows still due are taken (another server may have claimed them meanwhile).
-    return assert(tx:query(([[UPDATE hook_events SET attempts = attempts + 1, next_at = ?
+    return db_check(tx:query(([[UPDATE hook_events SET attempts = attempts + 1, next_at = ?
       WHERE status = 'pending' AND next_at <= ? AND id IN (%s)
       RETURNING id, kind, data, origin, depth, attempts]]):format(("?,"):rep(#want):sub(1, -2)),
       store.now(M.LEASE), now, unpack(want)))

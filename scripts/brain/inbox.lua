@@ -14,6 +14,7 @@ local json = require "hostsync.json"
 local retention = require "brain.retention"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.KINDS = { "mention", "handoff", "handoff_ack", "task" }
@@ -28,11 +29,11 @@ function M.add(tx, agents, kind, ident, project, data)
     if agent and agent ~= json.null and not seen[agent] then
       seen[agent] = true
       if not locked and tx:backend() == "postgres" then
-        assert(tx:query("SELECT pg_advisory_xact_lock(" .. INBOX_LOCK .. ")"))
+        db_check(tx:query("SELECT pg_advisory_xact_lock(" .. INBOX_LOCK .. ")"))
       end
       locked = true
       text = text or json.encode(data)
-      assert(tx:exec([[INSERT INTO inbox(seq, agent, kind, project_id, by_ai, by_agent, by_machine, data, created_at)
+      db_check(tx:exec([[INSERT INTO inbox(seq, agent, kind, project_id, by_ai, by_agent, by_machine, data, created_at)
         VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM inbox), ?, ?, ?, ?, ?, ?, ?, ?)]],
         agent, kind, project, ident.ai, ident.agent, ident.machine, text, store.now()))
     end
@@ -59,7 +60,7 @@ function M.list(h, ident, req, scope)
   local params = { ident.agent, since }
   for _, a in ipairs(args) do params[#params + 1] = a end
   params[#params + 1] = limit + 1
-  local rows = assert(h:query(([[SELECT seq, kind, project_id, by_ai, by_agent, by_machine, data, %s AS created_at
+  local rows = db_check(h:query(([[SELECT seq, kind, project_id, by_ai, by_agent, by_machine, data, %s AS created_at
     FROM inbox WHERE agent = ? AND seq > ? AND %s ORDER BY seq LIMIT ?]]):format(store.ts(h, "created_at"), visible),
     unpack(params)))
   local more = #rows > limit

@@ -13,11 +13,12 @@ local chat = require "brain.chat"
 local hook_events = require "brain.hook_events"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
 local function holder_view(h, name)
-  local rows = assert(h:query(("SELECT id, project_id, held_by_ai, held_by_agent, held_by_machine, reason, fencing_token, %s AS acquired_at, %s AS expires_at FROM sync_locks WHERE id = ?")
+  local rows = db_check(h:query(("SELECT id, project_id, held_by_ai, held_by_agent, held_by_machine, reason, fencing_token, %s AS acquired_at, %s AS expires_at FROM sync_locks WHERE id = ?")
     :format(store.ts(h, "acquired_at"), store.ts(h, "expires_at")), name))
   local r = rows[1]
   if not r then return nil end
@@ -43,7 +44,7 @@ end
 function M.acquire(h, ident, name, body, project)
   local f = validate.fields(body, { ttl_seconds = { "integer", min = 1, maxv = 86400 }, reason = { "string", max = 2000 } })
   local ttl = f.ttl_seconds or 300
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local now = store.now()
     local expires = store.now(ttl)
     -- The counter first: on PostgreSQL its row lock serializes acquirers of one name
@@ -51,13 +52,13 @@ function M.acquire(h, ident, name, body, project)
     -- refused attempt also advances the counter; tokens may skip numbers, never repeat.
     -- Two statements in the common path: under group commit transactions run one at
     -- a time, so each statement here is on every acquirer's critical path.
-    local fence = assert(tx:query([[
+    local fence = db_check(tx:query([[
       INSERT INTO lock_fences(name, last_token) VALUES (?, 1)
       ON CONFLICT (name) DO UPDATE SET last_token = lock_fences.last_token + 1
       RETURNING last_token]], name))[1].last_token
     -- A grant over an expired lease returns the lease it replaced (taken_over, migration
     -- 9), from the same statement: with hooks it raises lock_expired.
-    local granted = assert(tx:query([[
+    local granted = db_check(tx:query([[
       INSERT INTO sync_locks(id, project_id, held_by_ai, held_by_machine, held_by_agent, acquired_at,
                              expires_at, reason, fencing_token, holder_token_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -89,7 +90,7 @@ end
 -- Renew and release: only the holder's identity with the current fencing token.
 -- Another agent gets 403; the holder with a stale token (it lost the lease) gets 409.
 local function owned(tx, ident, name, token)
-  local rows = assert(tx:query("SELECT holder_token_id, held_by_ai, held_by_agent, held_by_machine, fencing_token, expires_at FROM sync_locks WHERE id = ?", name))
+  local rows = db_check(tx:query("SELECT holder_token_id, held_by_ai, held_by_agent, held_by_machine, fencing_token, expires_at FROM sync_locks WHERE id = ?", name))
   local r = rows[1]
   if not r or tonumber(r.fencing_token) ~= token then
     local v = holder_view(tx, name)
@@ -107,12 +108,12 @@ end
 function M.renew(h, ident, name, body)
   local f = validate.fields(body, { fencing_token = { "integer", required = true },
                                     ttl_seconds = { "integer", min = 1, maxv = 86400 } })
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local r, status, err = owned(tx, ident, name, f.fencing_token)
     if not r then return status, err end
     local now = store.now()
     -- An expired lease is gone even if nobody took it yet: the holder must acquire again.
-    local n = assert(tx:exec("UPDATE sync_locks SET expires_at = ? WHERE id = ? AND fencing_token = ? AND expires_at > ?",
+    local n = db_check(tx:exec("UPDATE sync_locks SET expires_at = ? WHERE id = ? AND fencing_token = ? AND expires_at > ?",
       store.now(f.ttl_seconds or 300), name, f.fencing_token, now))
     if n == 0 then return 409, { error = "lease of lock '" .. name .. "' expired; acquire it again" } end
     return 200, holder_view(tx, name)
@@ -121,10 +122,10 @@ end
 
 function M.release(h, ident, name, body)
   local f = validate.fields(body, { fencing_token = { "integer", required = true } })
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     -- One statement when the caller holds the lock; the diagnosis (stale token or
     -- another agent's lock) only on the refusal path.
-    local n = assert(tx:exec([[DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?
+    local n = db_check(tx:exec([[DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?
                                AND held_by_ai = ? AND held_by_agent = ? AND held_by_machine = ?]],
       name, f.fencing_token, ident.ai, ident.agent, ident.machine))
     if n == 0 then
@@ -144,7 +145,8 @@ function M.list(h, project)
   if project == false then where = "project_id IS NULL"
   elseif project then where, args = "project_id = ?", { project } end
   local now = store.now()
-  local rows = assert(h:query("SELECT id FROM sync_locks WHERE " .. where .. " ORDER BY acquired_at, id", unpack(args)))
+  local rows = db_check(h:query("SELECT id FROM sync_locks WHERE " .. where .. " ORDER BY acquired_at, id",
+                               unpack(args)))
   local out = {}
   for _, r in ipairs(rows) do
     local v = holder_view(h, r.id)
@@ -163,7 +165,7 @@ function M.break_lock(h, name, reason, by)
   return h:transaction(function(tx)
     local v = holder_view(tx, name)
     if not v then return nil, "no lock named '" .. name .. "'" end
-    assert(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, v.fencing_token))
+    db_check(tx:exec("DELETE FROM sync_locks WHERE id = ? AND fencing_token = ?", name, v.fencing_token))
     local msg = ("@%s lock %s (fencing token %s, held by %s/@%s on %s) was broken by an administrator on %s%s. Acquire it again before going on.")
       :format(v.holder.agent, name, tostring(v.fencing_token), v.holder.ai, v.holder.agent, v.holder.machine,
               by.machine, reason and (": " .. reason) or "")

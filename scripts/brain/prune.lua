@@ -18,6 +18,7 @@
 local null = require("hostsync.db").null
 local retention = require "brain.retention"
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.CHUNK = 2000
@@ -44,7 +45,7 @@ end
 -- The logs with a sequence column: table, cursor column.
 local LOGS = { chat = { "chatroom", "seq" }, inbox = { "inbox", "seq" }, sync_events = { "sync_events", "id" } }
 
-local function one(h, sql, ...) return assert(h:query(sql, ...))[1] end
+local function one(h, sql, ...) return db_check(h:query(sql, ...))[1] end
 local function num(v) return v ~= nil and v ~= null and tonumber(v) or nil end
 
 -- A log: everything up to `bound` = the newest row older than `cutoff`, but never its
@@ -59,10 +60,10 @@ local function prune_log(h, name, cutoff, dry)
   if dry or count == 0 then return { count = count, through = count > 0 and bound or nil } end
   local done = 0
   while done < count do
-    local n = assert(h:transaction(function(tx)
-      local chunk_end = num((assert(tx:query(("SELECT %s AS c FROM %s WHERE %s <= ? ORDER BY %s LIMIT 1 OFFSET %d")
+    local n = db_check(h:transaction(function(tx)
+      local chunk_end = num((db_check(tx:query(("SELECT %s AS c FROM %s WHERE %s <= ? ORDER BY %s LIMIT 1 OFFSET %d")
         :format(col, tbl, col, col, M.CHUNK - 1), bound))[1] or {}).c) or bound
-      local deleted = assert(tx:exec(("DELETE FROM %s WHERE %s <= ?"):format(tbl, col), chunk_end))
+      local deleted = db_check(tx:exec(("DELETE FROM %s WHERE %s <= ?"):format(tbl, col), chunk_end))
       retention.raise(tx, name, "", chunk_end)
       return deleted
     end))
@@ -77,7 +78,7 @@ local function prune_mutations(h, cutoff, dry)
   if dry or count == 0 then return { count = count } end
   local done = 0
   while true do
-    local n = assert(h:exec([[DELETE FROM sync_mutations WHERE (tenant, mutation_id) IN
+    local n = db_check(h:exec([[DELETE FROM sync_mutations WHERE (tenant, mutation_id) IN
       (SELECT tenant, mutation_id FROM sync_mutations WHERE created_at < ? LIMIT ]] .. M.CHUNK .. ")", cutoff))
     if n == 0 then break end
     done = done + n
@@ -93,23 +94,23 @@ local function prune_tombstones(h, cutoff, dry)
   if dry or count == 0 then return { count = count } end
   local done, tenants = 0, {}
   while true do
-    local n = assert(h:transaction(function(tx)
+    local n = db_check(h:transaction(function(tx)
       local deleted, through = 0, {}
       local function note(tenant, v)
         v = tonumber(v)
         if not through[tenant] or v > through[tenant] then through[tenant] = v end
       end
-      for _, r in ipairs(assert(tx:query(("SELECT tenant, entity_type, entity_id, version FROM sync_entities WHERE deleted AND changed_at < ? LIMIT %d")
+      for _, r in ipairs(db_check(tx:query(("SELECT tenant, entity_type, entity_id, version FROM sync_entities WHERE deleted AND changed_at < ? LIMIT %d")
           :format(M.CHUNK), cutoff))) do
-        if assert(tx:exec([[DELETE FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?
+        if db_check(tx:exec([[DELETE FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?
             AND version = ? AND deleted AND changed_at < ?]], r.tenant, r.entity_type, r.entity_id, r.version, cutoff)) == 1 then
           deleted = deleted + 1
           note(r.tenant, r.version)
         end
       end
-      for _, r in ipairs(assert(tx:query(("SELECT tenant, version, feed_version FROM sync_proposals WHERE status <> 'open' AND closed_at < ? LIMIT %d")
+      for _, r in ipairs(db_check(tx:query(("SELECT tenant, version, feed_version FROM sync_proposals WHERE status <> 'open' AND closed_at < ? LIMIT %d")
           :format(M.CHUNK), cutoff))) do
-        if assert(tx:exec("DELETE FROM sync_proposals WHERE tenant = ? AND version = ? AND feed_version = ? AND status <> 'open'",
+        if db_check(tx:exec("DELETE FROM sync_proposals WHERE tenant = ? AND version = ? AND feed_version = ? AND status <> 'open'",
             r.tenant, r.version, r.feed_version)) == 1 then
           deleted = deleted + 1
           note(r.tenant, r.feed_version)
@@ -137,9 +138,9 @@ local function prune_hooks(h, cutoff, dry)
   if dry or count == 0 then return { count = count } end
   local done = 0
   while true do
-    local n = assert(h:transaction(function(tx)
-      assert(tx:exec("DELETE FROM hook_runs WHERE event_id IN (" .. FINISHED_HOOKS .. ")", cutoff))
-      return assert(tx:exec("DELETE FROM hook_events WHERE id IN (" .. FINISHED_HOOKS .. ")", cutoff))
+    local n = db_check(h:transaction(function(tx)
+      db_check(tx:exec("DELETE FROM hook_runs WHERE event_id IN (" .. FINISHED_HOOKS .. ")", cutoff))
+      return db_check(tx:exec("DELETE FROM hook_events WHERE id IN (" .. FINISHED_HOOKS .. ")", cutoff))
     end))
     if n == 0 then break end
     done = done + n

@@ -5,6 +5,7 @@
 local json = require "hostsync.json"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -15,9 +16,9 @@ function M.get_state(h, p, branch)
     :format(store.ts(h, "last_push_at"))
   local rows
   if branch then
-    rows = assert(h:query("SELECT " .. cols .. " FROM sync_branch_state WHERE project_id = ? AND branch = ?", p, branch))
+    rows = db_check(h:query("SELECT " .. cols .. " FROM sync_branch_state WHERE project_id = ? AND branch = ?", p, branch))
   else
-    rows = assert(h:query("SELECT " .. cols .. " FROM sync_state WHERE project_id = ?", p))
+    rows = db_check(h:query("SELECT " .. cols .. " FROM sync_state WHERE project_id = ?", p))
   end
   local out = { project = p, branch = branch, last_push = json.null }
   if rows[1] then
@@ -36,15 +37,15 @@ function M.post_state(h, ident, body)
                                     commit = { "string", required = true, nonempty = true, max = 100 },
                                     message = { "string", max = 2000 } })
   local now = store.now()
-  assert(h:transaction(function(tx)
-    assert(tx:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
+  db_check(h:transaction(function(tx)
+    db_check(tx:exec([[INSERT INTO sync_state(id, project_id, last_push_ai, last_push_agent, last_push_machine, last_push_commit,
         last_push_message, last_push_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (project_id) DO UPDATE SET last_push_ai = excluded.last_push_ai, last_push_agent = excluded.last_push_agent,
         last_push_machine = excluded.last_push_machine, last_push_commit = excluded.last_push_commit,
         last_push_message = excluded.last_push_message, last_push_at = excluded.last_push_at, updated_at = excluded.updated_at]],
       store.uuid(), f.project, ident.ai, ident.agent, ident.machine, f.commit, f.message, now, now, now))
     if f.branch then
-      assert(tx:exec([[INSERT INTO sync_branch_state(project_id, branch, last_push_ai, last_push_agent, last_push_machine,
+      db_check(tx:exec([[INSERT INTO sync_branch_state(project_id, branch, last_push_ai, last_push_agent, last_push_machine,
           last_push_commit, last_push_message, last_push_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (project_id, branch) DO UPDATE SET last_push_ai = excluded.last_push_ai,
           last_push_agent = excluded.last_push_agent, last_push_machine = excluded.last_push_machine,

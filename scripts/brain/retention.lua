@@ -8,18 +8,19 @@
 -- The horizon is written in the same transaction as the deletion it describes, so a
 -- reader never sees rows missing without the horizon that explains it.
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
 -- -> the cursor up to which `what` (of `tenant`, or the whole server) was pruned, 0 if never.
 function M.horizon(h, what, tenant)
-  local r = assert(h:query("SELECT through FROM retention_horizons WHERE what = ? AND tenant = ?", what, tenant or ""))[1]
+  local r = db_check(h:query("SELECT through FROM retention_horizons WHERE what = ? AND tenant = ?", what, tenant or ""))[1]
   return r and tonumber(r.through) or 0
 end
 
 -- Raises the horizon (never lowers it), inside the pruning transaction.
 function M.raise(tx, what, tenant, through)
-  assert(tx:exec([[INSERT INTO retention_horizons(what, tenant, through, pruned_at) VALUES (?, ?, ?, ?)
+  db_check(tx:exec([[INSERT INTO retention_horizons(what, tenant, through, pruned_at) VALUES (?, ?, ?, ?)
     ON CONFLICT (what, tenant) DO UPDATE SET through = excluded.through, pruned_at = excluded.pruned_at
     WHERE retention_horizons.through < excluded.through]], what, tenant or "", through, store.now()))
 end

@@ -15,6 +15,7 @@ local retention = require "brain.retention"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.DEFAULT_LIMIT, M.MAX_LIMIT = 500, 5000
@@ -41,7 +42,7 @@ function M.pull(h, ident, req, policy)
   if limit == 0 then limit = M.DEFAULT_LIMIT end
   local tenant = ident.tenant
   -- One row more than asked tells whether there is more.
-  local rows = assert(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
+  local rows = db_check(sstore.stmt(h, FEED_SQL):query(tenant, since, tenant, since, limit + 1))
   -- Tombstones and closed proposals up to the horizon were pruned: a client whose cursor
   -- lies before it may have missed a delete, so it must start over from 0 and replace
   -- its set (docs/sync-contract.md, "Retention"). A pull from 0, and the later pages of
@@ -84,7 +85,7 @@ function M.events(h, ident, req, policy)
   local et, eid = req.query.entity_type, req.query.entity_id
   if et == "" then et = nil end
   if eid == "" then eid = nil end
-  local rows = assert(h:query(([[SELECT id, entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,
+  local rows = db_check(h:query(([[SELECT id, entity_type, entity_id, kind, rule, reason, mutation_id, stored_version,
       incoming_version, result_version, stored, incoming, detail, writer_token_id, writer_level, %s AS created_at
     FROM sync_events WHERE tenant = ? AND id > ? AND (CAST(? AS TEXT) IS NULL OR entity_type = ?)
       AND (CAST(? AS TEXT) IS NULL OR entity_id = ?) ORDER BY id LIMIT ?]]):format(store.ts(h, "created_at")),

@@ -11,6 +11,7 @@ local provenance = require "brain.sync_provenance"
 local redact = require "brain.sync_redact"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.MAX_ITEMS = 1000
@@ -60,7 +61,7 @@ function M.push(h, ident, body, policy, opts)
   policy:refresh()
   local clock = items.clock(store.now(), opts and opts.max_skew)
   local keys, ids = batch_keys(list)
-  local results = assert(h:transaction(function(tx)
+  local results = db_check(h:transaction(function(tx)
     local batch = batches.open(tx, ident, clock.now, keys, ids)
     local env = { batch = batch, policy = policy, ident = ident, writer = provenance.writer(ident), clock = clock,
                   ctx = { writer_level = ident.level, vault_mode = batch.vault_mode } }

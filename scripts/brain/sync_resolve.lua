@@ -11,6 +11,7 @@ local redact = require "brain.sync_redact"
 local sstore = require "brain.sync_store"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -34,7 +35,7 @@ function M.resolve(h, ident, body, policy)
   local view = redact.for_reader(policy, ident)
   local function shown(it) return view and view:item(it) or it end
 
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local last = sstore.lock_tenant(tx, tenant)
     local row = sstore.entity(tx, tenant, f.entity_type, f.entity_id)
     local current, cptext, cctext

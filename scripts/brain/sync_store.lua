@@ -8,6 +8,7 @@ local db = require "hostsync.db"
 local json = require "hostsync.json"
 local items = require "brain.sync_items"
 local store = require "brain.store"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -23,7 +24,7 @@ local function stmt(h, sql)
   if not per then per = {}; prepared[h] = per end
   local s = per[sql]
   if not s then
-    s = assert(h:prepare(sql))
+    s = db_check(h:prepare(sql))
     per[sql] = s
   end
   return s
@@ -38,24 +39,24 @@ M.ITEM_COLS = ITEM_COLS
 -- writers). Every write to a tenant starts here, so versions are handed out in commit
 -- order. -> last_version, vault_mode
 function M.lock_tenant(tx, tenant)
-  local r = assert(stmt(tx, [[INSERT INTO sync_tenants(tenant, last_version, vault_mode) VALUES (?, 0, 'local_first')
+  local r = db_check(stmt(tx, [[INSERT INTO sync_tenants(tenant, last_version, vault_mode) VALUES (?, 0, 'local_first')
     ON CONFLICT (tenant) DO UPDATE SET last_version = sync_tenants.last_version
     RETURNING last_version, vault_mode]]):query(tenant))[1]
   return tonumber(r.last_version), r.vault_mode
 end
 
 function M.set_last_version(tx, tenant, v)
-  assert(stmt(tx, "UPDATE sync_tenants SET last_version = ? WHERE tenant = ?"):exec(v, tenant))
+  db_check(stmt(tx, "UPDATE sync_tenants SET last_version = ? WHERE tenant = ?"):exec(v, tenant))
 end
 
 function M.tenant(h, tenant)
-  local r = assert(stmt(h, "SELECT vault_mode FROM sync_tenants WHERE tenant = ?"):query(tenant))[1]
+  local r = db_check(stmt(h, "SELECT vault_mode FROM sync_tenants WHERE tenant = ?"):query(tenant))[1]
   return r and r.vault_mode or "local_first"
 end
 
 function M.set_vault_mode(tx, tenant, mode)
   M.lock_tenant(tx, tenant)
-  assert(stmt(tx, "UPDATE sync_tenants SET vault_mode = ? WHERE tenant = ?"):exec(mode, tenant))
+  db_check(stmt(tx, "UPDATE sync_tenants SET vault_mode = ? WHERE tenant = ?"):exec(mode, tenant))
 end
 
 -- Batch reads for a push: the stored entities of a list of {entity_type, entity_id}
@@ -71,7 +72,7 @@ function M.entities(h, tenant, keys)
         CROSS JOIN sync_entities e WHERE e.tenant = ? AND e.entity_type = j.value->>0 AND e.entity_id = j.value->>1]]
   local out = {}
   if #keys == 0 then return out end
-  for _, r in ipairs(assert(stmt(h, sql):query(json.encode(keys), tenant))) do
+  for _, r in ipairs(db_check(stmt(h, sql):query(json.encode(keys), tenant))) do
     out[r.entity_type .. "\0" .. r.entity_id] = r
   end
   return out
@@ -83,7 +84,7 @@ function M.mutations(h, tenant, ids)
     or "SELECT mutation_id, result FROM sync_mutations WHERE tenant = ? AND mutation_id IN (SELECT value FROM json_each(?))"
   local out = {}
   if #ids == 0 then return out end
-  for _, r in ipairs(assert(stmt(h, sql):query(tenant, json.encode(ids)))) do out[r.mutation_id] = r.result end
+  for _, r in ipairs(db_check(stmt(h, sql):query(tenant, json.encode(ids)))) do out[r.mutation_id] = r.result end
   return out
 end
 
@@ -102,7 +103,7 @@ local function insert_rows(tx, head, ncols, tail, rows, width)
       for c = 1, width do params[k + c] = row[c] end
       k = k + width
     end
-    assert(stmt(tx, sql):exec(unpack(params, 1, k)))
+    db_check(stmt(tx, sql):exec(unpack(params, 1, k)))
     i = i + chunk
   end
 end
@@ -140,7 +141,7 @@ function M.put_mutations(tx, tenant, rows, now)
 end
 
 function M.entity(h, tenant, etype, eid)
-  return assert(stmt(h, "SELECT " .. ITEM_COLS .. " FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?")
+  return db_check(stmt(h, "SELECT " .. ITEM_COLS .. " FROM sync_entities WHERE tenant = ? AND entity_type = ? AND entity_id = ?")
     :query(tenant, etype, eid))[1]
 end
 
@@ -152,7 +153,7 @@ end
 -- A proposal is written at its version (its id, named by answers, resolve and accept);
 -- feed_version is its place in the pull feed, which moves when its status changes.
 function M.put_proposal(tx, tenant, it, payload_text, chain_text, token_id, base_version, feed_json)
-  assert(stmt(tx, [[INSERT INTO sync_proposals(tenant, version, entity_type, entity_id, truth_level, origin_source,
+  db_check(stmt(tx, [[INSERT INTO sync_proposals(tenant, version, entity_type, entity_id, truth_level, origin_source,
       origin_chain, last_modified_at, payload, deleted, accepted_by_user, last_modified_by_level, writer_token_id,
       base_version, status, created_at, feed_json, feed_version)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)]]):exec(tenant, it.version, it.entity_type,
@@ -162,7 +163,7 @@ end
 
 -- -> the proposal's row (ITEM_COLS, base_version, status) | nil
 function M.proposal(h, tenant, version)
-  return assert(stmt(h, "SELECT " .. ITEM_COLS .. ", base_version, status FROM sync_proposals WHERE tenant = ? AND version = ?")
+  return db_check(stmt(h, "SELECT " .. ITEM_COLS .. ", base_version, status FROM sync_proposals WHERE tenant = ? AND version = ?")
     :query(tenant, version))[1]
 end
 
@@ -174,7 +175,7 @@ function M.close_proposal(tx, tenant, version, status, feed_version)
   local it, ptext, ctext = items.from_row(row, tenant)
   local entry = items.feed_json("proposal", feed_version,
     items.item_json(it, ptext, ctext, items.proposal_extra(row.base_version, status)))
-  assert(stmt(tx, [[UPDATE sync_proposals SET status = ?, feed_version = ?, feed_json = ?, closed_at = ?
+  db_check(stmt(tx, [[UPDATE sync_proposals SET status = ?, feed_version = ?, feed_json = ?, closed_at = ?
     WHERE tenant = ? AND version = ?]]):exec(status, feed_version, entry, store.now(), tenant, version))
   return true
 end
@@ -183,7 +184,7 @@ end
 --       incoming_version, result_version, stored (JSON text), incoming (JSON text),
 --       detail (table) }
 function M.put_event(tx, tenant, e, ident, now)
-  assert(stmt(tx, [[INSERT INTO sync_events(tenant, entity_type, entity_id, kind, rule, reason, mutation_id,
+  db_check(stmt(tx, [[INSERT INTO sync_events(tenant, entity_type, entity_id, kind, rule, reason, mutation_id,
       stored_version, incoming_version, result_version, stored, incoming, detail, writer_token_id, writer_level, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)]]):exec(tenant, e.entity_type, e.entity_id, e.kind,
     e.rule, e.reason, e.mutation_id, e.stored_version, e.incoming_version, e.result_version, e.stored, e.incoming,

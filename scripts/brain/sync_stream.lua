@@ -7,6 +7,7 @@
 local http = require "hostsync.http"
 local topics = require "brain.topics"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -15,7 +16,7 @@ function M.topic(tenant)
 end
 
 local function head(h, tenant)
-  local r = assert(h:query("SELECT last_version FROM sync_tenants WHERE tenant = ?", tenant))[1]
+  local r = db_check(h:query("SELECT last_version FROM sync_tenants WHERE tenant = ?", tenant))[1]
   return r and tonumber(r.last_version) or 0
 end
 

@@ -4,6 +4,7 @@
 -- in the policy (check_write sees ctx.vault_mode); the server only stores the mode.
 local sstore = require "brain.sync_store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.MODES = { "local_first", "cloud_first" }
@@ -15,7 +16,7 @@ end
 -- Only user-level (1) tokens reach this: the route's access rule (brain/access.lua).
 function M.set(h, ident, body)
   local f = validate.fields(body, { vault_mode = { "string", required = true, one_of = M.MODES } })
-  assert(h:transaction(function(tx)
+  db_check(h:transaction(function(tx)
     sstore.set_vault_mode(tx, ident.tenant, f.vault_mode)
     return true
   end))

@@ -15,6 +15,7 @@ local hook_events = require "brain.hook_events"
 local inbox = require "brain.inbox"
 local store = require "brain.store"
 local validate = require "brain.validate"
+local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
 
 local M = {}
 M.STATUS = { "open", "in_progress", "blocked", "done" }
@@ -38,7 +39,7 @@ local function view(r) return store.plain(r) end
 
 local function history(h, id)
   local out = json.array()
-  for _, r in ipairs(assert(h:query(("SELECT %s AS at, ai, agent, machine, changes, note FROM task_history WHERE task_id = ? ORDER BY id")
+  for _, r in ipairs(db_check(h:query(("SELECT %s AS at, ai, agent, machine, changes, note FROM task_history WHERE task_id = ? ORDER BY id")
       :format(store.ts(h, "at")), id))) do
     local changes = json.decode(r.changes) or {}
     r = store.plain(r)
@@ -49,7 +50,7 @@ end
 
 -- Records one change (history + the inbox of the agents it concerns) inside tx.
 local function record(tx, ident, action, task, changes, note, also_concerns)
-  assert(tx:exec("INSERT INTO task_history(task_id, at, ai, agent, machine, changes, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+  db_check(tx:exec("INSERT INTO task_history(task_id, at, ai, agent, machine, changes, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
     task.id, store.now(), ident.ai, ident.agent, ident.machine, json.encode(changes), note))
   local project = task.project_id ~= json.null and task.project_id or nil
   inbox.add(tx, { task.created_by, task.assigned_to, also_concerns }, "task", ident, project,
@@ -67,16 +68,16 @@ function M.post(h, ident, body)
   local status = f.status and M.status(f.status, "field 'status'") or "open"
   local function run(tx)
     local now = store.now()
-    local id = assert(tx:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at, updated_at)
+    local id = db_check(tx:query([[INSERT INTO tasks(project_id, title, status, assigned_to, created_by, created_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id]], f.project, f.title, status, assignee, ident.agent, now, now))[1].id
-    local task = view(assert(tx:query(select_sql(tx, "id = ?"), id))[1])
+    local task = view(db_check(tx:query(select_sql(tx, "id = ?"), id))[1])
     local changes = { title = { json.null, f.title }, status = { json.null, status } }
     if assignee then changes.assigned_to = { json.null, assignee } end
     record(tx, ident, "created", task, changes, nil)
     return 201, { id = id }
   end
   if h:in_transaction() then return run(h) end   -- a hook's action, in the runner's transaction
-  return assert(h:transaction(run))
+  return db_check(h:transaction(run))
 end
 
 -- GET /tasks?project=P&assigned_to=A&status=S (scope.visible: what the token may see)
@@ -85,7 +86,7 @@ function M.list(h, req, scope)
   local q = req.query
   local assignee = validate.query_agent(q, "assigned_to")
   local status = (q.status or "") ~= "" and M.status(q.status, "query parameter 'status'") or nil
-  local rows = assert(h:query(select_sql(h, ("(CAST(? AS TEXT) IS NULL OR assigned_to = ?) AND (CAST(? AS TEXT) IS NULL OR status = ?) AND %s ORDER BY id")
+  local rows = db_check(h:query(select_sql(h, ("(CAST(? AS TEXT) IS NULL OR assigned_to = ?) AND (CAST(? AS TEXT) IS NULL OR status = ?) AND %s ORDER BY id")
     :format(visible)), assignee, assignee, status, status, unpack(args)))
   local out = json.array()
   for _, r in ipairs(rows) do out[#out + 1] = view(r) end
@@ -99,7 +100,7 @@ end
 
 -- GET /tasks/:id: the task with its history.
 function M.get(h, id)
-  return 200, with_history(h, view(assert(h:query(select_sql(h, "id = ?"), id))[1]))
+  return 200, with_history(h, view(db_check(h:query(select_sql(h, "id = ?"), id))[1]))
 end
 
 local function same(a, b) return a == b or ((a == nil or a == json.null) and (b == nil or b == json.null)) end
@@ -114,9 +115,9 @@ function M.update(h, ident, id, body)
   end
   local status = f.status and M.status(f.status, "field 'status'")
   local assignee = validate.agent(f.assigned_to, "field 'assigned_to'")
-  return assert(h:transaction(function(tx)
+  return db_check(h:transaction(function(tx)
     local lock = tx:backend() == "postgres" and " FOR UPDATE" or ""
-    local task = view(assert(tx:query(select_sql(tx, "id = ?" .. lock), id))[1])
+    local task = view(db_check(tx:query(select_sql(tx, "id = ?" .. lock), id))[1])
     local who = ident.agent
     if who ~= task.created_by and who ~= task.assigned_to then
       error({ status = 403, error = ("@%s may not update task %d (only its assignee%s or its creator @%s may)")
@@ -133,10 +134,10 @@ function M.update(h, ident, id, body)
     if changed then
       local after = before
       if changes.assigned_to then after = new_assignee end
-      assert(tx:exec("UPDATE tasks SET status = ?, assigned_to = ?, updated_at = ? WHERE id = ?",
+      db_check(tx:exec("UPDATE tasks SET status = ?, assigned_to = ?, updated_at = ? WHERE id = ?",
         changes.status and status or task.status, after ~= json.null and after or nil, store.now(), id))
     end
-    task = view(assert(tx:query(select_sql(tx, "id = ?"), id))[1])
+    task = view(db_check(tx:query(select_sql(tx, "id = ?"), id))[1])
     record(tx, ident, "updated", task, changes, f.note, before)
     return 200, with_history(tx, task)
   end))

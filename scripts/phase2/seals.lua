@@ -51,7 +51,8 @@ function M.read(path)
 end
 
 -- Terminates a torn last line by appending a newline: the fragment becomes a line of its
--- own that readers skip, and the file is never rewritten (DESIGN.md, durability rules).
+-- own that readers skip, and the file is never rewritten (the rule for append-only data,
+-- docs/architecture.md: "writers repair a torn tail only by appending, never by rewriting").
 function M.repair_torn_tail(path, torn_bytes)
   if torn_bytes == 0 then return true end
   return fs.append(path, "\n")

@@ -38,6 +38,24 @@ TEST_CASE("appender buffers, counts, hashes as it goes and appends") {
     CHECK(w.close(err));  // a second close is harmless
 }
 
+TEST_CASE("appender as a ByteSink: finish flushes to the kernel, a closed one refuses") {
+    TempDir d;
+    fs::Appender w;
+    std::string err;
+    REQUIRE(w.open(d / "out", {}, err));
+    ByteSink& sink = w;
+    REQUIRE(sink.write("one\n", err));
+    CHECK(fs_test::slurp(d / "out").empty());  // still buffered
+    REQUIRE(sink.finish(err));
+    CHECK(fs_test::slurp(d / "out") == "one\n");
+    CHECK(w.is_open());  // finishing the sink leaves closing to the owner
+    REQUIRE(w.close(err));
+    CHECK_FALSE(sink.write("lost\n", err));
+    CHECK(err.find("appender is closed") != std::string::npos);
+    CHECK_FALSE(sink.finish(err));
+    CHECK(fs_test::slurp(d / "out") == "one\n");  // nothing written after close
+}
+
 TEST_CASE("appender: exclusive refuses an existing file; unwritten data is flushed by the destructor") {
     TempDir d;
     std::string err;

@@ -52,6 +52,23 @@ class CliTest(unittest.TestCase):
         self.assertIn("stack traceback", p.err)
         self.assertIn("s.lua:4", p.err)
 
+    def test_uncaught_db_error_prints_its_traceback(self):
+        # A db error value (db.check, a raising handle) carries the traceback of where it
+        # was raised; uncaught, it is printed like any unexpected error, not as a bare message.
+        s = self.script('local db = require "hostsync.db"\n'
+                        'local h = assert(db.open(arg[1]))\n'
+                        'local function insert() local n = db.check(h:exec("INSERT INTO nowhere VALUES (1)")) return n end\n'
+                        'insert()\n')
+        p = hostsync("run", s, str(s.parent / "x.db"))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no such table: nowhere", p.err)
+        self.assertIn("stack traceback", p.err)
+        self.assertIn("s.lua:3", p.err)
+        # an expected failure ({message=, exit_code=}) still prints only its message
+        s = self.script('error({ message = "refused: bad row", exit_code = 3 })\n')
+        p = hostsync("run", s)
+        self.assertEqual((p.returncode, p.err), (3, "refused: bad row\n"))
+
     def test_os_exit_status_passes_through(self):
         s = self.script('os.exit(7)\n')
         self.assertEqual(hostsync("run", s).returncode, 7)

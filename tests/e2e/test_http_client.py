@@ -210,6 +210,22 @@ print(json.encode(out))
         self.assertEqual(ticks[0]["data"], "event 11\nsecond line")
         self.assertEqual(s.terminate(), 0)
 
+    def test_sse_callback_error_carries_its_traceback(self):
+        s = Server(self, threads=4)
+        out = run_lua(self, self.tmp, r'''
+local http = require "hostsync.http"
+local json = require "hostsync.json"
+local function explode(ev) error("callback exploded on " .. ev.event) end
+-- on_event's error is raised again by http.sse, with the traceback of where it happened
+local ok, err = pcall(http.sse, arg[1] .. "/events", { on_event = function(ev) explode(ev) end })
+print(json.encode({ ok = ok, err = err }))
+''', s.base)
+        self.assertIs(out["ok"], False)
+        message, _, trace = out["err"].partition("stack traceback:")
+        self.assertIn("callback exploded on hello", message)
+        self.assertIn("explode", trace, "the traceback names the function that raised")
+        self.assertEqual(s.terminate(), 0)
+
     def test_sse_reconnects_after_a_silent_connection(self):
         s = Server(self, threads=4)
         out = run_lua(self, self.tmp, r'''

@@ -76,7 +76,33 @@ t.test("template and write_lines refuse caller mistakes", function()
   t.raises(function() r:write_lines(w, { "x" }) end, "template must come from csv.template")
   local tpl = csv.template{ S.row, "\n" }
   t.raises(function() r:write_lines(w, tpl, { seq = -1 }) end, "seq must be a whole number")
-  t.raises(function() r:write_lines("nope", tpl) end, "hostsync.fs.appender")
+  t.raises(function() r:write_lines("nope", tpl) end, "must be a byte sink")
+  t.raises(function() r:write_lines(r, tpl) end, "must be a byte sink")
   w:close()
-  t.raises(function() r:write_lines(w, tpl) end, "the appender is closed")
+  -- a closed appender is a failed write, found before a record is consumed
+  t.fails("appender is closed", r:write_lines(w, tpl))
+  t.eq({ r:cursor() }, { 2, 1 })
+end)
+
+t.test("write_lines writes into any byte sink: a hash sink, an age encryptor", function()
+  local tar = require "hostsync.tar"
+  local crypto = require "hostsync.crypto"
+  local content = "a,b\n1,2\n3,4\n5,6\n"
+  local tpl = csv.template{ S.seq, ":", S.row, "\n" }
+  local expect = '1:{"a":"1","b":"2"}\n2:{"a":"3","b":"4"}\n3:{"a":"5","b":"6"}\n'
+  local d, r, w = setup(content)
+  local sink = tar.hash_sink()
+  t.eq({ r:write_lines(sink, tpl) }, { 3, "end" })
+  t.eq(sink:hex(), hash.sha256_hex(expect))
+  t.eq(sink:bytes(), #expect)
+  assert(w:close())
+
+  local identity = crypto.age_keygen()
+  local enc = assert(crypto.age_writer(d .. "/out.age", { recipients = { crypto.age_recipient(identity) } }))
+  local r2 = assert(csv.open(d .. "/in.csv"))
+  assert(r2:header())
+  t.eq({ r2:write_lines(enc, tpl, { limit = 2 }) }, { 2, "limit" })
+  t.eq({ r2:write_lines(enc, tpl, { seq = 3 }) }, { 1, "end" })
+  assert(enc:close())
+  t.eq(assert(crypto.age_decrypt(t.read_file(d .. "/out.age"), { identities = { identity } })), expect)
 end)

@@ -347,7 +347,7 @@ t.test("sqlite: notifications need PostgreSQL; bad files are failures of the wor
   t.raises(function() db.open("x.db", { busy = 1 }) end, "unknown option 'busy'")
   t.ok(db.open(":memory:"))
   t.raises(function() db.open(":memory:", { group_commit = true }) end, "group_commit needs a database file")
-  t.raises(function() db.open("x.db", { group_commit = 1 }) end, "group_commit must be a boolean")
+  t.raises(function() db.open("x.db", { group_commit = 1 }) end, "option 'group_commit' must be a boolean")
   t.eq(assert(db.open(dir .. "/plain.db")):group_commit(), false)
 end)
 
@@ -440,7 +440,7 @@ t.test("raise = true: a failed open raises; plain handles still return nil, err,
   t.eq(ok, false)
   t.ok(db.is_error(e))
   t.eq(e.kind, "connection")
-  t.raises(function() db.open("x.db", { raise = 1 }) end, "raise must be a boolean")
+  t.raises(function() db.open("x.db", { raise = 1 }) end, "option 'raise' must be a boolean")
   local h = assert(db.open(dir .. "/plain.db"))
   t.eq(h:raises(), false)
   local r, err, kind, code = h:query("SELEC 1")

@@ -111,9 +111,9 @@ t.test("encode refuses nesting beyond the limit", function()
 end)
 
 t.test("encode options are checked", function()
-  t.raises(function() json.encode({}, "pretty") end, "Usage: json.encode(value [, options])")
-  t.raises(function() json.encode({}, { indent = 2 }) end, "unknown option indent")
-  t.raises(function() json.encode({}, { pretty = 1 }) end, "option pretty must be a boolean")
+  t.raises(function() json.encode({}, "pretty") end, "Usage: json.encode(value [, {pretty=bool, sort_keys=bool}]): options must be a table")
+  t.raises(function() json.encode({}, { indent = 2 }) end, "unknown option 'indent'")
+  t.raises(function() json.encode({}, { pretty = 1 }) end, "option 'pretty' must be a boolean")
 end)
 
 t.test("json.array, json.object, json.is_array", function()

@@ -18,11 +18,11 @@ function hostsync_csv_r:next() end
 ---@return any # json, line_no, end_offset | nil | nil, err
 function hostsync_csv_r:next_object() end
 
----@param w any
+---@param sink any
 ---@param template any
 ---@param opts? table
 ---@return any # count, status | nil, err
-function hostsync_csv_r:write_lines(w, template, opts) end
+function hostsync_csv_r:write_lines(sink, template, opts) end
 
 function hostsync_csv_r:last_error() end
 

@@ -72,6 +72,9 @@ local M = {}
 ---@return any # blob
 function M.blob(bytes) end
 
+---@param ... any
+function M.check(...) end
+
 ---@param message string
 ---@param kind any
 ---@param code any
