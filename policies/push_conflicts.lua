@@ -1,4 +1,4 @@
--- The conflict policy of push.lua (docs/brain.md, "Conflict rules"). The seed's automatic
+-- The conflict policy of push.lua (docs/brain.md, "Conflict rules"). The protocol's automatic
 -- rules, in order:
 --
 -- 1. "Check timestamps - more recent change wins (if non-overlapping)." Nothing to code
@@ -11,7 +11,7 @@
 --    and rule 1 says nothing about those. So a file reaches resolve() below only when
 --    rule 1 could not apply.
 -- 2. "Check agent authority - specialist wins in their domain": resolve() below.
--- Anything else is the seed's manual resolution: push.lua aborts the rebase and records
+-- Anything else is the protocol's manual resolution: push.lua aborts the rebase and records
 -- the conflict in the brain (POST /conflicts), which alerts the coordinator.
 --
 -- Copy this file, change the map, and run

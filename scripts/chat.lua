@@ -2,7 +2,7 @@
 -- hostsync run chat.lua history [--since N] [--limit N] [--type T] [--mention NAME] [--json]
 -- hostsync run chat.lua tail [--since N] [--count N] [--json]
 -- hostsync run chat.lua inbox [--since N] [--limit N] [--project P] [--json]
--- The seed's cross-machine chatroom from a shell (docs/brain.md, "The chatroom: chat.lua").
+-- The protocol's cross-machine chatroom from a shell (docs/brain.md, "The chatroom: chat.lua").
 -- The server assigns every message a sequence number (seq) in commit order and parses
 -- the @mentions; `tail` follows GET /chat/stream and, after a disconnect, reconnects
 -- with Last-Event-ID = the last seq it printed, so nothing is lost or printed twice.

@@ -2,10 +2,10 @@
 --     [--task TITLE]... [--completed X]... [--in-progress X]... [--next X]... [--blockers X]...
 --     [--repo DIR] [--since REF] [--template FILE] [--out FILE] [--project P]
 -- hostsync run handoff.lua inbox|list|show ID|ack ID ...   (handoff/commands.lua)
--- The seed's handoff protocol (docs/brain.md, "Handoffs: handoff.lua"):
+-- The handoff steps of the Jai.OS sync protocol (docs/brain.md, "Handoffs: handoff.lua"):
 --   1 record the handoff (POST /handoffs: the record and its `handoff` chat message are
 --     one transaction on the server)   2 create the receiver's tasks (POST /tasks)
---   3 render the session-handoff summary (Markdown, the seed's shape) from a template,
+--   3 render the session-handoff summary (Markdown, the protocol's shape) from a template,
 --     store it with the handoff (POST /handoffs/ID/summary) so the receiver reads it
 --     from the brain, and write it to --out or stdout
 -- Everything that can be checked locally (arguments, the template, git) is checked

@@ -1,5 +1,5 @@
 -- hostsync run push.lua [--server URL] [--token-file F] --project P --message MSG [--repo DIR]
--- The seed's push workflow with real git (docs/brain.md, "The push workflow"):
+-- The protocol's push workflow with real git (docs/brain.md, "The push workflow"):
 --   1 check sync state   2 acquire push:<project>   3 commit with attribution
 --   4 git pull --rebase (conflicts: policies/push_conflicts.lua, sandboxed)   5 git push -o fencing_token=N
 --      (without the option where the remote takes none; a new branch skips step 4)
@@ -231,7 +231,7 @@ local function resolve_conflicts(me)
   end
 end
 
--- The seed's manual resolution: record the conflict in the brain (POST /conflicts, which
+-- The protocol's manual resolution: record the conflict in the brain (POST /conflicts, which
 -- posts the `alert` mentioning the coordinator in the same transaction) -> the message
 -- push.lua exits with. The conflict id also goes to stdout, for scripts.
 local function record_conflict(me, files, first_line, remote, rbranch)

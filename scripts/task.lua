@@ -2,7 +2,7 @@
 -- hostsync run task.lua show ID [--json]
 -- hostsync run task.lua update ID [--status S] [--assign A | --unassign] [--note TEXT] [--json]
 -- hostsync run task.lua create TITLE... [--project P] [--assign A] [--status S] [--json]
--- The brain's tasks from a shell (docs/brain.md, "Tasks: task.lua"): the seed's agents
+-- The brain's tasks from a shell (docs/brain.md, "Tasks: task.lua"): the protocol's agents
 -- working through tasks. Only a task's assignee or its creator may update it; every
 -- change is kept in its history (show).
 local cli = require "hostsync.cli"
@@ -47,7 +47,7 @@ local function agent_option(key)
 end
 local assigned_to, assign = agent_option("assigned_to"), agent_option("assign")
 if opts.status then
-  local known = opts.status == "pending"   -- the seed's word, accepted as open
+  local known = opts.status == "pending"   -- the protocol's word, accepted as open
   for _, s in ipairs(STATUS) do known = known or s == opts.status end
   if not known then cli.usage_error("--status must be one of " .. status_help .. ", got '" .. opts.status .. "'", usage) end
 end

@@ -9,7 +9,7 @@ local db_check = require("hostsync.db").check   -- assert for database calls, ke
 
 local M = {}
 
--- Truth levels of the sync contract (seed section 2): lower is more authority.
+-- Truth levels of the sync contract (contract section 2): lower is more authority.
 M.LEVELS = { "user", "automation", "ai-local", "ai-lan", "ai-cloud" }
 
 -- "user" | "1" | ... -> 1..5, or nil

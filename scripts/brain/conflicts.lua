@@ -1,4 +1,4 @@
--- Push conflicts: the seed's manual resolution ("flag conflict in Shared Brain, notify
+-- Push conflicts: the protocol's manual resolution ("flag conflict in Shared Brain, notify
 -- @Marcus, @Marcus assigns a resolution owner, the owner resolves and pushes, others pull
 -- and continue") as records in push_conflicts, each step posting its chat message in the
 -- same transaction as the record, so the record and the message exist together or not.

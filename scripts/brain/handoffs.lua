@@ -1,4 +1,4 @@
--- Handoffs: the seed's handoff protocol (docs/brain.md, "Handoffs"). A handoff goes from
+-- Handoffs: the handoff steps of the Jai.OS sync protocol (docs/brain.md, "Handoffs"). A handoff goes from
 -- the token's agent to `to_agent`, posts its `handoff` chat message in the same
 -- transaction, and may carry the session summary (Markdown, at most SUMMARY_MAX bytes)
 -- that handoff.lua renders, so the receiver reads it from the brain.

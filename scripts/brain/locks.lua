@@ -97,7 +97,7 @@ local function owned(tx, ident, name, token)
     return nil, 409, { error = "fencing token " .. token .. " is not the current grant of lock '" .. name .. "'",
                        holder = v and v.holder or nil, fencing_token = v and v.fencing_token or nil }
   end
-  -- The holder is the (ai, agent, machine) of the grant, the seed's three held_by_*
+  -- The holder is the (ai, agent, machine) of the grant, the protocol's three held_by_*
   -- columns: the same agent name on another machine is another worker.
   if r.held_by_ai ~= ident.ai or r.held_by_agent ~= ident.agent or r.held_by_machine ~= ident.machine then
     return nil, 403, { error = "lock '" .. name .. "' is held by " .. r.held_by_ai .. "/@" .. r.held_by_agent .. ", not by you" }

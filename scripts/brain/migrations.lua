@@ -1,7 +1,7 @@
 -- The brain's schema, as db.migrate versions. Append new versions; never edit old ones
 -- (db.migrate refuses a database whose history is not a prefix of this list).
 --
--- The seed's tables keep their names and columns (sync_locks, sync_state, chatroom,
+-- The protocol's tables keep their names and columns (sync_locks, sync_state, chatroom,
 -- handoffs, tasks) so a Supabase/Neon database can be used directly; we only add columns.
 -- Types differ by backend where they must: timestamps are TIMESTAMPTZ on PostgreSQL and
 -- ISO 8601 UTC text with milliseconds on SQLite (which then compares correctly as text).
@@ -50,7 +50,7 @@ return function(backend)
           last_push_agent TEXT, last_push_commit TEXT, last_push_at %s, last_pull_ai TEXT,
           last_pull_at %s, local_changes %s, created_at %s, updated_at %s,
           last_push_machine TEXT, last_push_message TEXT)]]):format(ts, ts, json, ts, ts),
-      -- seq orders the stream (SSE ids, ?since=); id stays the seed's UUID.
+      -- seq orders the stream (SSE ids, ?since=); id stays the protocol's UUID.
       ([[CREATE TABLE chatroom (
           id TEXT PRIMARY KEY, seq BIGINT NOT NULL UNIQUE, ai_source TEXT NOT NULL,
           machine_id TEXT, agent_id TEXT, message TEXT NOT NULL, project_context TEXT,
@@ -74,7 +74,7 @@ return function(backend)
       "CREATE TABLE lock_fences (name TEXT PRIMARY KEY, last_token BIGINT NOT NULL)",
     } },
     { version = 3, name = "push conflicts", up = {
-      -- The seed's "flag conflict in Shared Brain": one row per push the conflict policy
+      -- The protocol's "flag conflict in Shared Brain": one row per push the conflict policy
       -- could not resolve (scripts/brain/conflicts.lua). files is a JSON array of paths;
       -- summary what was being pushed; coordinator the agent alerted, who assigns an owner
       -- (assigned_to); resolved_* is set by whoever resolves it; chat_seq is the alert.
@@ -93,7 +93,7 @@ return function(backend)
       "ALTER TABLE tokens ADD COLUMN level SMALLINT",
       -- One row per tenant: the version counter (incremented inside each write
       -- transaction while the row is locked, so version order is commit order) and
-      -- the vault mode of seed section 8.
+      -- the vault mode of contract section 8.
       [[CREATE TABLE sync_tenants (
           tenant TEXT PRIMARY KEY, last_version BIGINT NOT NULL DEFAULT 0,
           vault_mode TEXT NOT NULL DEFAULT 'local_first')]],
@@ -143,7 +143,7 @@ return function(backend)
       "ALTER TABLE tokens ADD COLUMN rotated_from BIGINT",
     } },
     { version = 6, name = "last push per branch", up = {
-      -- sync_state keeps the seed's one row per project (its latest push, whatever the
+      -- sync_state keeps the protocol's one row per project (its latest push, whatever the
       -- branch); push.lua's "has someone pushed since your last pull" is per branch, so
       -- a push to a feature branch never blocks the others' pushes to main.
       ([[CREATE TABLE sync_branch_state (
@@ -163,7 +163,7 @@ return function(backend)
       "CREATE UNIQUE INDEX idx_sync_proposals_feed ON sync_proposals(tenant, feed_version)",
     } },
     { version = 8, name = "task and handoff lifecycle, inbox, agent names, retention", up = statements {
-      -- Tasks: open | in_progress | blocked | done; the seed's 'pending' is 'open'.
+      -- Tasks: open | in_progress | blocked | done; the protocol's 'pending' is 'open'.
       "UPDATE tasks SET status = 'open' WHERE status = 'pending'",
       pg and "ALTER TABLE tasks ALTER COLUMN status SET DEFAULT 'open'" or nil,
       ("ALTER TABLE tasks ADD COLUMN updated_at %s"):format(ts),

@@ -29,7 +29,7 @@ function M.get_state(h, p, branch)
   return 200, out
 end
 
--- Records a push: the project's latest (the seed's sync_state row) and, when the body
+-- Records a push: the project's latest (the protocol's sync_state row) and, when the body
 -- names it, the branch's.
 function M.post_state(h, ident, body)
   local f = validate.fields(body, { project = { "string", required = true, nonempty = true, max = 200 },

@@ -1,4 +1,4 @@
--- SyncItems (seed section 6.1, plus accepted_by_user and last_modified_by_level from
+-- SyncItems (contract section 6.1, plus accepted_by_user and last_modified_by_level from
 -- 4.1): checking and normalising what a client pushes, the plain copy a sandboxed policy
 -- can receive, a stored row back as a SyncItem, and an item as JSON text (feed entries,
 -- answers).

@@ -1,4 +1,4 @@
--- Provenance the server records, not the client (seed 4.1 origin_source, origin_chain).
+-- Provenance the server records, not the client (contract section 4.1 origin_source, origin_chain).
 -- A pushed origin_source must name the level of the item it describes; origin_chain is
 -- the server's: the stored entity's chain plus one hop per write, written from the token
 -- (who wrote it, at which level, when by the server's clock). What the client sent as the
@@ -12,7 +12,7 @@ local ARRAY_MT = getmetatable(json.array())
 M.MAX_CHAIN = 64      -- links kept: the first (the origin) and the newest; sync_events has all
 M.MAX_CLAIM = 4096    -- bytes of the client's last link kept as `claimed`
 
--- origin_source is "<level name>:<name>" (seed 4.1: "user:web", "ai-cloud:llama-3") and
+-- origin_source is "<level name>:<name>" (contract section 4.1: "user:web", "ai-cloud:llama-3") and
 -- the level named must be the item's truth_level.
 -- -> true | nil, reason [, "forged_source" when it names another level]
 function M.check_source(source, level)

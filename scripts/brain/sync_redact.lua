@@ -1,4 +1,4 @@
--- What a reader may see (seed section 7.3: AI cloud gets redacted views only). The rules
+-- What a reader may see (contract section 7.3: AI cloud gets redacted views only). The rules
 -- are the policy's: `redacts(ctx)` says whether a reader level sees views at all, and
 -- `redact(item, ctx)` makes the view of one item. The server applies them to everything
 -- that carries an item to a reader: pull entries, push answers (`item`, `current`, also

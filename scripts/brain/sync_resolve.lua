@@ -1,4 +1,4 @@
--- POST /sync/conflict-resolve: the explicit merge of seed section 6.2, a user action.
+-- POST /sync/conflict-resolve: the explicit merge of contract section 6.2, a user action.
 -- The merged content is written as U1 (accepted_by_user, origin_chain grows by a
 -- "resolve" hop naming the writer) only if the stored version is still the one the user
 -- merged against (else 409 with the current item), and logged as a "resolved" event.

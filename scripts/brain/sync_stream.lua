@@ -1,6 +1,6 @@
 -- GET /sync/stream: a live "poke" that a tenant's data moved on, with the version, so a
 -- sync client follows changes (sync_client.lua sync --follow) instead of polling /sync/pull
--- (seed section 7.1: mirrors stay up to date). The event carries no data: the client
+-- (contract section 7.1: mirrors stay up to date). The event carries no data: the client
 -- pulls, through the same rules as any pull. One topic per tenant ("sync:<tenant>"), fed
 -- from sync_tenants.last_version after every /sync write (brain/topics.lua); a poke
 -- stands for every version up to its own, so a burst of pushes costs one read.

@@ -1,4 +1,4 @@
--- GET/POST /sync/tenant: the token's tenant and its vault_mode (seed section 8).
+-- GET/POST /sync/tenant: the token's tenant and its vault_mode (contract section 8).
 -- local_first (the default): the local vault is canonical and AI cloud output is kept as
 -- proposals; cloud_first: AI cloud writes go through the normal rules. The rule itself is
 -- in the policy (check_write sees ctx.vault_mode); the server only stores the mode.

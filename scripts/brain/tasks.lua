@@ -1,6 +1,6 @@
--- Tasks: the seed's "agents working through tasks" (docs/brain.md, "Tasks").
+-- Tasks: the protocol's "agents working through tasks" (docs/brain.md, "Tasks").
 --
---   status      open | in_progress | blocked | done ('pending', the seed's word and
+--   status      open | in_progress | blocked | done ('pending', the protocol's word and
 --               what older clients send, is accepted on input as 'open')
 --   created_by  the creating token's agent; assigned_to an agent name (brain/names.lua)
 --   update      POST /tasks/:id {status?, assigned_to?, note?} by the task's assignee or

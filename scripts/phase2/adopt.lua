@@ -1,4 +1,4 @@
--- Taking over a deployment of another Phase 2 implementation (the seed's PowerShell
+-- Taking over a deployment of another Phase 2 implementation (the PowerShell
 -- original): its diff_state.json says how far it read (last_line_no), its state.json the
 -- head of its chain (last_chain_hash), its sync_*.jsonl files hold what it sent. Adoption
 -- checks that these agree with each other and with index.csv, then writes one manifest

@@ -1,4 +1,4 @@
--- The seed: "outbox stays local (infield default ignore); do not add to public Git". A run
+-- PHASE2_SYNC_SPEC v0.1: "outbox stays local (infield default ignore); do not add to public Git". A run
 -- warns when its outbox lies in a git work tree and git would pick it up: not ignored, or
 -- ignored but with files already tracked. Git only runs when a .git is found above the
 -- outbox, so a run outside any repository pays a few stats, not a process start.

@@ -1,4 +1,4 @@
--- The files of a deployment written by another Phase 2 implementation (the seed's
+-- The files of a deployment written by another Phase 2 implementation (the
 -- PowerShell original): its state files and sync files, read as they are and never
 -- written. docs/phase2.md, "Taking over a deployment of the PowerShell original".
 local fs = require "hostsync.fs"

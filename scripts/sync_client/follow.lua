@@ -1,5 +1,5 @@
 -- sync --follow: after a first push and pull, follows the server's GET /sync/stream and
--- runs push + pull each time the tenant moves on past this vault's cursor (seed section
+-- runs push + pull each time the tenant moves on past this vault's cursor (contract section
 -- 7.1: mirrors stay up to date), instead of polling. A broken connection is retried with
 -- backoff; the pull that follows the reconnect catches up with whatever was missed.
 local http = require "hostsync.http"

@@ -1,4 +1,4 @@
--- resolve: the explicit merge (seed section 6.2) through POST /sync/conflict-resolve.
+-- resolve: the explicit merge (contract section 6.2) through POST /sync/conflict-resolve.
 -- The merge is based on the server version this vault last saw for the entity; the
 -- server writes it as U1 only if that is still the stored version (else 409 with the
 -- current item: the user pulls, looks again, and retries). On success the returned
