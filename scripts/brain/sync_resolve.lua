@@ -5,6 +5,7 @@
 -- Naming a proposal closes it (it moves in the feed with its new status). Items in the
 -- answer are the reader's view (brain/sync_redact.lua).
 local json = require "hostsync.json"
+local hook_events = require "brain.hook_events"
 local items = require "brain.sync_items"
 local provenance = require "brain.sync_provenance"
 local redact = require "brain.sync_redact"
@@ -68,6 +69,10 @@ function M.resolve(h, ident, body, policy)
       result_version = it.version, detail = { proposal_version = f.proposal_version } }, ident, now)
     sstore.put_entity(tx, tenant, it, payload_text, ctext, ident.token_id)
     sstore.set_last_version(tx, tenant, f.proposal_version and last + 2 or last + 1)
+    hook_events.raise(tx, "sync_event", { status = "resolved", tenant = tenant, entity_type = it.entity_type,
+      entity_id = it.entity_id, version = it.version, deleted = deleted, truth_level = 1, mutation_id = json.null,
+      events = json.array { "resolved" }, proposal_version = f.proposal_version or json.null,
+      by = hook_events.by(ident) })
     return 200, { status = "applied", version = it.version, item = shown(it) }
   end))
 end

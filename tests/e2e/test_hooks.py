@@ -15,7 +15,7 @@ from brain_support import Brain, call, make_token
 from harness import hostsync
 from pgserver import PgServer
 from sink_support import RecordingSink
-from sync_support import db_rows
+from sync_support import db_rows, item, make_sync_token
 from waiting import HANG_GUARD, wait_until
 
 SOURCE = os.environ.get("HOSTSYNC_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -138,6 +138,35 @@ class HookTests:
         status, body = call(brain.base, "POST", "/locks/push:P/acquire", self.marcus, {"ttl_seconds": 60})
         self.assertEqual(status, 200, body)
         self.assertEqual(db_rows(self.db, "SELECT COUNT(*) AS n FROM hook_events WHERE kind = 'lock_expired'"), [{"n": 1}])
+
+    def test_pushes_and_a_users_resolve_raise_sync_events(self):
+        sink = RecordingSink(self)
+        hook = self.write("h.lua", """return { on_sync_event = function(e, ctx)
+            return { action = "http_post", url = ctx.settings.url, json = e } end }""")
+        brain = self.serve({"file": hook, "allow_hosts": ["127.0.0.1"], "settings": {"url": sink.url}})
+        user = make_sync_token(self.db, "t1", 1, "alice")
+        ai = make_sync_token(self.db, "t1", 3, "model")
+
+        def push(token, it):
+            status, body = call(brain.base, "POST", "/sync/push", token, {"items": [it]})
+            self.assertEqual(status, 200, body)
+            return body["results"][0]
+        first = push(user, item("n1", 1, payload={"title": "mine", "secret": "s"}))
+        self.assertEqual(first["status"], "applied", first)
+        proposal = push(ai, item("n1", 3, version=first["version"], payload={"title": "ai idea"}))
+        self.assertEqual(proposal["status"], "proposal", proposal)
+        status, merged = call(brain.base, "POST", "/sync/conflict-resolve", user,
+                              {"entity_type": "note", "entity_id": "n1", "base_version": first["version"],
+                               "payload": {"title": "merged"}, "proposal_version": proposal["version"]})
+        self.assertEqual(status, 200, merged)
+        self.assertEqual(self.settled(3)["events"], {"done": 3})
+        got = sorted((json.loads(b) for _, b, _ in sink.requests), key=lambda e: e["version"])
+        self.assertEqual([(e["status"], e["entity_id"], e["truth_level"], e["by"]["agent"]) for e in got],
+                         [("applied", "n1", 1, "alice"), ("proposal", "n1", 3, "model"), ("resolved", "n1", 1, "alice")])
+        self.assertEqual((got[2]["version"], got[2]["proposal_version"], got[2]["events"]),
+                         (merged["version"], proposal["version"], ["resolved"]))
+        for e in got:
+            self.assertNotIn("payload", e, "a hook sees no payload")
 
     # --- what a hook may not do ------------------------------------------------------------
 
