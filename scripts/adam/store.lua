@@ -8,6 +8,7 @@
 -- Artifacts are content-addressed: the same bytes from the same tool land at the same
 -- relpath with the same artifact_id, so rerunning a tool on unchanged inputs is a no-op
 -- that returns the existing record (idempotent), and nothing is ever overwritten.
+local check = require "hostsync.check"
 local fs = require "hostsync.fs"
 local hash = require "hostsync.hash"
 local json = require "hostsync.json"
@@ -139,9 +140,15 @@ end
 
 -- Writes a new artifact and appends its registry record. `spec`:
 --   type (artifact_type), name (file name hint), data (bytes), media_type,
---   parents ({ {artifact_id=, sha256=}, ... }, empty only for raw), meta (no secrets).
+--   parents ({ {artifact_id=, sha256=}, ... }, empty only for raw), meta (no secrets),
+--   relpath (where to write it, instead of a name under the type's directory).
 -- Returns the record (existing one if the same artifact was already written) or nil, err.
+-- An unknown key in spec is a usage error: a misspelt parents or meta would otherwise
+-- record an artifact without its lineage.
+local PUT_KEYS = { type = "string", name = "string", data = "string", media_type = "string", parents = "table",
+                   meta = "table", relpath = "string" }
 function Store:put(spec)
+  spec = check.opts(spec, PUT_KEYS, "Usage: store:put{type=, name=, data=, media_type=, parents=, meta=, relpath=}")
   local subdir = M.TYPES[spec.type]
   if not subdir then error("Usage: store:put: unknown artifact type " .. tostring(spec.type), 2) end
   local ok, err = check_parents(spec)
@@ -174,9 +181,13 @@ function Store:put(spec)
 end
 
 -- Appends the registry record of a file a tool has already written in place (a snapshot:
--- too large to pass through Lua). spec: type, relpath, media_type, parents, meta, and
--- sha256 if the tool computed it while writing.
+-- too large to pass through Lua). spec: type, relpath, media_type, parents, meta,
+-- created_at_utc (default: the run's --at), and sha256 if the tool computed it while writing.
+local REGISTER_KEYS = { type = "string", relpath = "string", media_type = "string", parents = "table", meta = "table",
+                        created_at_utc = "string", sha256 = "string" }
 function Store:register(spec)
+  spec = check.opts(spec, REGISTER_KEYS,
+                    "Usage: store:register{type=, relpath=, media_type=, parents=, meta=, created_at_utc=, sha256=}")
   local subdir = M.TYPES[spec.type]
   if not subdir then error("Usage: store:register: unknown artifact type " .. tostring(spec.type), 2) end
   local ok, err = check_parents(spec)

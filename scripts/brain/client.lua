@@ -14,6 +14,7 @@
 -- api() returns the HTTP status and the decoded JSON body (a non-JSON body becomes
 -- { error = body }); only a transport failure (the brain unreachable after retries) is
 -- an error, raised through opts.fail (default: cli.fail with "<name>: brain: <err>").
+local check = require "hostsync.check"
 local cli = require "hostsync.cli"
 local http = require "hostsync.http"
 local json = require "hostsync.json"
@@ -100,7 +101,8 @@ Client.__index = Client
 -- retries, timeout. Missing --server/--token-file (and env) is a usage error (exit 2);
 -- an unreadable token file fails with exit 1.
 function M.connect(opts, cfg)
-  cfg = cfg or {}
+  cfg = check.opts(cfg, { name = "string", usage = "string", fail = "function", retries = "number", timeout = "number" },
+                   "Usage: brain.client.connect(opts [, {name=, usage=, fail=, retries=, timeout=}])")
   local name = cfg.name or "brain"
   local server = opts.server
   if server == nil or server == "" then server = os.getenv(M.ENV_URL) end

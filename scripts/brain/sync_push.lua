@@ -3,6 +3,7 @@
 -- result; any other item is decided (brain/sync_decide.lua) and its outcome stored
 -- (brain/sync_batch.lua). The answer is redacted for the reader (brain/sync_redact.lua),
 -- replayed results included.
+local check = require "hostsync.check"
 local json = require "hostsync.json"
 local items = require "brain.sync_items"
 local batches = require "brain.sync_batch"
@@ -57,9 +58,10 @@ end
 
 -- opts: { max_skew = seconds a last_modified_at may be ahead of the server's clock }
 function M.push(h, ident, body, policy, opts)
+  opts = check.opts(opts, { max_skew = "number" }, "Usage: brain.sync_push.push(h, ident, body, policy [, {max_skew=}])")
   local list = item_list(body)
   policy:refresh()
-  local clock = items.clock(store.now(), opts and opts.max_skew)
+  local clock = items.clock(store.now(), opts.max_skew)
   local keys, ids = batch_keys(list)
   local results = db_check(h:transaction(function(tx)
     local batch = batches.open(tx, ident, clock.now, keys, ids)

@@ -2,6 +2,7 @@
 -- runs push + pull each time the tenant moves on past this vault's cursor (contract section
 -- 7.1: mirrors stay up to date), instead of polling. A broken connection is retried with
 -- backoff; the pull that follows the reconnect catches up with whatever was missed.
+local check = require "hostsync.check"
 local http = require "hostsync.http"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
@@ -15,6 +16,8 @@ M.SILENCE = 45   -- seconds without a byte (the server pings every 15) before re
 -- vault's pull cursor), count (stop after this many rounds that brought changes),
 -- fail(msg), note(msg). -> the number of such rounds.
 function M.run(transport, opts)
+  opts = check.opts(opts, { sync = "function", cursor = "function", count = "number", fail = "function", note = "function" },
+                    "Usage: sync_client.follow.run(transport, {sync=, cursor=, count=, fail=, note=})")
   local rounds, delay = 0, M.FIRST_DELAY
   local url = transport.base .. "/sync/stream"
   while true do

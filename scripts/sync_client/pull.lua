@@ -12,6 +12,8 @@
 -- (docs/sync-contract.md, "Retention"): the pull then starts over from 0 that way, so a
 -- delete is never missed. The mark is kept in the vault (config resync_mark), so a
 -- resync interrupted between pages goes on, and still ends with the comparison.
+local check = require "hostsync.check"
+
 local M = {}
 M.MAX_RESYNCS = 3   -- 410s in one run (the server pruning again meanwhile) before giving up
 
@@ -56,8 +58,9 @@ end
 
 -- -> summary {changes, entities, proposals, decided, overridden, cursor, resync?} | nil, err, kind
 -- resync = {pruned = bool (a 410 started it), removed = {type/id}, kept = {type/id}, closed = n}
+-- opts: limit (changes per request, default 5000).
 function M.run(v, transport, policy, opts)
-  opts = opts or {}
+  opts = check.opts(opts, { limit = "number" }, "Usage: sync_client.pull.run(vault, transport, policy [, {limit=}])")
   local ctx = { vault_mode = v:get_config("vault_mode") }
   local sum = { changes = 0, entities = 0, proposals = 0, decided = 0, overridden = 0 }
   local cursor = tonumber(v:get_config("pull_cursor") or "0")

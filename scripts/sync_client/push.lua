@@ -4,6 +4,7 @@
 -- request, and the answers are applied in another after it. A kill between the two
 -- leaves the batch queued; the rerun sends the same mutation ids and the server replays
 -- its first answers, so no change is ever applied twice.
+local check = require "hostsync.check"
 local json = require "hostsync.json"
 
 local M = {}
@@ -59,9 +60,12 @@ local function apply_result(v, sent, res)
   end
 end
 
+-- opts: batch (items per request, default 1000), after_response() (called between the
+-- server's answer and recording it: a failpoint for crash tests).
 -- -> summary {sent, applied, conflict, rejected, proposal, replayed, results} | nil, err, kind
 function M.run(v, transport, opts)
-  opts = opts or {}
+  opts = check.opts(opts, { batch = "number", after_response = "function" },
+                    "Usage: sync_client.push.run(vault, transport [, {batch=, after_response=}])")
   local batch_size = opts.batch or 1000
   local sum = { sent = 0, applied = 0, conflict = 0, rejected = 0, proposal = 0, replayed = 0, results = {} }
   while true do

@@ -1,6 +1,7 @@
 -- Talking to the sync server: bearer token, JSON, and retries with backoff. A push is
 -- safe to retry whatever happened to the previous attempt, because every change carries
 -- its mutation id and the server answers a repeated id with its first result.
+local check = require "hostsync.check"
 local http = require "hostsync.http"
 local json = require "hostsync.json"
 local time = require "hostsync.time"
@@ -11,7 +12,8 @@ M.__index = M
 -- opts: retries (extra attempts, default 4), backoff (first delay in s, default 0.5),
 -- timeout (s per read/write, default 60), on_retry(attempt, err, delay).
 function M.new(base_url, token, opts)
-  opts = opts or {}
+  opts = check.opts(opts, { retries = "number", backoff = "number", timeout = "number", on_retry = "function" },
+                    "Usage: sync_client.transport.new(base_url, token [, {retries=, backoff=, timeout=, on_retry=}])")
   return setmetatable({ base = (base_url:gsub("/+$", "")), token = token,
     retries = opts.retries or 4, backoff = opts.backoff or 0.5, timeout = opts.timeout or 60,
     on_retry = opts.on_retry }, M)

@@ -97,6 +97,47 @@ class ReplTerminalTest(PtyTest):
         s.send(CTRL_D)
         self.assertEqual(s.wait(), 0)
 
+    def test_tab_completes_lazy_modules_and_their_fields(self):
+        s = self.session("repl")
+        s.expect(PROMPT)
+        # hostsync.json is not loaded yet: the name comes from the lazy namespace's
+        # preloaded modules; then its fields, once the completer has loaded it. The line
+        # runs only if the Tabs inserted "on" and "ode" (hostsync.js is nil).
+        s.send("hostsync.js\t.enc\t({ k = 1 })\r")
+        s.expect(r'"\{\\"k\\":1\}"\r\n')
+        s.expect(PROMPT)
+        s.send(CTRL_D)
+        self.assertEqual(s.wait(), 0)
+
+    def test_completion_errors_are_shown_and_the_session_goes_on(self):
+        s = self.session("repl")
+        s.expect(PROMPT)
+        # An object whose __index raises: its own fields still complete, and looking
+        # through it (bad.missing.<Tab>) completes nothing instead of failing.
+        s.send("bad = setmetatable({ field_one = 1 }, { __index = function(_, k) error('no field ' .. k) end })\r")
+        s.expect(PROMPT)
+        s.send("bad.field_o\t + 1\r")
+        s.expect(r"\n2\r\n")
+        s.expect(PROMPT)
+        s.send("bad.missing.de\t" + CTRL_C)
+        s.expect(r"\^C\r?\n> ")
+        # A strict _G (reading an unknown global raises): the completer itself fails
+        # when it looks the name up. The error shows with its traceback, the line stays.
+        s.send("do setmetatable(_G, { __index = function(_, k) error('strict: undefined global ' .. k, 2) end }) end\r")
+        s.expect(PROMPT)
+        s.send("nosuch.fi\t")
+        s.expect(r"completion failed: .*strict: undefined global nosuch\r\nstack traceback:\r\n")
+        s.expect(r"in function 'candidates'")
+        s.expect(r"> nosuch\.fi")  # the prompt and the line are redrawn, as typed
+        s.send(CTRL_C)
+        s.expect(r"\^C\r?\n> ")
+        s.send("print('still ' .. 'here')\r")
+        s.expect(r"still here\r\n")
+        s.expect(PROMPT)
+        s.send(CTRL_D)
+        self.assertEqual(s.wait(), 0)
+        self.assertEqual(s.text.count("completion failed"), 1)  # not for the __index object
+
     def test_ctrl_c_cancels_the_line_and_interrupts_a_statement(self):
         s = self.session("repl")
         s.expect(PROMPT)
