@@ -46,15 +46,18 @@ end
 
 -- { recipients = {...} | recipient = "age1...", passphrase = "...", work_factor = n }
 -- -> recipients list or nil, passphrase or nil, work_factor or nil
-local ENC_KEYS = { recipients = "any", recipient = "any", passphrase = "any", work_factor = "any" }
-local function encrypt_opts(opts, usage, extra)
+-- The options each encrypting function takes: the encryption's, plus its own (built once).
+local function with_enc_keys(extra)
+  local allowed = { recipients = "any", recipient = "any", passphrase = "any", work_factor = "any" }
+  for k, want in pairs(extra or {}) do allowed[k] = want end
+  return allowed
+end
+local ENC_KEYS = with_enc_keys()
+local ENC_FILE_KEYS = with_enc_keys { atomic = "boolean" }
+local ENC_FILE_HASH_KEYS = with_enc_keys { atomic = "boolean", sha256 = "boolean" }
+
+local function encrypt_opts(opts, usage, allowed)
   if type(opts) ~= "table" then error(usage, 3) end
-  local allowed = ENC_KEYS
-  if extra then
-    allowed = {}
-    for k in pairs(ENC_KEYS) do allowed[k] = "any" end
-    for k, want in pairs(extra) do allowed[k] = want end
-  end
   check_opts(opts, allowed, usage, 4)
   local list
   if opts.recipients ~= nil then list = string_list(opts.recipients, "recipients", usage) end
@@ -141,7 +144,7 @@ end
 function M.age_encrypt(data, opts)
   local usage = "Usage: crypto.age_encrypt(data: string, {recipients={...} | passphrase=s [, work_factor=n]})"
   if type(data) ~= "string" then error(usage, 2) end
-  local list, pass, wf = encrypt_opts(opts, usage)
+  local list, pass, wf = encrypt_opts(opts, usage, ENC_KEYS)
   return raw.encrypt(data, list, pass, wf)
 end
 
@@ -158,7 +161,7 @@ function M.age_encrypt_file(src, dst, opts)
   local usage = "Usage: crypto.age_encrypt_file(src, dst, {recipients={...} | passphrase=s [, work_factor=n, atomic=bool]})"
   check_path(src, usage)
   check_path(dst, usage)
-  local list, pass, wf = encrypt_opts(opts, usage, { atomic = "boolean" })
+  local list, pass, wf = encrypt_opts(opts, usage, ENC_FILE_KEYS)
   return raw.encrypt_file(src, dst, list, pass, wf, opts.atomic)
 end
 
@@ -191,7 +194,7 @@ end
 function M.age_writer(path, opts)
   local usage = "Usage: crypto.age_writer(path, {recipients={...} | passphrase=s [, work_factor=n, atomic=bool, sha256=bool]})"
   check_path(path, usage)
-  local list, pass, wf = encrypt_opts(opts, usage, { atomic = "boolean", sha256 = "boolean" })
+  local list, pass, wf = encrypt_opts(opts, usage, ENC_FILE_HASH_KEYS)
   return raw.writer(path, list, pass, wf, opts.atomic, opts.sha256)
 end
 

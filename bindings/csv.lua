@@ -28,7 +28,8 @@ raw.reader_mt = nil
 
 local DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024
 local OPEN_USAGE = "Usage: csv.open(path [, {offset=, line_no=, max_record_bytes=}])"
-local check_opts = require("hostsync.check").opts
+local check = require "hostsync.check"
+local check_opts, is_count = check.opts, check.is_count
 
 local function check_count(opts, name, min)
   local v = opts[name]
@@ -104,10 +105,9 @@ function methods.write_lines(r, w, tpl, opts)
   local usage = "Usage: r:write_lines(sink, template [, {seq=n, limit=n}])"
   if getmetatable(tpl) ~= "csv.template" then error(usage .. ": template must come from csv.template", 2) end
   opts = check_opts(opts, { seq = "any", limit = "any" }, usage)
-  local seq, limit = opts.seq or 1, opts.limit or 2 ^ 53
-  if type(seq) ~= "number" or seq < 0 or seq % 1 ~= 0 then error(usage .. ": seq must be a whole number", 2) end
-  if type(limit) ~= "number" or limit < 0 or limit % 1 ~= 0 then error(usage .. ": limit must be a whole number", 2) end
-  return raw_write_lines(r, w, tpl, seq, limit)
+  if opts.seq ~= nil and not is_count(opts.seq) then error(usage .. ": seq must be a whole number", 2) end
+  if opts.limit ~= nil and not is_count(opts.limit) then error(usage .. ": limit must be a whole number", 2) end
+  return raw_write_lines(r, w, tpl, opts.seq or 1, opts.limit or 2 ^ 53)
 end
 
 mt.__index = methods

@@ -13,7 +13,6 @@
 local _, raw = ...
 
 local type, error, tostring, pairs = type, error, tostring, pairs
-local floor = math.floor
 
 local M = {}
 

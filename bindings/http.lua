@@ -21,7 +21,8 @@ local M = {}
 
 -- Shared option checks -----------------------------------------------------------------
 
-local check_opts = require("hostsync.check").opts
+local check = require "hostsync.check"
+local check_opts, is_count = check.opts, check.is_count
 
 local function check_headers(h, usage)
   if h == nil then return {} end
@@ -249,7 +250,7 @@ end
 local function check_event(ev, usage)
   if type(ev) ~= "table" then error(usage .. ": each event must be a table {id=, event=, data=, attrs=}", 3) end
   local id = ev.id
-  if type(id) ~= "number" or id ~= floor(id) or id < 0 or id >= 2^53 then
+  if not is_count(id) then
     error(usage .. ": event id must be an integer 0..2^53", 3)
   end
   if ev.event ~= nil and (type(ev.event) ~= "string" or ev.event:find("[\r\n]")) then
@@ -263,7 +264,7 @@ local function check_event(ev, usage)
 end
 
 local function check_id(v, name, usage)
-  if type(v) ~= "number" or v ~= floor(v) or v < 0 or v >= 2^53 then
+  if not is_count(v) then
     error(usage .. ": " .. name .. " must be an integer 0..2^53", 3)
   end
 end

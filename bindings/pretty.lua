@@ -19,6 +19,8 @@ local format, concat, sort = string.format, table.concat, table.sort
 local getmetatable = debug.getmetatable  -- host objects hide theirs behind __metatable
 
 M.defaults = { depth = 4, items = 50, width = 80, string_limit = 2000, indent = "  " }
+local FORMAT_KEYS = {}   -- format's options: the defaults' keys (built once: format runs per value)
+for k in pairs(M.defaults) do FORMAT_KEYS[k] = "any" end
 
 local keywords = {}
 for w in ([[and break do else elseif end false for function goto if in local nil not or
@@ -152,9 +154,7 @@ end
 function M.format(v, opts)
   local o = {}
   for k, d in pairs(M.defaults) do o[k] = d end
-  local allowed = {}
-  for k in pairs(M.defaults) do allowed[k] = "any" end
-  for k, x in pairs(check_opts(opts, allowed, "Usage: pretty.format(value [, {depth=, items=, width=, string_limit=}])")) do
+  for k, x in pairs(check_opts(opts, FORMAT_KEYS, "Usage: pretty.format(value [, {depth=, items=, width=, string_limit=}])")) do
     o[k] = x
   end
   return render(v, o, 0, {})

@@ -14,7 +14,6 @@
 local _, raw = ...
 
 local type, error, tostring, pairs, select = type, error, tostring, pairs, select
-local floor = math.floor
 local getmetatable = debug.getmetatable
 
 local M = {}

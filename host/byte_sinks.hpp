@@ -1,9 +1,9 @@
 #pragma once
-// Ready-made ByteSinks and ByteSources (byte_sink.hpp, byte_source.hpp); fs::Appender
-// (fs_appender.hpp) is a ByteSink itself:
+// Ready-made ByteSinks and ByteSources (byte_sink.hpp, byte_source.hpp):
 //   HashSink      SHA-256 and byte count of everything written, nothing stored
 //   TeeSink       writes every piece to several sinks in order; finish() finishes each
 //   FdSource      reads a file descriptor (it does not own it)
+// (fs::Appender, in fs_appender.hpp, is a ByteSink too.)
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -102,7 +102,7 @@ public:
         lua_State* L = rt_.state();
         lua_getglobal(L, "require");
         lua_pushstring(L, "hostsync.http");
-        if (!rt_.pcall(1, 1, error)) return fail(error);
+        if (!pcall_traceback_message(rt_.state(), 1, 1, error)) return fail();
         lua_getfield(L, -1, "_run_stream");
         run_stream_ = luaL_ref(L, LUA_REGISTRYINDEX);
         lua_getfield(L, -1, "_worker");
@@ -119,7 +119,7 @@ public:
         lua_pushinteger(L, index_ + 1);
         lua_setfield(L, -2, "worker");
         // -> dispatch(req), admit(req) | nil, background(wait) | nil
-        if (!rt_.pcall(1, 3, error)) return fail(error);
+        if (!pcall_traceback_message(rt_.state(), 1, 3, error)) return fail();
         background_ = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
         admit_ = lua_isfunction(L, -1) ? luaL_ref(L, LUA_REGISTRYINDEX) : (lua_pop(L, 1), LUA_NOREF);
         dispatch_ = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -134,7 +134,7 @@ public:
         lua_pushlightuserdata(L, &life);
         lua_pushcclosure(L, guarded<l_background_wait>, 1);
         std::string error;
-        bool ok = rt_.pcall(1, 0, error);
+        bool ok = pcall_traceback_message(rt_.state(), 1, 0, error);
         lua_settop(L, top);
         if (ok) return Background::done;
         std::fprintf(stderr, "hostsync http: background task: %s\n", error.c_str());
@@ -188,8 +188,7 @@ private:
     // stderr; the client learns that it failed, never how: tracebacks name files and lines).
     bool call(lua_State* L, int top, const ServerRequest& req, int nargs, ServerResponse& res) {
         std::string error;
-        if (rt_.pcall(nargs, 3, error)) return true;
-        if (error.empty()) error = "(error object is a table)";
+        if (pcall_traceback_message(rt_.state(), nargs, 3, error)) return true;
         std::fprintf(stderr, "hostsync http: %s %s: %s\n", req.method.c_str(), req.path.c_str(), error.c_str());
         lua_settop(L, top);
         res.status = 500;
@@ -239,9 +238,8 @@ private:
         ~Ref() { luaL_unref(L, LUA_REGISTRYINDEX, ref); }
     };
 
-    bool fail(std::string& error) {
+    bool fail() {
         lua_settop(rt_.state(), 0);
-        if (error.empty()) error = "(error object is a table)";
         return false;
     }
 
@@ -258,8 +256,7 @@ private:
         lua_pushcclosure(L, guarded<l_wait>, 1);
         lua_remove(L, box_idx);
         std::string error;
-        if (!rt_.pcall(3, 0, error)) {
-            if (error.empty()) error = "(error object is a table)";
+        if (!pcall_traceback_message(rt_.state(), 3, 0, error)) {
             std::fprintf(stderr, "hostsync http: %s (stream): %s\n", what.c_str(), error.c_str());
         }
         *box = nullptr;

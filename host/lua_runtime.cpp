@@ -186,10 +186,14 @@ bool pcall_traceback(lua_State* L, int nargs, int nresults, std::string& error) 
 bool pcall_traceback_message(lua_State* L, int nargs, int nresults, std::string& error) {
     if (pcall_traceback(L, nargs, nresults, error)) return true;
     if (error.empty()) {
-        lua_getfield(L, -1, "message");
+        // A table error: the traceback it carries (hostsync.db's check records the
+        // raiser's), else its message.
+        lua_getfield(L, -1, "traceback");
+        lua_getfield(L, -2, "message");
+        const char* trace = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : nullptr;
         const char* msg = lua_tostring(L, -1);
-        error = msg ? msg : "(error object is a table)";
-        lua_pop(L, 2);
+        error = trace ? trace : msg ? msg : "(error object is a table)";
+        lua_pop(L, 3);
     }
     return false;
 }

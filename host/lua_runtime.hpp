@@ -18,7 +18,8 @@ struct SearchPaths;
 bool pcall_traceback(lua_State* L, int nargs, int nresults, std::string& error);
 
 // The same, for a caller that only reports the failure: a table error is popped too, and
-// `error` is its `message` field (or says it was a table).
+// `error` is the traceback it carries (hostsync.db's check), else its `message` field, else
+// says it was a table.
 bool pcall_traceback_message(lua_State* L, int nargs, int nresults, std::string& error);
 
 class LuaRuntime {

@@ -14,7 +14,8 @@
 --     status is kept, the change is in its history and in the receiver's inbox
 --
 -- Steps 2 and 3 are separate requests (the brain has no multi-request transaction): if
--- a task cannot be moved (someone else took it meanwhile), the others still are, and the
+-- a task cannot be moved (someone else took it meanwhile, or it was reassigned away from
+-- you: a task you created is never taken back from its new holder), the others still are, and the
 -- run names what was and was not moved and exits 1. The receiver picks the handoff up
 -- with `hostsync run handoff.lua ack ID`.
 --
@@ -129,7 +130,16 @@ failpoint.hit("end_session_recorded")
 
 local moved, failed = {}, {}
 for _, t in ipairs(moving) do
-  local ust, u = brain:api("POST", "/tasks/" .. t.id, { assigned_to = to, note = ("handoff #%d"):format(rec.id) })
+  -- Still yours? As its creator you may update a task someone else now holds: moving it
+  -- would take it from them (any other task the server refuses, 403). A change between
+  -- this read and the move is not seen.
+  local ust, u, gst, now
+  if t.created_by == me.agent then gst, now = brain:api("GET", "/tasks/" .. t.id) end
+  if gst == 200 and now.assigned_to ~= me.agent then
+    ust, u = 409, { error = ("now assigned to @%s, left alone"):format(tostring(now.assigned_to)) }
+  else
+    ust, u = brain:api("POST", "/tasks/" .. t.id, { assigned_to = to, note = ("handoff #%d"):format(rec.id) })
+  end
   if ust == 200 then
     moved[#moved + 1] = "#" .. t.id
     io.stdout:write(line(t), " -> @", to, "\n")

@@ -74,12 +74,20 @@ function M.check(result, allow)
         if type(k) ~= "string" or not k:match("^[%w%-]+$") or type(v) ~= "string" or v:find("[\r\n%z]") then
           fail(i, "http_post headers must map header names to single-line strings")
         end
+        if M.RESERVED_HEADERS[k:lower()] then
+          fail(i, ("http_post header '%s' is set by the server"):format(k))
+        end
       end
     end
     out[i] = a
   end
   return out
 end
+
+-- Headers the server sets on every hook request (a receiver relies on them to drop
+-- repeats and to see which event it is) or that name the connection: a hook may not set them.
+M.RESERVED_HEADERS = { ["idempotency-key"] = true, ["x-hostsync-hook-event"] = true, host = true,
+                       ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
 
 -- Sends the run's http_post actions (before its brain actions commit). Retries a broken
 -- exchange twice at once; a status outside 2xx, or a failure after that, raises: the

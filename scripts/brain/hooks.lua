@@ -16,8 +16,10 @@ local time = require "hostsync.time"
 local hook_actions = require "brain.hook_actions"
 local hook_events = require "brain.hook_events"
 local policy_file = require "brain.policy_file"
+local names = require "brain.names"
 local store = require "brain.store"
-local db_check = require("hostsync.db").check   -- assert for database calls, keeping kind and code
+local db = require "hostsync.db"
+local db_check = db.check   -- assert for database calls, keeping kind and code
 
 local M = {}
 
@@ -46,8 +48,14 @@ function M.config(v)
   local out = {}
   for k, d in pairs(DEFAULTS) do out[k] = d end
   for k, x in pairs(v) do
-    if k == "file" or k == "agent" then
-      if type(x) ~= "string" or x == "" then return nil, "hooks." .. k .. " must be a non-empty string" end
+    if k == "file" then
+      if type(x) ~= "string" or x == "" then return nil, "hooks.file must be a non-empty string" end
+    elseif k == "agent" then
+      -- The name the hooks' own chat messages and tasks carry: an agent name by the same
+      -- rule as every other (brain/names.lua).
+      local name, why = names.agent(x)
+      if not name then return nil, "hooks.agent: " .. why end
+      x = name
     elseif k == "allow_hosts" then
       if type(x) ~= "table" then return nil, "hooks.allow_hosts must be a list of host or host:port" end
       for i, e in ipairs(x) do
@@ -88,9 +96,10 @@ function M.load(path, hc)
   return p
 end
 
--- JSON values -> what can cross into the sandbox (json.null is a host value: dropped).
+-- Values -> what can cross into the sandbox: json.null and db.null are host values,
+-- dropped (a field that is null arrives absent).
 local function plain(v)
-  if v == json.null then return nil end
+  if v == json.null or v == db.null then return nil end
   if type(v) ~= "table" then return v end
   local out = {}
   for k, x in pairs(v) do out[k] = plain(x) end
@@ -103,6 +112,7 @@ R.__index = R
 local function runner(config)
   local hc = config.hooks
   local self = setmetatable({ hc = hc, config = config, allow = hook_actions.allow_set(hc.allow_hosts),
+    settings = plain(hc.settings) or {},
     ident = { ai = "hook", agent = hc.agent, machine = "hostsync-serve" }, status_written = false }, R)
   self.file = policy_file.new(hc.file, function(path) return M.load(path, hc) end, "hooks file")
   return self
@@ -130,14 +140,17 @@ end
 -- Records runs without brain actions (most runs), many per transaction: a transaction
 -- per event would cost the runner a commit per event. A crash before this commit runs
 -- those events again (at least once).
+-- A successful run, inside tx: d = { id, handler, ms, attempt, actions, now }.
+local function record_done(tx, d)
+  db_check(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", d.now, d.id))
+  db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
+    VALUES (?, ?, TRUE, NULL, ?, ?, ?, ?)]], d.id, d.handler, d.ms, d.attempt, d.actions, d.now))
+end
+
 local function record_all(h, done)
   if #done == 0 then return end
   db_check(h:transaction(function(tx)
-    for _, d in ipairs(done) do
-      db_check(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", d.now, d.id))
-      db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
-        VALUES (?, ?, TRUE, NULL, ?, ?, ?, ?)]], d.id, d.handler, d.ms, d.attempt, d.actions, d.now))
-    end
+    for _, d in ipairs(done) do record_done(tx, d) end
     return true
   end))
 end
@@ -151,27 +164,24 @@ end
 -- run without brain actions is added to `done`, recorded with others by record_all).
 function R:run(h, ev, handler, done)
   local hc = self.hc
-  ev = store.plain(ev)   -- db.null -> json.null
   local event = plain(json.decode(ev.data)) or {}
   event.event_id, event.kind, event.origin, event.depth, event.attempt = ev.id, ev.kind, plain(ev.origin), ev.depth, ev.attempts
   local t0 = time.monotonic()
   local ok, err = pcall(function()
     local p = self.file.p
-    local called, res = p:invoke(handler, event, { settings = plain(hc.settings) or {}, attempt = ev.attempts })
+    local called, res = p:invoke(handler, event, { settings = self.settings, attempt = ev.attempts })
     if not called then error(res, 0) end
     local acts = hook_actions.check(res, self.allow)
     hook_actions.send_http(acts, ev.id, hc.http_timeout)
-    local ms = (time.monotonic() - t0) * 1000
+    local d = { id = ev.id, handler = handler, ms = (time.monotonic() - t0) * 1000, attempt = ev.attempts,
+                actions = #acts, now = store.now() }
     if not has_brain_action(acts) then
-      done[#done + 1] = { id = ev.id, handler = handler, ms = ms, attempt = ev.attempts, actions = #acts, now = store.now() }
+      done[#done + 1] = d
       return
     end
     db_check(h:transaction(function(tx)
       hook_events.with_origin(ev, function() hook_actions.apply_brain(tx, acts, self.ident) end)
-      local now = store.now()
-      db_check(tx:exec("UPDATE hook_events SET status = 'done', finished_at = ?, last_error = NULL WHERE id = ?", now, ev.id))
-      db_check(tx:exec([[INSERT INTO hook_runs(event_id, handler, ok, error, duration_ms, attempt, actions, at)
-        VALUES (?, ?, TRUE, NULL, ?, ?, ?, ?)]], ev.id, handler, ms, ev.attempts, #acts, now))
+      record_done(tx, d)
       return true
     end))
   end)
@@ -195,10 +205,18 @@ function R:run(h, ev, handler, done)
     tostring(ev.id), ev.attempts, hc.max_attempts, dead and ", giving up" or "", why))
 end
 
--- Has the hooks file this handler? (Only a function gets "is a function" from get.)
-function R:has(handler)
-  local v, err = self.file.p:get(handler)
-  return v == nil and err ~= nil
+-- The handlers the loaded file defines (only a function gets "is a function" from get),
+-- asked of the sandbox once per load, not once per event.
+function R:handlers()
+  local p = self.file.p
+  if self.handlers_of ~= p then
+    self.handlers_of, self.has = p, {}
+    for _, name in pairs(M.HANDLERS) do
+      local v, err = p:get(name)
+      self.has[name] = v == nil and err ~= nil
+    end
+  end
+  return self.has
 end
 
 -- One pass: reload if changed, then run what is due (oldest first). -> events handled
@@ -215,9 +233,9 @@ function R:step()
   local due = db_check(h:query([[SELECT id, kind FROM hook_events WHERE status = 'pending' AND next_at <= ?
     ORDER BY id LIMIT ?]], now, M.BATCH))
   if #due == 0 then return 0 end
-  local skip, want = {}, {}
+  local skip, want, has = {}, {}, self:handlers()
   for _, r in ipairs(due) do
-    if self:has(M.HANDLERS[r.kind]) then want[#want + 1] = r.id else skip[#skip + 1] = r.id end
+    if has[M.HANDLERS[r.kind]] then want[#want + 1] = r.id else skip[#skip + 1] = r.id end
   end
   failpoint.hit("hook_before_claim")
   local claimed = db_check(h:transaction(function(tx)

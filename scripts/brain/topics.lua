@@ -109,6 +109,7 @@ function M.watcher(config, also, also_every)
     if postgres then h:listen(M.CHANNEL) end
     local next_sweep = time.monotonic() + every
     local next_check = time.monotonic() + M.TOKEN_CHECK
+    local next_also = time.monotonic()
     while true do
       if postgres then
         local n = h:wait_notification(M.LISTEN_SLICE)
@@ -124,8 +125,14 @@ function M.watcher(config, also, also_every)
       elseif not wait(slice) then
         break
       end
-      if also then also() end
       local now = time.monotonic()
+      -- On PostgreSQL a pass ends at every burst of notifications: `also` keeps its own
+      -- pace (also_every), not the notifications'.
+      if also and (not postgres or now >= next_also) then
+        also()
+        now = time.monotonic()
+        next_also = now + also_every
+      end
       if now >= next_sweep then
         sweep(h)
         next_sweep = now + every

@@ -201,7 +201,7 @@ class HookTests:
         hook = self.write("h.lua", """
             return { on_chat = function(e)
               if e.message == "loop" then while true do end end
-              if e.message == "hog" then local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(64) .. i end end
+              if e.message == "hog" then local t = {} for i = 1, 1e9 do t[i] = ("x"):rep(4096) .. i end end
               return { action = "post_chat", message = "seen " .. e.message }
             end }""")
         brain = self.serve({"file": hook, "max_attempts": 1, "max_depth": 0,
@@ -302,11 +302,32 @@ class HookTests:
             (["--hooks", os.path.join(self.tmp, "missing.lua")], "missing.lua"),
             (["--config", self.write("c1.json", json.dumps({"hooks": {"file": none, "allowed_hosts": []}}))], "no setting 'allowed_hosts'"),
             (["--config", self.write("c2.json", json.dumps({"hooks": {"file": broken, "max_attempts": 0}}))], "max_attempts"),
+            # The hooks' own messages and tasks carry an agent name by the common rule.
+            (["--config", self.write("c3.json", json.dumps({"hooks": {"file": none, "agent": "Hook Bot!"}}))], "hooks.agent"),
         ]
         for extra, needle in cases:
             proc = hostsync("serve", "--port", "0", "--no-web", "--db", self.db, *extra, timeout=60)
             self.assertNotEqual(proc.returncode, 0, extra)
             self.assertIn(needle, proc.err, extra)
+
+    def test_a_hook_cannot_set_the_headers_the_server_sets(self):
+        sink = RecordingSink(self)
+        hook = self.write("h.lua", """return { on_chat = function(e, ctx)
+            return { action = "http_post", url = ctx.settings.url, json = {},
+                     headers = { [e.message] = "forged" } } end }""")
+        brain = self.serve({"file": hook, "allow_hosts": ["127.0.0.1"], "max_attempts": 1,
+                            "settings": {"url": sink.url}})
+        reserved = ["Idempotency-Key", "x-hostsync-hook-event", "Host", "Content-Length"]
+        for name in reserved + ["X-Team"]:
+            self.chat(brain, name)
+        report = self.settled(len(reserved) + 1)
+        self.assertEqual(report["events"], {"dead": len(reserved), "done": 1})
+        for r in self.report(failed=True)["runs"]:
+            self.assertIn("is set by the server", r["error"])
+        self.assertEqual(len(sink.requests), 1, "only the run with a header of its own sent anything")
+        headers = sink.requests[0][0]
+        self.assertEqual(headers["X-Team"], "forged")
+        self.assertTrue(headers["Idempotency-Key"].startswith("hostsync-hook-"), headers)
 
 
 
